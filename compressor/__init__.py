@@ -1,0 +1,25 @@
+"""ardmzip: lossless image compression with learned discrete generative models and rANS.
+
+    import ardmzip
+    data = ardmzip.compress("photo.png")          # bytes of a .ardm file
+    image = ardmzip.decompress(data)              # PIL.Image, pixel-exact
+    ardmzip.inspect(data)                         # the file's header
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from .api import compress, compress_file, decompress, decompress_file, inspect, open_image
+from .errors import ArdmzipError, CorruptFileError, FormatError, ModelError, UnsupportedImageError
+from .header import FORMAT_VERSION, Header
+from .registry import REGISTRY, REGISTRY_VERSION
+
+try:
+    __version__ = version("ardmzip")
+except PackageNotFoundError:  # running from a source tree without installing
+    __version__ = "0+unknown"
+
+__all__ = [
+    "compress", "decompress", "inspect", "compress_file", "decompress_file", "open_image",
+    "ArdmzipError", "CorruptFileError", "FormatError", "ModelError", "UnsupportedImageError",
+    "Header", "FORMAT_VERSION", "REGISTRY", "REGISTRY_VERSION", "__version__",
+]

@@ -1,0 +1,195 @@
+"""The Python API: images in, .ardm bytes out, and back."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable, Iterator, Union
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from ardmzip.codecs.ans import AnsCoder, Serial, from_bytes, to_bytes
+from ardmzip.codecs.autoregressive import AutoregressiveCodec
+from ardmzip.codecs.quantize import DEFAULT_PRECISION, MAX_PRECISION, MIN_PRECISION
+
+from . import header as fmt
+from .errors import ArdmzipError, CorruptFileError, FormatError, ModelError, UnsupportedImageError
+from .image_planes import ImageParts, join_image, plane_shapes, split_image
+from .registry import REGISTRY
+
+ImageLike = Union[Image.Image, np.ndarray, str, os.PathLike]
+Progress = Callable[[int, int], None]  # (network calls done, total)
+MAX_PIXELS = 1 << 28  # refuse larger headers before allocating anything
+MAX_BUDGET = 1 << 20
+
+
+@contextlib.contextmanager
+def torch_threads(n: int | None) -> Iterator[None]:
+    """Run with n torch threads; results do not depend on it (exact inference), only speed does."""
+    if n is None:
+        yield
+        return
+    old = torch.get_num_threads()
+    torch.set_num_threads(max(1, n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def open_image(source: ImageLike | io.BytesIO, name: str | None = None) -> Image.Image:
+    """A loaded Pillow image from a path, file object, Pillow image or uint8 array.
+
+    Refuses what cannot be kept exactly; `name` labels error messages (default: the path).
+    """
+    if isinstance(source, Image.Image):
+        source.load()
+        return source
+    if isinstance(source, np.ndarray):
+        return _from_array(source)
+    name = name or str(source)
+    try:
+        im = Image.open(source)
+        if getattr(im, "n_frames", 1) > 1:
+            raise UnsupportedImageError(f"{name}: animated or multi-page images are not supported")
+        sixteen = any(";16" in str(tile.args) for tile in getattr(im, "tile", []) or [])
+        im.load()
+    except (UnidentifiedImageError, Image.DecompressionBombError) as e:
+        raise UnsupportedImageError(f"{name}: not a readable image ({e.__class__.__name__})") from None
+    except FileNotFoundError:
+        raise UnsupportedImageError(f"{name}: no such file") from None
+    except OSError as e:
+        raise UnsupportedImageError(f"{name}: cannot read image ({e})") from None
+    if sixteen or im.mode.startswith("I") or im.mode == "F":
+        raise UnsupportedImageError(f"{name}: 16-bit and 32-bit images are not supported yet "
+                                    f"(mode {im.mode}{', 16 bits per sample' if sixteen else ''})")
+    return im
+
+
+def _from_array(a: np.ndarray) -> Image.Image:
+    if a.dtype != np.uint8:
+        raise UnsupportedImageError(f"arrays must be uint8, got {a.dtype}")
+    if a.ndim == 2:
+        a = a[..., None]
+    modes = {1: "L", 3: "RGB", 4: "RGBA"}
+    if a.ndim != 3 or a.shape[2] not in modes:
+        raise UnsupportedImageError(f"array shape {a.shape} is not (H, W), (H, W, 1), (H, W, 3) or (H, W, 4)")
+    return Image.frombytes(modes[a.shape[2]], (a.shape[1], a.shape[0]), np.ascontiguousarray(a).tobytes())
+
+
+def _codec(model, shapes, budget: int, precision: int, progress: Progress | None) -> Serial:
+    """One autoregressive codec per plane; progress(done, total) counts network calls."""
+    tick = None
+    if progress is not None:
+        total = sum(min(budget, int(np.prod(s))) for s in shapes)
+        done = 0
+
+        def tick(n: int) -> None:
+            nonlocal done
+            done += n
+            progress(done, total)
+
+    return Serial([AutoregressiveCodec(model, s, budget, precision, tick) for s in shapes])
+
+
+def compress(image: ImageLike, model: str | None = None, budget: int | None = None,
+             precision: int = DEFAULT_PRECISION, threads: int | None = None,
+             progress: Progress | None = None) -> bytes:
+    """Compress an image (path, Pillow image or uint8 array) to .ardm bytes."""
+    entry = REGISTRY.get(model)
+    budget = entry.default_budget if budget is None else int(budget)
+    if not 1 <= budget <= MAX_BUDGET:
+        raise ArdmzipError(f"budget must be between 1 and {MAX_BUDGET}, got {budget}")
+    if not MIN_PRECISION <= precision <= MAX_PRECISION:
+        raise ArdmzipError(f"precision must be between {MIN_PRECISION} and {MAX_PRECISION}, got {precision}")
+    parts = split_image(open_image(image))
+    if parts.width * parts.height > MAX_PIXELS:
+        raise UnsupportedImageError(f"image of {parts.width}x{parts.height} pixels exceeds the limit of {MAX_PIXELS}")
+    net = REGISTRY.load(entry)
+    coder = AnsCoder()
+    with torch_threads(threads):
+        _codec(net, [p.shape for p in parts.planes], budget, precision, progress).push(
+            coder, [p.astype(np.int64) for p in parts.planes])
+    head = fmt.Header(entry.model_id, entry.weights_tag, precision, budget, parts.mode, parts.width,
+                      parts.height, parts.pixel_checksum(), parts.alpha_constant, parts.palette, parts.icc)
+    return fmt.pack(head, to_bytes(coder))
+
+
+def inspect(data: bytes) -> fmt.Header:
+    """The verified header of .ardm bytes."""
+    return _checked_header(data)[0]
+
+
+def _checked_header(data: bytes) -> tuple[fmt.Header, bytes]:
+    head, payload = fmt.unpack(data)
+    if not MIN_PRECISION <= head.precision <= MAX_PRECISION:
+        raise FormatError(f"unsupported coder precision {head.precision}")
+    if not 1 <= head.budget <= MAX_BUDGET:
+        raise FormatError(f"unsupported budget {head.budget}")
+    if head.width < 1 or head.height < 1 or head.width * head.height > MAX_PIXELS:
+        raise FormatError(f"image size {head.width}x{head.height} is outside the supported range")
+    if len(payload) % 4:
+        raise CorruptFileError("file is corrupted (payload is not whole 32-bit words)")
+    return head, payload
+
+
+def decompress(data: bytes, threads: int | None = None, progress: Progress | None = None) -> Image.Image:
+    """Decode .ardm bytes to the exact original image; raises an ArdmzipError on any mismatch."""
+    head, payload = _checked_header(data)
+    entry = REGISTRY.by_id(head.model_id)
+    if entry.weights_tag != head.weights_tag:
+        raise ModelError(f"file was written with other weights for model '{entry.name}' "
+                              f"(tag {head.weights_tag.hex()}, this version has {entry.weights_tag.hex()})")
+    net = REGISTRY.load(entry)
+    shapes = plane_shapes(head.mode, head.width, head.height, alpha_coded=head.alpha_constant is None)
+    with torch_threads(threads):
+        planes = _codec(net, shapes, head.budget, head.precision, progress).pop(from_bytes(payload))
+    parts = ImageParts(head.mode, head.width, head.height, [p.astype(np.uint8) for p in planes],
+                       head.alpha_constant, head.palette, head.icc)
+    if parts.pixel_checksum() != head.pixel_crc:
+        raise CorruptFileError("decoded pixels do not match the file's checksum")
+    return join_image(parts)
+
+
+def compress_file(src: ImageLike, dst: str | os.PathLike, **kwargs) -> int:
+    """Compress to a file, written atomically; returns the bytes written."""
+    data = compress(src, **kwargs)
+    atomic_write(dst, data)
+    return len(data)
+
+
+def decompress_file(src: str | os.PathLike, dst: str | os.PathLike, **kwargs) -> Image.Image:
+    """Decompress a .ardm file to a PNG file, written atomically."""
+    im = decompress(Path(src).read_bytes(), **kwargs)
+    atomic_write(dst, encode_png(im))
+    return im
+
+
+def encode_png(im: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    kwargs = {"icc_profile": im.info["icc_profile"]} if im.info.get("icc_profile") else {}
+    if "transparency" in im.info:
+        kwargs["transparency"] = im.info["transparency"]
+    im.save(buf, format="PNG", **kwargs)
+    return buf.getvalue()
+
+
+def atomic_write(dst: str | os.PathLike, data: bytes) -> None:
+    """Write to a temporary file beside dst, then rename: readers never see a partial file."""
+    dst = Path(dst)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent or ".")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, dst)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise

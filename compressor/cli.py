@@ -1,0 +1,272 @@
+"""The ``ardmzip`` command line, with gzip/zstd habits: inputs kept, never overwrite without -f."""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import click
+
+from . import api
+from .errors import ArdmzipError
+from .header import FORMAT_VERSION
+from .image_planes import MODES
+from .registry import REGISTRY, REGISTRY_VERSION
+
+SUFFIX = ".ardm"
+CHANNELS = {"RGB": 3, "RGBA": 4, "L": 1, "LA": 2, "P": 1, "PA": 2, "1": 1}
+assert set(CHANNELS) == set(MODES)
+
+
+@dataclass
+class Options:
+    output: str | None
+    stdout: bool
+    force: bool
+    remove: bool
+    quiet: bool
+    verbose: bool
+    threads: int | None
+
+
+class LazyProgress:
+    """A progress bar on stderr that appears only once the work has taken more than a second."""
+
+    def __init__(self, label: str, enabled: bool):
+        self.label, self.enabled = label, enabled
+        self.start = time.monotonic()
+        self.bar = None
+        self.shown = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            if time.monotonic() - self.start < 1.0:
+                return
+            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(done - self.shown)
+        self.shown = done
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+
+def _say(opts: Options, msg: str) -> None:
+    if not opts.quiet:
+        click.echo(msg, err=True)
+
+
+def _fail(msg: str) -> None:
+    click.echo(f"ardmzip: {msg}", err=True)
+
+
+def _decompressed_name(src: Path) -> Path:
+    """photo.png.ardm -> photo.png; other.jpg.ardm -> other.jpg.png (the output is always PNG)."""
+    stem = src.with_suffix("")
+    return stem if stem.suffix.lower() == ".png" else stem.with_name(stem.name + ".png")
+
+
+def _run_all(files: tuple[str, ...], opts: Options, one: Callable[[str, Options], None]) -> None:
+    if opts.output and len(files) > 1:
+        raise click.UsageError("-o/--output takes a single input file")
+    if opts.stdout and len(files) > 1:
+        raise click.UsageError("-c/--stdout takes a single input file")
+    failed = 0
+    for f in files:
+        try:
+            one(f, opts)
+        except ArdmzipError as e:
+            _fail(str(e))
+            failed += 1
+        except KeyboardInterrupt:
+            _fail("interrupted")
+            sys.exit(130)
+        except Exception as e:  # a bug of ours: still one line, no traceback unless asked
+            if os.environ.get("ARDMZIP_DEBUG"):
+                raise
+            _fail(f"{f}: internal error: {e.__class__.__name__}: {e}")
+            failed += 1
+    if failed:
+        sys.exit(1)
+
+
+def _read_input(name: str) -> bytes:
+    if name == "-":
+        return sys.stdin.buffer.read()
+    p = Path(name)
+    if not p.exists():
+        raise ArdmzipError(f"{name}: no such file")
+    if p.is_dir():
+        raise ArdmzipError(f"{name}: is a directory")
+    try:
+        return p.read_bytes()
+    except OSError as e:
+        raise ArdmzipError(f"{name}: cannot read ({e.strerror})") from None
+
+
+def _write_output(data: bytes, target: Path | None, opts: Options) -> None:
+    """target None means stdout."""
+    if target is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    if target.exists() and not opts.force:
+        raise ArdmzipError(f"{target} already exists; use -f to overwrite")
+    try:
+        api.atomic_write(target, data)
+    except OSError as e:
+        raise ArdmzipError(f"{target}: cannot write ({e.strerror})") from None
+
+
+def _finish(src: str, opts: Options) -> None:
+    if opts.remove and src != "-" and not opts.stdout:
+        os.unlink(src)
+
+
+def _target(src: str, opts: Options, default: Callable[[Path], Path]) -> Path | None:
+    if opts.stdout or (src == "-" and not opts.output):
+        return None
+    return Path(opts.output) if opts.output else default(Path(src))
+
+
+common = [
+    click.option("-o", "--output", type=click.Path(dir_okay=False), help="Output file (single input only)."),
+    click.option("-c", "--stdout", "to_stdout", is_flag=True, help="Write to standard output."),
+    click.option("-f", "--force", is_flag=True, help="Overwrite existing output files."),
+    click.option("--rm", "remove", is_flag=True, help="Remove the input after success (kept by default)."),
+    click.option("-q", "--quiet", is_flag=True, help="No messages but errors."),
+    click.option("-v", "--verbose", is_flag=True, help="Report sizes, bits/dim and time per file."),
+    click.option("--threads", type=click.IntRange(min=1), help="Torch threads (results do not depend on it)."),
+]
+
+
+def with_common(f):
+    for opt in reversed(common):
+        f = opt(f)
+    return f
+
+
+def _options(output, to_stdout, force, remove, quiet, verbose, threads) -> Options:
+    return Options(output, to_stdout, force, remove, quiet, verbose, threads)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(
+    version=None, package_name="ardmzip",
+    message=f"%(prog)s %(version)s (file format {FORMAT_VERSION}, model registry {REGISTRY_VERSION})")
+def main() -> None:
+    """Lossless image compression with learned generative models (ARDM + rANS)."""
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True)
+@with_common
+@click.option("--model", default=None, help=f"Registered model (default: {REGISTRY.default}); see 'ardmzip models'.")
+@click.option("--budget", type=click.IntRange(1, api.MAX_BUDGET), help="Network calls per image plane: "
+              "fewer is faster, more is smaller.")
+def compress(files, output, to_stdout, force, remove, quiet, verbose, threads, model, budget):
+    """Compress images (PNG, BMP, TIFF, ...) to FILE.ardm."""
+    opts = _options(output, to_stdout, force, remove, quiet, verbose, threads)
+
+    def one(src: str, opts: Options) -> None:
+        raw = _read_input(src)
+        target = _target(src, opts, lambda p: p.with_name(p.name + SUFFIX))
+        if src != "-" and src.endswith(SUFFIX) and not opts.force:
+            raise ArdmzipError(f"{src} already has the {SUFFIX} suffix -- skipped (use -f to compress anyway)")
+        if target is not None and target.exists() and not opts.force:
+            raise ArdmzipError(f"{target} already exists; use -f to overwrite")
+        progress = LazyProgress(f"compressing {src}", enabled=not opts.quiet)
+        t0 = time.perf_counter()
+        image = api.open_image(io.BytesIO(raw), name=src)
+        try:
+            data = api.compress(image, model=model, budget=budget, threads=opts.threads, progress=progress)
+        finally:
+            progress.close()
+        _write_output(data, target, opts)
+        _finish(src, opts)
+        if opts.verbose:
+            h = api.inspect(data)
+            dims = h.width * h.height * CHANNELS[h.mode]
+            _say(opts, f"{src}: {len(raw)} -> {len(data)} bytes, {8 * len(data) / dims:.3f} bits/dim, "
+                       f"{time.perf_counter() - t0:.2f} s")
+
+    _run_all(files, opts, one)
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True)
+@with_common
+@click.option("-t", "--test", is_flag=True, help="Decode and verify only; write nothing.")
+def decompress(files, output, to_stdout, force, remove, quiet, verbose, threads, test):
+    """Decompress FILE.ardm to the exact original image (PNG)."""
+    opts = _options(output, to_stdout, force, remove, quiet, verbose, threads)
+
+    def one(src: str, opts: Options) -> None:
+        raw = _read_input(src)
+        if not test and not opts.output and src != "-" and not opts.stdout and not src.endswith(SUFFIX):
+            raise ArdmzipError(f"{src}: unknown suffix -- ignored (expected {SUFFIX}, or give -o)")
+        target = None if test else _target(src, opts, _decompressed_name)
+        if target is not None and target.exists() and not opts.force:
+            raise ArdmzipError(f"{target} already exists; use -f to overwrite")
+        progress = LazyProgress(f"decompressing {src}", enabled=not opts.quiet)
+        t0 = time.perf_counter()
+        try:
+            image = api.decompress(raw, threads=opts.threads, progress=progress)
+        except ArdmzipError as e:
+            raise ArdmzipError(f"{src}: {e}") from None
+        finally:
+            progress.close()
+        if test:
+            if opts.verbose:
+                _say(opts, f"{src}: OK")
+            return
+        _write_output(api.encode_png(image), target, opts)
+        _finish(src, opts)
+        if opts.verbose:
+            _say(opts, f"{src}: {image.width}x{image.height} {image.mode}, {time.perf_counter() - t0:.2f} s")
+
+    _run_all(files, opts, one)
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True)
+def info(files):
+    """Show the header of .ardm files."""
+    failed = False
+    for src in files:
+        try:
+            raw = _read_input(src)
+            h = api.inspect(raw)
+        except ArdmzipError as e:
+            _fail(str(e) if str(e).startswith(src) else f"{src}: {e}")
+            failed = True
+            continue
+        try:
+            model = REGISTRY.by_id(h.model_id).name
+        except ArdmzipError:
+            model = f"unknown (number {h.model_id})"
+        dims = h.width * h.height * CHANNELS[h.mode]
+        click.echo(f"{src}: {h.width}x{h.height} {h.mode}, model {model} (weights {h.weights_tag.hex()}), "
+                   f"budget {h.budget}, precision {h.precision}, format {h.version}, "
+                   f"{len(raw)} bytes, {8 * len(raw) / dims:.3f} bits/dim"
+                   f"{', ICC profile' if h.icc else ''}")
+    if failed:
+        sys.exit(1)
+
+
+@main.command()
+def models():
+    """List the registered models."""
+    for e in REGISTRY.entries.values():
+        mark = "*" if e.name == REGISTRY.default else " "
+        present = "" if e.path.is_file() else " [weights missing]"
+        click.echo(f"{mark} {e.name:<12} number {e.model_id}  budget {e.default_budget:<4} "
+                   f"sha256 {e.sha256[:12]}  {e.description}{present}")

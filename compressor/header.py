@@ -1,0 +1,158 @@
+"""The .ardm file format: the one definition of every byte around the coded stream.
+
+Layout (integers little-endian; "varint" = unsigned LEB128, 1 byte below 128):
+
+    magic        3  b"ARZ"
+    version      1  FORMAT_VERSION
+    model id     1  registry number of the model
+    weights tag  4  first 4 bytes of the sha256 of the model's weights file
+    precision    1  coder precision in bits
+    budget       varint  network calls per coded plane
+    mode/flags   1  low 3 bits: image mode; bit 3: ICC profile; bit 4: uniform alpha
+    width        varint
+    height       varint
+    [alpha       1  the uniform alpha value, if flagged]
+    [palette     varint length + bytes, modes P and PA]
+    [icc         varint length + zlib-compressed profile, if flagged]
+    pixel crc    4  CRC-32 of the decoded pixels (ImageParts.pixel_checksum)
+    payload      n  rANS stack, 32-bit little-endian words
+    file crc     4  CRC-32 of every byte before it
+
+A 32x32 RGB image has an 18-byte header plus the 4-byte file CRC.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from dataclasses import dataclass
+
+from .errors import CorruptFileError, FormatError
+from .image_planes import MODES
+
+MAGIC = b"ARZ"
+FORMAT_VERSION = 1
+_ICC_FLAG = 0x08
+_ALPHA_FLAG = 0x10
+_MODE_MASK = 0x07
+_CRC_BYTES = 4
+
+
+@dataclass(frozen=True)
+class Header:
+    model_id: int
+    weights_tag: bytes
+    precision: int
+    budget: int
+    mode: str
+    width: int
+    height: int
+    pixel_crc: int
+    alpha_constant: int | None = None
+    palette: bytes | None = None
+    icc: bytes | None = None
+    version: int = FORMAT_VERSION
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = n & 0x7F
+        n >>= 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+class _Reader:
+    def __init__(self, data: bytes):
+        self.data, self.pos = data, 0
+
+    def take(self, n: int) -> bytes:
+        if self.pos + n > len(self.data):
+            raise CorruptFileError("file is truncated (header ends early)")
+        out = self.data[self.pos:self.pos + n]
+        self.pos += n
+        return out
+
+    def byte(self) -> int:
+        return self.take(1)[0]
+
+    def varint(self, max_bits: int = 32) -> int:
+        n = shift = 0
+        while True:
+            b = self.byte()
+            n |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                return n
+            if shift >= max_bits:
+                raise CorruptFileError("file is corrupted (malformed number in header)")
+
+
+def pack(header: Header, payload: bytes) -> bytes:
+    """The whole file: header, payload and the trailing CRC."""
+    flags = MODES.index(header.mode)
+    if header.icc:
+        flags |= _ICC_FLAG
+    if header.alpha_constant is not None:
+        flags |= _ALPHA_FLAG
+    out = bytearray(MAGIC)
+    out += bytes([header.version, header.model_id]) + header.weights_tag
+    out += bytes([header.precision]) + _varint(header.budget)
+    out += bytes([flags]) + _varint(header.width) + _varint(header.height)
+    if header.alpha_constant is not None:
+        out.append(header.alpha_constant)
+    if header.mode in ("P", "PA"):
+        out += _varint(len(header.palette)) + header.palette
+    if header.icc:
+        icc = zlib.compress(header.icc, 9)
+        out += _varint(len(icc)) + icc
+    out += struct.pack("<I", header.pixel_crc) + payload
+    return bytes(out) + struct.pack("<I", zlib.crc32(out))
+
+
+def unpack(data: bytes) -> tuple[Header, bytes]:
+    """Parse and verify a file; returns the header and the payload. Raises FormatError/CorruptFileError."""
+    data = bytes(data)
+    if not data:
+        raise CorruptFileError("file is empty")
+    if not data.startswith(MAGIC):
+        if MAGIC.startswith(data[:3]) and len(data) < 3:
+            raise CorruptFileError("file is truncated (shorter than the magic bytes)")
+        raise FormatError("not an ardmzip file (wrong magic bytes)")
+    if len(data) < len(MAGIC) + 1:
+        raise CorruptFileError("file is truncated (no format version)")
+    version = data[len(MAGIC)]
+    if version > FORMAT_VERSION:
+        raise FormatError(f"file was written by a newer ardmzip (format {version}; this version reads {FORMAT_VERSION})")
+    if version < 1:
+        raise FormatError(f"unknown format version {version}")
+    if len(data) < len(MAGIC) + 1 + _CRC_BYTES:
+        raise CorruptFileError("file is truncated")
+    body, (crc,) = data[:-_CRC_BYTES], struct.unpack("<I", data[-_CRC_BYTES:])
+    if zlib.crc32(body) != crc:
+        raise CorruptFileError("file is corrupted or truncated (checksum mismatch)")
+    r = _Reader(body)
+    r.take(len(MAGIC) + 1)
+    model_id = r.byte()
+    weights_tag = r.take(4)
+    precision = r.byte()
+    budget = r.varint()
+    flags = r.byte()
+    if flags & _MODE_MASK >= len(MODES) or flags & ~(_MODE_MASK | _ICC_FLAG | _ALPHA_FLAG):
+        raise CorruptFileError("file is corrupted (unknown image mode)")
+    mode = MODES[flags & _MODE_MASK]
+    width, height = r.varint(), r.varint()
+    alpha = r.byte() if flags & _ALPHA_FLAG else None
+    palette = r.take(r.varint()) if mode in ("P", "PA") else None
+    icc = None
+    if flags & _ICC_FLAG:
+        try:
+            icc = zlib.decompress(r.take(r.varint()))
+        except zlib.error:
+            raise CorruptFileError("file is corrupted (bad ICC profile data)") from None
+    (pixel_crc,) = struct.unpack("<I", r.take(4))
+    header = Header(model_id, weights_tag, precision, budget, mode, width, height, pixel_crc,
+                    alpha, palette, icc, version)
+    return header, body[r.pos:]

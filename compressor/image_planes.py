@@ -1,0 +1,131 @@
+"""Pillow images <-> the integer planes the model codes, plus what restores the exact image.
+
+Colour goes to the model as one (H, W, 3) array; grey, palette indices and alpha as (H, W, 1)
+planes. A uniform alpha plane is stored as its value instead of being coded.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from .errors import UnsupportedImageError
+
+MODES = ("RGB", "RGBA", "L", "LA", "P", "PA", "1")
+_ALPHA_MODES = {"RGBA": "RGB", "LA": "L", "PA": "P"}
+_PALETTE_MODES = ("RGB", "RGBA")
+
+
+@dataclass
+class ImageParts:
+    mode: str
+    width: int
+    height: int
+    planes: list[np.ndarray]  # uint8 arrays to code, (H, W, 3) or (H, W, 1)
+    alpha_constant: int | None = None  # set when the image has a uniform alpha channel
+    palette: bytes | None = None  # serialized palette (modes P, PA)
+    icc: bytes | None = None
+
+    @property
+    def has_alpha(self) -> bool:
+        return self.mode in _ALPHA_MODES
+
+    def pixel_checksum(self) -> int:
+        """CRC-32 of everything that defines the pixels; the decoder must reproduce it."""
+        crc = zlib.crc32(self.palette or b"")
+        if self.alpha_constant is not None:
+            crc = zlib.crc32(bytes([self.alpha_constant]), crc)
+        for plane in self.planes:
+            crc = zlib.crc32(np.ascontiguousarray(plane, dtype=np.uint8).tobytes(), crc)
+        return crc
+
+
+def split_image(im: Image.Image) -> ImageParts:
+    if im.mode not in MODES:
+        raise UnsupportedImageError(f"image mode {im.mode} is not supported (supported: {', '.join(MODES)})")
+    w, h = im.size
+    if w < 1 or h < 1:
+        raise UnsupportedImageError("image has no pixels")
+    arr = np.asarray(im)
+    icc = im.info.get("icc_profile") or None
+    if im.mode == "1":
+        return ImageParts("1", w, h, [arr.astype(np.uint8)[..., None] * 255], icc=icc)
+    if arr.ndim == 2:
+        arr = arr[..., None]
+    base = _ALPHA_MODES.get(im.mode, im.mode)
+    colour = arr[..., :3] if base == "RGB" else arr[..., :1]
+    parts = ImageParts(im.mode, w, h, [np.ascontiguousarray(colour)], icc=icc)
+    if base == "P":
+        parts.palette = _pack_palette(im)
+    if parts.has_alpha:
+        alpha = np.ascontiguousarray(arr[..., -1:])
+        if (alpha == alpha.flat[0]).all():
+            parts.alpha_constant = int(alpha.flat[0])
+        else:
+            parts.planes.append(alpha)
+    return parts
+
+
+def join_image(parts: ImageParts) -> Image.Image:
+    size = (parts.width, parts.height)
+    main = parts.planes[0].astype(np.uint8)
+    if parts.mode == "1":
+        im = Image.frombytes("L", size, main.tobytes()).convert("1", dither=Image.Dither.NONE)
+    else:
+        channels = [main]
+        if parts.has_alpha:
+            if parts.alpha_constant is not None:
+                channels.append(np.full(main.shape[:2] + (1,), parts.alpha_constant, dtype=np.uint8))
+            else:
+                channels.append(parts.planes[1].astype(np.uint8))
+        data = np.ascontiguousarray(np.concatenate(channels, axis=2))
+        im = Image.frombytes(parts.mode, size, data.tobytes())
+        if parts.palette is not None:
+            _unpack_palette(im, parts.palette)
+    if parts.icc:
+        im.info["icc_profile"] = parts.icc
+    return im
+
+
+def plane_shapes(mode: str, width: int, height: int, alpha_coded: bool) -> list[tuple[int, int, int]]:
+    """The shapes of the coded planes, derived from the header alone."""
+    base = _ALPHA_MODES.get(mode, mode)
+    shapes = [(height, width, 3 if base == "RGB" else 1)]
+    if mode in _ALPHA_MODES and alpha_coded:
+        shapes.append((height, width, 1))
+    return shapes
+
+
+def _pack_palette(im: Image.Image) -> bytes:
+    pal_mode = im.palette.mode if im.palette is not None else "RGB"
+    if pal_mode not in _PALETTE_MODES:
+        raise UnsupportedImageError(f"palette mode {pal_mode} is not supported")
+    entries = bytes(im.getpalette(rawmode=pal_mode) or [])
+    out = struct.pack("<BH", _PALETTE_MODES.index(pal_mode), len(entries)) + entries
+    trns = im.info.get("transparency")
+    if isinstance(trns, int):
+        out += struct.pack("<BH", 1, trns)
+    elif isinstance(trns, bytes):
+        out += struct.pack("<BH", 2, len(trns)) + trns
+    else:
+        out += b"\x00"
+    return out
+
+
+def _unpack_palette(im: Image.Image, blob: bytes) -> None:
+    try:
+        pal_mode, n = struct.unpack_from("<BH", blob)
+        entries = blob[3:3 + n]
+        kind = blob[3 + n]
+        im.putpalette(entries, rawmode=_PALETTE_MODES[pal_mode])
+        if kind == 1:
+            im.info["transparency"] = struct.unpack_from("<H", blob, 4 + n)[0]
+        elif kind == 2:
+            (m,) = struct.unpack_from("<H", blob, 4 + n)
+            im.info["transparency"] = blob[6 + n:6 + n + m]
+    except (struct.error, IndexError, ValueError) as e:
+        raise UnsupportedImageError(f"invalid palette data: {e}") from None

@@ -1,0 +1,87 @@
+"""The model registry: every model a file can name, with the sha256 of its shipped weights.
+
+A file records the model's number and a tag of its weights hash, so a file is only ever decoded
+with the exact weights that wrote it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from ardmzip.models.ardm import OrderAgnosticARDM
+from ardmzip.models.serialization import load_model
+
+from .errors import ModelError
+
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+REGISTRY_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    name: str
+    model_id: int  # the number written into files; never reused for other weights
+    path: Path
+    sha256: str
+    default_budget: int
+    description: str
+
+    @property
+    def weights_tag(self) -> bytes:
+        return bytes.fromhex(self.sha256[:8])
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class Registry:
+    def __init__(self, entries: list[ModelEntry], default: str):
+        self.entries = {e.name: e for e in entries}
+        self.default = default
+        self._loaded: dict[str, OrderAgnosticARDM] = {}
+
+    def get(self, name: str | None = None) -> ModelEntry:
+        name = name or self.default
+        if name not in self.entries:
+            raise ModelError(f"unknown model '{name}' (available: {', '.join(sorted(self.entries))})")
+        return self.entries[name]
+
+    def by_id(self, model_id: int) -> ModelEntry:
+        for e in self.entries.values():
+            if e.model_id == model_id:
+                return e
+        raise ModelError(f"file needs model number {model_id}, which this version of ardmzip does not have")
+
+    def load(self, entry: ModelEntry) -> OrderAgnosticARDM:
+        """The model with verified weights (cached)."""
+        if entry.name not in self._loaded:
+            if not entry.path.is_file():
+                raise ModelError(f"weights of model '{entry.name}' are missing: {entry.path}")
+            digest = file_sha256(entry.path)
+            if digest != entry.sha256:
+                raise ModelError(f"weights of model '{entry.name}' do not match the registry "
+                                 f"(sha256 {digest[:16]}..., expected {entry.sha256[:16]}...)")
+            self._loaded[entry.name] = OrderAgnosticARDM(load_model(entry.path))
+        return self._loaded[entry.name]
+
+
+REGISTRY = Registry(
+    [
+        ModelEntry(
+            name="ardm-c10",
+            model_id=1,
+            path=WEIGHTS_DIR / "ardm-c10-v1.safetensors",
+            sha256="0" * 64,
+            default_budget=64,
+            description="OA-ARDM, 0.5M parameters, trained on CIFAR-10 train (CPU); see ardm-c10-v1.md",
+        ),
+    ],
+    default="ardm-c10",
+)

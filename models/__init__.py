@@ -1,0 +1,1 @@
+"""Learned generative models: pixels in, probabilities or bijections out; nothing about bits."""

@@ -1,0 +1,98 @@
+"""The ARDM's trainable network: fully convolutional, no normalization, quantization-aware.
+
+No normalization layers because their statistics depend on image size and reduction order; ReLU
+activations clipped and rounded in training so that the integer network reproduces them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .quant import INPUT_SCALE, fake_quant_act, fake_quant_weight
+
+DATA_CHANNELS = 3
+NUM_CLASSES = 256
+# inputs: masked values (3), mask (3), visible fraction (1); all integers in [-128, 127]
+INPUT_CHANNELS = 2 * DATA_CHANNELS + 1
+
+
+@dataclass(frozen=True)
+class NetConfig:
+    width: int = 64
+    dilations: tuple[int, ...] = (1, 2, 4, 1)
+    act_clip: float = 6.0
+    logit_scale: int = 16  # integer logits are in units of 1/logit_scale nats
+    logit_range: int = 20  # nats below the row maximum that still get their own frequency
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "NetConfig":
+        d = dict(d)
+        d["dilations"] = tuple(d["dilations"])
+        return cls(**d)
+
+
+class QConv2d(nn.Conv2d):
+    """Conv whose weights are rounded to a per-channel int8 grid in the forward pass."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(x, fake_quant_weight(self.weight), self.bias, self.stride,
+                        self.padding, self.dilation)
+
+
+class ResBlock(nn.Module):
+    def __init__(self, width: int, dilation: int):
+        super().__init__()
+        self.conv1 = QConv2d(width, width, 3, padding=dilation, dilation=dilation)
+        self.conv2 = QConv2d(width, width, 3, padding=dilation, dilation=dilation)
+        nn.init.zeros_(self.conv2.weight)
+        nn.init.zeros_(self.conv2.bias)
+
+
+class ARDMNet(nn.Module):
+    """Maps integer network inputs (B, 7, H, W) to float logits (B, 3, 256, H, W)."""
+
+    def __init__(self, config: NetConfig = NetConfig()):
+        super().__init__()
+        self.config = config
+        w = config.width
+        self.stem = QConv2d(INPUT_CHANNELS, w, 3, padding=1)
+        self.blocks = nn.ModuleList(ResBlock(w, d) for d in config.dilations)
+        self.head = QConv2d(w, DATA_CHANNELS * NUM_CLASSES, 1)
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        clip = self.config.act_clip
+        h = self.stem(inputs.float() / INPUT_SCALE)
+        for block in self.blocks:
+            u = fake_quant_act(h, clip)
+            v = fake_quant_act(block.conv1(u), clip)
+            h = h + block.conv2(v)
+        logits = self.head(fake_quant_act(h, clip))
+        b, _, hh, ww = logits.shape
+        return logits.view(b, DATA_CHANNELS, NUM_CLASSES, hh, ww)
+
+
+def network_inputs(x: torch.Tensor, visible: torch.Tensor, fraction_level: torch.Tensor) -> torch.Tensor:
+    """Integer network inputs from an image, its visibility mask and the visible fraction.
+
+    x: (B, 3, H, W) integer values 0..255; visible: (B, 3, H, W) bool;
+    fraction_level: (B,) integers 0..127 (visible dimensions as a fraction of all, times 127).
+    """
+    v = visible.to(torch.int64)
+    values = (x.to(torch.int64) - 128) * v
+    mask = v * 127
+    frac = fraction_level.to(torch.int64).view(-1, 1, 1, 1).expand(-1, 1, *x.shape[2:])
+    return torch.cat([values, mask, frac], dim=1)
+
+
+def fraction_level(visible_count: torch.Tensor | int, total: int) -> torch.Tensor:
+    """The visible fraction on the 0..127 grid both training and coding use."""
+    return torch.div(torch.as_tensor(visible_count, dtype=torch.int64) * 127, total, rounding_mode="floor")

@@ -1,0 +1,119 @@
+"""Bit-exact inference for ARDMNet: integer weights and activations, integer rescaling between layers.
+
+Every convolution runs in float32 on integer values whose partial sums stay below 2**24, so its
+result is exact whatever the summation order (threads, batch size, kernel choice). Rescaling between
+layers multiplies by an integer and shifts right in int64. Integer logits map to unnormalized
+probabilities through a lookup table stored with the weights, never through a platform ``exp``.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from .ardm_net import DATA_CHANNELS, NUM_CLASSES, ARDMNet, NetConfig
+from .quant import ACT_LEVELS, INPUT_SCALE, WEIGHT_LEVELS, weight_scale
+
+SHIFT = 24  # fixed-point bits of every integer multiplier
+RESIDUAL_BITS = 12  # fixed-point fraction bits of the residual stream
+EXACT_LIMIT = 2 ** 24  # float32 represents every integer up to here
+TABLE_ONE = 2 ** 30  # the exp table's value for the most likely class
+
+
+def _round(t: torch.Tensor) -> torch.Tensor:
+    return torch.floor(t.double() + 0.5).to(torch.int64)
+
+
+def _requant(y: torch.Tensor, mult: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """round(y * mult / 2**SHIFT + bias / 2**SHIFT) per channel, in exact int64 arithmetic."""
+    y = y.to(torch.int64)
+    shape = (1, -1) + (1,) * (y.dim() - 2)
+    return (y * mult.view(shape) + bias.view(shape) + (1 << (SHIFT - 1))) >> SHIFT
+
+
+def export_integer_tensors(net: ARDMNet) -> dict[str, torch.Tensor]:
+    """The integer parameters (and exp table) that define the exact network, from a trained net."""
+    cfg = net.config
+    s_act = cfg.act_clip / ACT_LEVELS
+    out: dict[str, torch.Tensor] = {}
+
+    def conv(name: str, layer: torch.nn.Conv2d, in_scale: float, out_scale: float) -> None:
+        s_w = weight_scale(layer.weight).double()
+        w = torch.round(layer.weight.detach().double() / s_w.view(-1, 1, 1, 1)).clamp(-WEIGHT_LEVELS, WEIGHT_LEVELS)
+        out[f"{name}.weight"] = w.to(torch.int8)
+        out[f"{name}.mult"] = _round(s_w * in_scale / out_scale * 2 ** SHIFT)
+        out[f"{name}.bias"] = _round(layer.bias.detach().double() / out_scale * 2 ** SHIFT)
+
+    residual_scale = 2.0 ** -RESIDUAL_BITS
+    conv("stem", net.stem, 1 / INPUT_SCALE, residual_scale)
+    for i, block in enumerate(net.blocks):
+        conv(f"blocks.{i}.conv1", block.conv1, s_act, s_act)
+        conv(f"blocks.{i}.conv2", block.conv2, s_act, residual_scale)
+    conv("head", net.head, s_act, 1 / cfg.logit_scale)
+    out["act.mult"] = _round(torch.tensor([residual_scale / s_act * 2 ** SHIFT]))
+    steps = torch.arange(cfg.logit_range * cfg.logit_scale + 1, dtype=torch.float64)
+    out["exp_table"] = _round(TABLE_ONE * torch.exp(-steps / cfg.logit_scale))
+    return out
+
+
+class IntegerARDMNet:
+    """Exact integer version of ARDMNet; holds no float state that could differ between machines."""
+
+    def __init__(self, tensors: dict[str, torch.Tensor], config: NetConfig):
+        self.config = config
+        self.t = {k: v.contiguous() for k, v in tensors.items()}
+        self._float_weights = {k[:-len(".weight")]: v.to(torch.float32) for k, v in self.t.items()
+                               if k.endswith(".weight")}
+        self._check_bounds()
+        head = self._float_weights["head"].view(DATA_CHANNELS, NUM_CLASSES, config.width)
+        self._head_per_channel = [head[c].t().contiguous() for c in range(DATA_CHANNELS)]
+
+    @classmethod
+    def from_float(cls, net: ARDMNet) -> "IntegerARDMNet":
+        return cls(export_integer_tensors(net), net.config)
+
+    def _check_bounds(self) -> None:
+        """Refuse weights for which some convolution could leave float32's exact integer range."""
+        for name, w in self._float_weights.items():
+            max_in = INPUT_SCALE if name == "stem" else ACT_LEVELS
+            worst = w.abs().flatten(1).sum(dim=1).max().item() * max_in
+            if worst >= EXACT_LIMIT:
+                raise ValueError(f"layer {name}: partial sums up to {worst:.0f} are not exact in float32")
+
+    def _conv(self, name: str, a: torch.Tensor, dilation: int = 1) -> torch.Tensor:
+        w = self._float_weights[name]
+        pad = dilation * (w.shape[-1] // 2)
+        y = F.conv2d(a.to(torch.float32), w, None, padding=pad, dilation=dilation)
+        return _requant(y, self.t[f"{name}.mult"], self.t[f"{name}.bias"])
+
+    def _activation(self, h: torch.Tensor) -> torch.Tensor:
+        u = (h * self.t["act.mult"] + (1 << (SHIFT - 1))) >> SHIFT
+        return u.clamp_(0, ACT_LEVELS)
+
+    @torch.no_grad()
+    def features(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Integer network inputs (B, 7, H, W) -> the head's integer input activations (B, width, H, W)."""
+        h = self._conv("stem", inputs)
+        for i, d in enumerate(self.config.dilations):
+            v = self._conv(f"blocks.{i}.conv1", self._activation(h), d).clamp_(0, ACT_LEVELS)
+            h = h + self._conv(f"blocks.{i}.conv2", v, d)
+        return self._activation(h)
+
+    @torch.no_grad()
+    def class_weights(self, feats: torch.Tensor, channel: torch.Tensor) -> torch.Tensor:
+        """Unnormalized integer class weights (N, 256) for N positions.
+
+        feats: (N, width) head inputs at those positions; channel: (N,) colour channel of each.
+        """
+        logits = torch.empty(len(feats), NUM_CLASSES, dtype=torch.int64)
+        for c in range(DATA_CHANNELS):
+            rows = (channel == c).nonzero().squeeze(1)
+            if len(rows):
+                y = feats[rows].to(torch.float32) @ self._head_per_channel[c]
+                mult = self.t["head.mult"].view(DATA_CHANNELS, NUM_CLASSES)[c]
+                bias = self.t["head.bias"].view(DATA_CHANNELS, NUM_CLASSES)[c]
+                logits[rows] = _requant(y, mult, bias)
+        table = self.t["exp_table"]
+        gap = (logits.max(dim=1, keepdim=True).values - logits).clamp_(max=len(table) - 1)
+        return table[gap]
+

@@ -1,0 +1,41 @@
+"""The order-agnostic ARDM training objective (Hoogeboom et al. 2021, Sec. 3)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from .ardm_net import ARDMNet, fraction_level, network_inputs
+
+
+@dataclass
+class ObjectiveResult:
+    bpd: torch.Tensor  # (B,) unbiased estimate of -log2 p(x) / D per image
+    step_bits: torch.Tensor  # (B,) mean bits per not-yet-generated dimension (the paper's L_t)
+    t: torch.Tensor  # (B,) number of visible dimensions
+
+
+def random_visibility(batch: int, shape: tuple[int, int, int], generator: torch.Generator | None = None):
+    """t ~ U{0..D-1} and a uniformly random order per example; visible = first t dimensions of it."""
+    d = shape[0] * shape[1] * shape[2]
+    t = torch.randint(0, d, (batch,), generator=generator)
+    ranks = torch.rand(batch, d, generator=generator).argsort(dim=1).argsort(dim=1)
+    visible = (ranks < t[:, None]).view(batch, *shape)
+    return t, visible
+
+
+def order_agnostic_loss(net: ARDMNet, x: torch.Tensor, generator: torch.Generator | None = None) -> ObjectiveResult:
+    """x: (B, 3, H, W) uint8 images. One network call per image predicts all hidden dimensions."""
+    b = x.shape[0]
+    d = x[0].numel()
+    t, visible = random_visibility(b, tuple(x.shape[1:]), generator)
+    logits = net(network_inputs(x, visible, fraction_level(t, d)))  # (B, C, K, H, W)
+    logp = F.log_softmax(logits, dim=2).gather(2, x.long().unsqueeze(2)).squeeze(2)
+    hidden = ~visible
+    ll = (logp * hidden).flatten(1).sum(dim=1)
+    n_hidden = (d - t).to(ll.dtype)
+    bpd = -(ll / n_hidden) / math.log(2)  # = -(D / (D - t)) * ll / (D ln 2)
+    return ObjectiveResult(bpd=bpd, step_bits=bpd.detach(), t=t)
