@@ -1,0 +1,164 @@
+"""Round trips through the public API with the tiny test model, and every refusal it owes."""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import ardmzip
+from ardmzip.errors import ArdmzipError, CorruptFileError, FormatError, ModelError, UnsupportedImageError
+from conftest import FIXTURES
+from test_image_planes import photo
+from tiny_model import tiny_entry
+
+
+def assert_same_image(a: Image.Image, b: Image.Image) -> None:
+    assert a.mode == b.mode and a.size == b.size
+    assert np.array_equal(np.asarray(a), np.asarray(b))
+
+
+@pytest.mark.parametrize("name", ["kodim23_crop48x40.png", "kodim05_crop17x33.png", "kodim15_crop64x64.png"])
+def test_real_photo_round_trip(tiny_registry, name):
+    im = Image.open(FIXTURES / name)
+    data = ardmzip.compress(FIXTURES / name, budget=5)
+    assert_same_image(ardmzip.decompress(data), im)
+
+
+def test_one_pixel_and_every_budget_extreme(tiny_registry):
+    im = Image.fromarray(np.array([[[1, 2, 3]]], dtype=np.uint8))
+    for budget in (1, 2, 3, 1000):
+        assert_same_image(ardmzip.decompress(ardmzip.compress(im, budget=budget)), im)
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "L", "LA", "P", "PA", "1"])
+def test_every_mode_round_trips(tiny_registry, mode):
+    im = photo(mode)
+    out = ardmzip.decompress(ardmzip.compress(im, budget=6))
+    assert_same_image(out, im)
+    if mode in ("P", "PA"):
+        assert out.getpalette() == im.getpalette()
+
+
+@pytest.mark.parametrize("shape", [(5, 4), (5, 4, 1), (5, 4, 3), (5, 4, 4)])
+def test_numpy_input(tiny_registry, shape):
+    a = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
+    out = np.asarray(ardmzip.decompress(ardmzip.compress(a, budget=4)))
+    assert np.array_equal(out.reshape(a.shape), a)
+
+
+def test_bytes_do_not_depend_on_threads(tiny_registry):
+    path = FIXTURES / "kodim15_crop64x64.png"
+    one = ardmzip.compress(path, budget=7, threads=1)
+    assert one == ardmzip.compress(path, budget=7, threads=2)
+    assert_same_image(ardmzip.decompress(one, threads=2), Image.open(path))
+
+
+def test_icc_profile_kept(tiny_registry):
+    im = photo("RGB")
+    im.info["icc_profile"] = b"profile" * 50
+    out = ardmzip.decompress(ardmzip.compress(im, budget=3))
+    assert out.info["icc_profile"] == b"profile" * 50
+
+
+def test_inspect(tiny_registry, tiny_model_entry):
+    h = ardmzip.inspect(ardmzip.compress(photo("LA"), budget=9, precision=20))
+    assert (h.model_id, h.budget, h.precision, h.mode, h.width, h.height) == (
+        tiny_model_entry.model_id, 9, 20, "LA", 48, 40)
+    assert h.weights_tag == tiny_model_entry.weights_tag
+
+
+def test_progress_counts_network_calls(tiny_registry):
+    seen = []
+    ardmzip.compress(photo("RGBA"), budget=4, progress=lambda done, total: seen.append((done, total)))
+    assert seen[-1] == (8, 8)  # colour and alpha planes, 4 calls each
+
+
+def test_corrupted_file_refused(tiny_registry):
+    data = bytearray(ardmzip.compress(photo("RGB"), budget=3))
+    data[len(data) // 2] ^= 0x10
+    with pytest.raises(CorruptFileError):
+        ardmzip.decompress(bytes(data))
+
+
+def test_truncated_file_refused(tiny_registry):
+    data = ardmzip.compress(photo("RGB"), budget=3)
+    for keep in (0, 3, 10, len(data) // 2, len(data) - 1):
+        with pytest.raises(CorruptFileError):
+            ardmzip.decompress(data[:keep])
+
+
+def test_not_an_ardm_file(tiny_registry):
+    with pytest.raises(FormatError, match="not an ardmzip file"):
+        ardmzip.decompress((FIXTURES / "kodim05_crop17x33.png").read_bytes())
+
+
+def test_unknown_model_and_changed_weights(tiny_registry, tmp_path, monkeypatch):
+    data = ardmzip.compress(photo("L"), budget=3)
+    with pytest.raises(ModelError, match="unknown model"):
+        ardmzip.compress(photo("L"), model="no-such-model")
+    other = tiny_entry(tmp_path, seed=5)  # same name and number, other weights
+    monkeypatch.setattr(tiny_registry, "entries", {other.name: other})
+    monkeypatch.setattr(tiny_registry, "_loaded", {})
+    with pytest.raises(ModelError, match="other weights"):
+        ardmzip.decompress(data)
+    monkeypatch.setattr(tiny_registry, "entries", {})
+    with pytest.raises(ModelError, match="does not have"):
+        ardmzip.decompress(data)
+
+
+def test_weights_file_must_match_registry_hash(tiny_registry, tiny_model_entry, tmp_path, monkeypatch):
+    bad = tmp_path / "tampered.safetensors"
+    bad.write_bytes(tiny_model_entry.path.read_bytes()[:-1] + b" ")
+    entry = type(tiny_model_entry)(**{**tiny_model_entry.__dict__, "path": bad})
+    monkeypatch.setattr(tiny_registry, "entries", {entry.name: entry})
+    with pytest.raises(ModelError, match="do not match"):
+        ardmzip.compress(photo("L"))
+
+
+def test_bad_inputs(tiny_registry, tmp_path):
+    with pytest.raises(UnsupportedImageError, match="no such file"):
+        ardmzip.compress(tmp_path / "missing.png")
+    (tmp_path / "text.png").write_text("not an image")
+    with pytest.raises(UnsupportedImageError, match="not a readable image"):
+        ardmzip.compress(tmp_path / "text.png")
+    with pytest.raises(UnsupportedImageError, match="uint8"):
+        ardmzip.compress(np.zeros((4, 4), dtype=np.float32))
+    with pytest.raises(UnsupportedImageError, match="shape"):
+        ardmzip.compress(np.zeros((4, 4, 2), dtype=np.uint8))
+    with pytest.raises(ArdmzipError, match="budget"):
+        ardmzip.compress(photo("L"), budget=0)
+
+
+def test_sixteen_bit_refused(tiny_registry, tmp_path):
+    path = tmp_path / "deep.png"
+    Image.fromarray(np.arange(64, dtype=np.uint16).reshape(8, 8) * 1000).save(path)
+    with pytest.raises(UnsupportedImageError, match="16-bit"):
+        ardmzip.compress(path)
+
+
+def test_sixteen_bit_rgb_png_refused(tiny_registry, tmp_path):
+    imagecodecs = pytest.importorskip("imagecodecs")
+    path = tmp_path / "deep_rgb.png"
+    path.write_bytes(imagecodecs.png_encode(np.full((4, 4, 3), 40000, dtype=np.uint16)))
+    assert Image.open(path).mode == "RGB"  # Pillow would silently drop the low byte
+    with pytest.raises(UnsupportedImageError, match="16"):
+        ardmzip.compress(path)
+
+
+def test_animated_refused(tiny_registry, tmp_path):
+    path = tmp_path / "anim.gif"
+    frames = [Image.new("RGB", (4, 4), (200 * i, 0, 0)) for i in range(2)]
+    frames[0].save(path, save_all=True, append_images=frames[1:])
+    with pytest.raises(UnsupportedImageError, match="animated"):
+        ardmzip.compress(path)
+
+
+def test_file_helpers_write_atomically(tiny_registry, tmp_path):
+    src = FIXTURES / "kodim05_crop17x33.png"
+    n = ardmzip.compress_file(src, tmp_path / "a.ardm", budget=3)
+    assert (tmp_path / "a.ardm").stat().st_size == n
+    ardmzip.decompress_file(tmp_path / "a.ardm", tmp_path / "a.png")
+    assert_same_image(Image.open(tmp_path / "a.png"), Image.open(src))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.ardm", "a.png"]
+    assert Image.open(io.BytesIO((tmp_path / "a.png").read_bytes())).format == "PNG"

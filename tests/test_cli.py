@@ -1,0 +1,153 @@
+"""The command line through click's runner (in-process, so the tiny test model can stand in)."""
+
+import shutil
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from ardmzip.cli import main
+from conftest import FIXTURES
+from test_image_planes import photo
+
+
+@pytest.fixture
+def work(tmp_path, tiny_registry):
+    for name in ("kodim23_crop48x40.png", "kodim05_crop17x33.png"):
+        shutil.copy(FIXTURES / name, tmp_path / name)
+    return tmp_path
+
+
+def run(*args, input=None):
+    return CliRunner().invoke(main, [str(a) for a in args], input=input, catch_exceptions=False)
+
+
+def same_pixels(a, b) -> bool:
+    a, b = Image.open(a), Image.open(b)
+    return a.mode == b.mode and np.array_equal(np.asarray(a), np.asarray(b))
+
+
+def one_line_error(result) -> str:
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ardmzip: ") and "Traceback" not in result.output
+    return lines[0]
+
+
+def test_compress_then_decompress(work):
+    src = work / "kodim23_crop48x40.png"
+    r = run("compress", "--budget", 4, "-v", src)
+    assert r.exit_code == 0, r.output
+    assert "bits/dim" in r.stderr
+    assert src.exists() and (work / "kodim23_crop48x40.png.ardm").exists()
+    r = run("decompress", work / "kodim23_crop48x40.png.ardm", "-o", work / "out.png")
+    assert r.exit_code == 0, r.output
+    assert same_pixels(work / "out.png", src)
+
+
+def test_decompress_restores_name_and_needs_force(work):
+    src = work / "kodim05_crop17x33.png"
+    original = src.read_bytes()
+    assert run("compress", "--budget", 3, src).exit_code == 0
+    err = one_line_error(run("decompress", work / "kodim05_crop17x33.png.ardm"))
+    assert "already exists" in err and "-f" in err
+    assert src.read_bytes() == original  # not touched
+    assert run("decompress", "-f", work / "kodim05_crop17x33.png.ardm").exit_code == 0
+    assert same_pixels(src, FIXTURES / "kodim05_crop17x33.png")
+
+
+def test_non_png_names_get_png_suffix(work):
+    photo("RGB").save(work / "pic.bmp")
+    assert run("compress", "--budget", 2, work / "pic.bmp").exit_code == 0
+    assert run("decompress", work / "pic.bmp.ardm").exit_code == 0
+    assert Image.open(work / "pic.bmp.png").format == "PNG"
+    assert same_pixels(work / "pic.bmp.png", work / "pic.bmp")
+
+
+def test_existing_compressed_output_needs_force(work):
+    src = work / "kodim05_crop17x33.png"
+    (work / "kodim05_crop17x33.png.ardm").write_bytes(b"keep me")
+    one_line_error(run("compress", src))
+    assert (work / "kodim05_crop17x33.png.ardm").read_bytes() == b"keep me"
+    assert run("compress", "-f", "--budget", 2, src).exit_code == 0
+
+
+def test_rm_removes_input_only_on_success(work):
+    src = work / "kodim05_crop17x33.png"
+    assert run("compress", "--rm", "--budget", 2, src).exit_code == 0
+    assert not src.exists()
+    assert run("decompress", "--rm", work / "kodim05_crop17x33.png.ardm").exit_code == 0
+    assert not (work / "kodim05_crop17x33.png.ardm").exists()
+    assert same_pixels(src, FIXTURES / "kodim05_crop17x33.png")
+
+
+def test_stdin_and_stdout(work):
+    raw = (work / "kodim05_crop17x33.png").read_bytes()
+    r = run("compress", "--budget", 2, "-", input=raw)
+    assert r.exit_code == 0 and r.stdout_bytes.startswith(b"ARZ")
+    r2 = run("decompress", "-", input=r.stdout_bytes)
+    assert r2.exit_code == 0
+    (work / "back.png").write_bytes(r2.stdout_bytes)
+    assert same_pixels(work / "back.png", FIXTURES / "kodim05_crop17x33.png")
+    r3 = run("compress", "-c", "--budget", 2, work / "kodim05_crop17x33.png")
+    assert r3.stdout_bytes == r.stdout_bytes
+    assert not (work / "kodim05_crop17x33.png.ardm").exists()
+
+
+def test_test_mode_writes_nothing(work):
+    run("compress", "--budget", 2, work / "kodim05_crop17x33.png")
+    before = sorted(p.name for p in work.iterdir())
+    r = run("decompress", "-t", "-v", work / "kodim05_crop17x33.png.ardm")
+    assert r.exit_code == 0 and "OK" in r.stderr
+    assert sorted(p.name for p in work.iterdir()) == before
+
+
+def test_corrupted_and_truncated_files(work):
+    run("compress", "--budget", 2, work / "kodim23_crop48x40.png")
+    f = work / "kodim23_crop48x40.png.ardm"
+    data = f.read_bytes()
+    f.write_bytes(data[:-7])
+    assert "truncated" in one_line_error(run("decompress", "-t", f))
+    bad = bytearray(data)
+    bad[30] ^= 4
+    f.write_bytes(bytes(bad))
+    assert "corrupted" in one_line_error(run("decompress", "-o", work / "x.png", f))
+    assert not (work / "x.png").exists()
+    assert not [p for p in work.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_bad_inputs_each_get_one_line(work):
+    (work / "notes.txt").write_text("hello")
+    assert "no such file" in one_line_error(run("compress", work / "missing.png"))
+    assert "not a readable image" in one_line_error(run("compress", work / "notes.txt"))
+    assert not (work / "notes.txt.ardm").exists()
+    assert "is a directory" in one_line_error(run("compress", work))
+    assert "unknown suffix" in one_line_error(run("decompress", work / "notes.txt"))
+    assert "not an ardmzip file" in one_line_error(run("decompress", "-o", work / "o.png", work / "notes.txt"))
+    assert "unknown model" in one_line_error(run("compress", "--model", "nope", work / "kodim05_crop17x33.png"))
+
+
+def test_continues_past_a_bad_file(work):
+    r = run("compress", "--budget", 2, work / "missing.png", work / "kodim05_crop17x33.png")
+    assert r.exit_code == 1
+    assert (work / "kodim05_crop17x33.png.ardm").exists()
+
+
+def test_usage_errors_exit_2(work):
+    assert run("compress", "-o", work / "x", work / "kodim05_crop17x33.png", work / "kodim23_crop48x40.png").exit_code == 2
+    assert run("compress", "--budget", 0, work / "kodim05_crop17x33.png").exit_code == 2
+    assert run("compress").exit_code == 2
+    assert run("frobnicate").exit_code == 2
+
+
+def test_info_models_version(work, tiny_model_entry):
+    run("compress", "--budget", 5, work / "kodim23_crop48x40.png")
+    r = run("info", work / "kodim23_crop48x40.png.ardm")
+    assert r.exit_code == 0
+    assert "48x40 RGB" in r.stdout and "model tiny" in r.stdout and "budget 5" in r.stdout
+    assert "bits/dim" in r.stdout
+    r = run("models")
+    assert r.exit_code == 0 and "tiny" in r.stdout
+    r = run("--version")
+    assert r.exit_code == 0 and "file format 1" in r.stdout

@@ -1,0 +1,59 @@
+import struct
+import zlib
+
+import pytest
+
+from ardmzip.errors import CorruptFileError, FormatError
+from ardmzip.header import FORMAT_VERSION, MAGIC, Header, pack, unpack
+
+HEADER = Header(model_id=1, weights_tag=b"\x01\x02\x03\x04", precision=24, budget=64, mode="RGB",
+                width=32, height=32, pixel_crc=0xDEADBEEF)
+PAYLOAD = bytes(range(40))
+
+
+def test_round_trip_and_compact_size():
+    data = pack(HEADER, PAYLOAD)
+    assert unpack(data) == (HEADER, PAYLOAD)
+    assert len(data) - len(PAYLOAD) == 22  # 18 header bytes + 4-byte file CRC at 32x32
+
+
+def test_optional_fields_round_trip():
+    h = Header(model_id=7, weights_tag=b"abcd", precision=16, budget=100000, mode="PA", width=70000,
+               height=3, pixel_crc=1, alpha_constant=128, palette=b"\x00\x03\x00abc\x00", icc=b"icc" * 100)
+    assert unpack(pack(h, PAYLOAD)) == (h, PAYLOAD)
+
+
+def test_wrong_magic():
+    with pytest.raises(FormatError, match="not an ardmzip file"):
+        unpack(b"\x89PNG\r\n\x1a\n" + bytes(40))
+
+
+def test_newer_version_is_named():
+    data = bytearray(pack(HEADER, PAYLOAD))
+    data[len(MAGIC)] = FORMAT_VERSION + 1
+    with pytest.raises(FormatError, match="newer"):
+        unpack(bytes(data))
+
+
+@pytest.mark.parametrize("keep", [0, 1, 2, 3, 5, 10, 21, 40, 61])
+def test_every_truncation_is_detected(keep):
+    data = pack(HEADER, PAYLOAD)
+    with pytest.raises(CorruptFileError):
+        unpack(data[:keep])
+
+
+def test_every_single_bit_flip_is_detected():
+    data = pack(HEADER, PAYLOAD)
+    for i in range(len(data)):
+        for bit in range(8):
+            bad = bytearray(data)
+            bad[i] ^= 1 << bit
+            with pytest.raises(FormatError):  # CorruptFileError is a FormatError
+                unpack(bytes(bad))
+
+
+def test_unknown_mode_bits_with_valid_crc_are_refused():
+    body = bytearray(pack(HEADER, PAYLOAD)[:-4])
+    body[11] = 0x07  # the mode byte: 7 is no mode
+    with pytest.raises(CorruptFileError, match="mode"):
+        unpack(bytes(body) + struct.pack("<I", zlib.crc32(body)))

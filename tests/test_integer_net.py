@@ -1,0 +1,87 @@
+"""Exactness of the integer network: the same integers whatever the threads, batch or kernels."""
+
+import numpy as np
+import pytest
+import torch
+
+from ardmzip.models.ardm_net import NetConfig, fraction_level, network_inputs
+from ardmzip.models.integer_net import IntegerARDMNet, export_integer_tensors
+from tiny_model import tiny_float_net
+
+
+def random_inputs(batch, h, w, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randint(0, 256, (batch, 3, h, w), generator=g)
+    vis = torch.rand(batch, 3, h, w, generator=g) < torch.rand(batch, 1, 1, 1, generator=g)
+    return network_inputs(x, vis, fraction_level(vis.flatten(1).sum(1), 3 * h * w))
+
+
+def weights_of(net, inputs):
+    feats = net.features(inputs)  # (B, width, H, W)
+    b, c, h, w = feats.shape
+    rows = feats.permute(0, 2, 3, 1).reshape(-1, c)
+    channel = torch.arange(len(rows)) % 3
+    return net.class_weights(rows, channel)
+
+
+@pytest.fixture(scope="module")
+def net():
+    return IntegerARDMNet.from_float(tiny_float_net(1, width=32))
+
+
+@pytest.mark.parametrize("h,w", [(32, 32), (17, 33), (1, 1)])
+def test_same_integers_for_any_thread_count(net, h, w):
+    inputs = random_inputs(2, h, w)
+    old = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = weights_of(net, inputs)
+        torch.set_num_threads(2)
+        two = weights_of(net, inputs)
+    finally:
+        torch.set_num_threads(old)
+    assert torch.equal(one, two)
+
+
+def test_same_integers_for_any_batch_size(net):
+    inputs = random_inputs(5, 24, 20, seed=3)
+    together = weights_of(net, inputs)
+    apart = torch.cat([weights_of(net, inputs[i:i + 1]) for i in range(5)])
+    assert torch.equal(together, apart)
+
+
+def test_same_integers_without_onednn(net):
+    inputs = random_inputs(2, 32, 32, seed=4)
+    with torch.backends.mkldnn.flags(enabled=False):
+        off = weights_of(net, inputs)
+    assert torch.equal(off, weights_of(net, inputs))
+
+
+def test_integer_network_follows_the_trained_float_network():
+    fnet = tiny_float_net(2, width=16)
+    inet = IntegerARDMNet.from_float(fnet)
+    inputs = random_inputs(1, 16, 16, seed=5)
+    with torch.no_grad():
+        logits = fnet(inputs)[0]  # (3, 256, H, W)
+    per_pixel = torch.log_softmax(logits.double(), dim=1).permute(2, 3, 0, 1).reshape(-1, 3, 256)
+    float_logp = per_pixel[torch.arange(len(per_pixel)), torch.arange(len(per_pixel)) % 3]
+    w = weights_of(inet, inputs).double()
+    int_logp = torch.log(w / w.sum(dim=1, keepdim=True))
+    assert w.max() == 2 ** 30
+    gap = (float_logp.exp() * (float_logp - int_logp)).sum(dim=1)  # KL(float || integer), nats
+    assert gap.mean() < 0.01
+
+
+def test_exported_weights_are_int8():
+    t = export_integer_tensors(tiny_float_net(0))
+    assert t["stem.weight"].dtype == torch.int8
+    assert t["stem.weight"].abs().max() <= 127
+    assert t["exp_table"][0] == 2 ** 30
+
+
+def test_weights_that_could_overflow_float32_are_refused():
+    fnet = tiny_float_net(0, width=128)
+    t = export_integer_tensors(fnet)
+    t["blocks.0.conv1.weight"] = torch.full_like(t["blocks.0.conv1.weight"], 127)
+    with pytest.raises(ValueError, match="not exact"):
+        IntegerARDMNet(t, NetConfig(width=128, dilations=(1, 2)))
