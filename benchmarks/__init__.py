@@ -1,0 +1,1 @@
+"""Benchmarks against classical codecs; public API only."""
