@@ -171,6 +171,9 @@ def decompress_file(src: str | os.PathLike, dst: str | os.PathLike, **kwargs) ->
 
 
 def encode_png(im: Image.Image) -> bytes:
+    """PNG bytes of a decoded image; PNG has no palette+alpha mode, so PA is written as RGBA."""
+    if im.mode == "PA":
+        im = im.convert("RGBA")
     buf = io.BytesIO()
     kwargs = {"icc_profile": im.info["icc_profile"]} if im.info.get("icc_profile") else {}
     if "transparency" in im.info:

@@ -35,10 +35,10 @@ class Options:
 
 
 class LazyProgress:
-    """A progress bar on stderr that appears only once the work has taken more than a second."""
+    """A progress bar on stderr (a terminal) that appears once the work has taken more than a second."""
 
     def __init__(self, label: str, enabled: bool):
-        self.label, self.enabled = label, enabled
+        self.label, self.enabled = label, enabled and sys.stderr.isatty()
         self.start = time.monotonic()
         self.bar = None
         self.shown = 0

@@ -162,3 +162,12 @@ def test_file_helpers_write_atomically(tiny_registry, tmp_path):
     assert_same_image(Image.open(tmp_path / "a.png"), Image.open(src))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.ardm", "a.png"]
     assert Image.open(io.BytesIO((tmp_path / "a.png").read_bytes())).format == "PNG"
+
+
+def test_palette_alpha_is_written_as_rgba_png(tiny_registry, tmp_path):
+    im = photo("PA")
+    (tmp_path / "pa.ardm").write_bytes(ardmzip.compress(im, budget=3))
+    ardmzip.decompress_file(tmp_path / "pa.ardm", tmp_path / "pa.png")
+    out = Image.open(tmp_path / "pa.png")
+    assert out.mode == "RGBA"
+    assert np.array_equal(np.asarray(out), np.asarray(im.convert("RGBA")))

@@ -151,3 +151,15 @@ def test_info_models_version(work, tiny_model_entry):
     assert r.exit_code == 0 and "tiny" in r.stdout
     r = run("--version")
     assert r.exit_code == 0 and "file format 1" in r.stdout
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "L", "LA", "P", "1"])  # PNG has no PA mode
+def test_every_mode_through_png_files(work, mode):
+    src = work / f"img_{mode}.png"
+    photo(mode).save(src)
+    assert run("compress", "--budget", 3, src).exit_code == 0
+    r = run("decompress", "-o", work / "back.png", work / f"img_{mode}.png.ardm")
+    assert r.exit_code == 0, r.output
+    assert same_pixels(work / "back.png", src)
+    if mode in ("P", "PA"):
+        assert Image.open(work / "back.png").getpalette() == Image.open(src).getpalette()
