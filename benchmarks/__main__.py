@@ -34,10 +34,10 @@ def measure(name: str, a: np.ndarray, model: str | None, budget: int | None) -> 
     t1 = time.perf_counter()
     back = np.asarray(ardmzip.decompress(data))
     t2 = time.perf_counter()
-    png = png_bytes(a)
     if not np.array_equal(back, a):
         raise SystemExit(f"{name}: ardmzip round trip is not exact")
-    return {"image": name, "dims": int(a.size), "ardmzip_bytes": len(data), "png_bytes": len(png),
+    return {"image": name, "dims": int(a.size), "ardmzip_bytes": len(data), "png_bytes": len(png_bytes(a)),
+            "model_bits": ardmzip.model_bits(a, model=model, budget=budget),
             "encode_s": t1 - t0, "decode_s": t2 - t1}
 
 
@@ -58,6 +58,7 @@ def main() -> None:
         "dataset": a.dataset, "images": len(rows), "model": a.model or ardmzip.REGISTRY.default,
         "budget": a.budget or ardmzip.REGISTRY.get(a.model).default_budget,
         "ardmzip_bpd": 8 * sum(r["ardmzip_bytes"] for r in rows) / dims,
+        "model_nll_bpd": sum(r["model_bits"] for r in rows) / dims,
         "png_bpd": 8 * sum(r["png_bytes"] for r in rows) / dims,
         "encode_s_per_image": float(np.mean([r["encode_s"] for r in rows])),
         "decode_s_per_image": float(np.mean([r["decode_s"] for r in rows])),

@@ -52,6 +52,16 @@ class AutoregressiveCodec:
             known.flat[idx] = False  # now exactly what the decoder knows before this group
             push_symbols(coder, x.flat[idx], self._tables(np.where(known, x, 0), known, idx))
 
+    def ideal_bits(self, x: np.ndarray) -> float:
+        """-log2 p(x) under the model's own (unquantized) probabilities: what coding approaches."""
+        known = np.zeros(self.shape, dtype=bool)
+        bits = 0.0
+        for idx in self.model.schedule(self.shape, self.budget):
+            w = self.model.probabilities(np.where(known, x, 0), known, idx).astype(np.float64)
+            bits -= np.log2(w[np.arange(len(idx)), x.flat[idx]] / w.sum(axis=1)).sum()
+            known.flat[idx] = True
+        return float(bits)
+
     def pop(self, coder: AnsCoder) -> np.ndarray:
         x = np.zeros(self.shape, dtype=np.int64)
         known = np.zeros(self.shape, dtype=bool)

@@ -120,6 +120,17 @@ def compress(image: ImageLike, model: str | None = None, budget: int | None = No
     return fmt.pack(head, to_bytes(coder))
 
 
+def model_bits(image: ImageLike, model: str | None = None, budget: int | None = None,
+               threads: int | None = None) -> float:
+    """The model's ideal code length -log2 p(image) in bits at this budget (no header, no coder overhead)."""
+    entry = REGISTRY.get(model)
+    budget = entry.default_budget if budget is None else int(budget)
+    parts = split_image(open_image(image))
+    net = REGISTRY.load(entry)
+    with torch_threads(threads):
+        return sum(AutoregressiveCodec(net, p.shape, budget).ideal_bits(p.astype(np.int64)) for p in parts.planes)
+
+
 def inspect(data: bytes) -> fmt.Header:
     """The verified header of .ardm bytes."""
     return _checked_header(data)[0]

@@ -118,12 +118,17 @@ def _write_output(data: bytes, target: Path | None, opts: Options) -> None:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
-    if target.exists() and not opts.force:
-        raise ArdmzipError(f"{target} already exists; use -f to overwrite")
+    _check_target(target, opts)
     try:
         api.atomic_write(target, data)
     except OSError as e:
         raise ArdmzipError(f"{target}: cannot write ({e.strerror})") from None
+
+
+def _check_target(target: Path | None, opts: Options) -> None:
+    """Checked before the work starts, and again just before writing."""
+    if target is not None and target.exists() and not opts.force:
+        raise ArdmzipError(f"{target} already exists; use -f to overwrite")
 
 
 def _finish(src: str, opts: Options) -> None:
@@ -181,8 +186,7 @@ def compress(files, output, to_stdout, force, remove, quiet, verbose, threads, m
         target = _target(src, opts, lambda p: p.with_name(p.name + SUFFIX))
         if src != "-" and src.endswith(SUFFIX) and not opts.force:
             raise ArdmzipError(f"{src} already has the {SUFFIX} suffix -- skipped (use -f to compress anyway)")
-        if target is not None and target.exists() and not opts.force:
-            raise ArdmzipError(f"{target} already exists; use -f to overwrite")
+        _check_target(target, opts)
         progress = LazyProgress(f"compressing {src}", enabled=not opts.quiet)
         t0 = time.perf_counter()
         image = api.open_image(io.BytesIO(raw), name=src)
@@ -214,8 +218,7 @@ def decompress(files, output, to_stdout, force, remove, quiet, verbose, threads,
         if not test and not opts.output and src != "-" and not opts.stdout and not src.endswith(SUFFIX):
             raise ArdmzipError(f"{src}: unknown suffix -- ignored (expected {SUFFIX}, or give -o)")
         target = None if test else _target(src, opts, _decompressed_name)
-        if target is not None and target.exists() and not opts.force:
-            raise ArdmzipError(f"{target} already exists; use -f to overwrite")
+        _check_target(target, opts)
         progress = LazyProgress(f"decompressing {src}", enabled=not opts.quiet)
         t0 = time.perf_counter()
         try:

@@ -171,3 +171,10 @@ def test_palette_alpha_is_written_as_rgba_png(tiny_registry, tmp_path):
     out = Image.open(tmp_path / "pa.png")
     assert out.mode == "RGBA"
     assert np.array_equal(np.asarray(out), np.asarray(im.convert("RGBA")))
+
+
+def test_model_bits_sits_just_below_the_file_size(tiny_registry):
+    im = photo("RGB")
+    data = ardmzip.compress(im, budget=4)
+    bits = ardmzip.model_bits(im, budget=4)
+    assert bits < 8 * len(data) < bits * 1.01 + 8 * 26 + 32  # header, CRC and the final coder word

@@ -58,3 +58,13 @@ def test_cost_matches_the_model():
 def test_shape_mismatch_refused():
     with pytest.raises(ValueError):
         AutoregressiveCodec(ToyModel(), (2, 2, 1), 2).push(AnsCoder(), np.zeros((2, 3, 1), dtype=np.int64))
+
+
+def test_ideal_bits_is_what_the_coder_approaches():
+    shape, budget = (12, 12, 3), 6
+    x = np.random.default_rng(4).choice(4, size=shape, p=[0.8, 0.1, 0.05, 0.05])
+    codec = AutoregressiveCodec(ToyModel(), shape, budget)
+    coder = AnsCoder()
+    codec.push(coder, x)
+    ideal = codec.ideal_bits(x)
+    assert ideal < coder.num_bits() < ideal * 1.01 + 64
