@@ -23,7 +23,7 @@ INPUT_CHANNELS = 2 * DATA_CHANNELS + 1
 @dataclass(frozen=True)
 class NetConfig:
     width: int = 64
-    dilations: tuple[int, ...] = (1, 2, 4, 1)
+    dilations: tuple[int, ...] = (1, 2, 4, 8, 1, 2)
     act_clip: float = 6.0
     logit_scale: int = 16  # integer logits are in units of 1/logit_scale nats
     logit_range: int = 20  # nats below the row maximum that still get their own frequency

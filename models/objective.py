@@ -31,7 +31,8 @@ def order_agnostic_loss(net: ARDMNet, x: torch.Tensor, generator: torch.Generato
     """x: (B, 3, H, W) uint8 images. One network call per image predicts all hidden dimensions."""
     b = x.shape[0]
     d = x[0].numel()
-    t, visible = random_visibility(b, tuple(x.shape[1:]), generator)
+    t, visible = random_visibility(b, tuple(x.shape[1:]), generator)  # drawn on the CPU, reproducibly
+    t, visible = t.to(x.device), visible.to(x.device)
     logits = net(network_inputs(x, visible, fraction_level(t, d)))  # (B, C, K, H, W)
     logp = F.log_softmax(logits, dim=2).gather(2, x.long().unsqueeze(2)).squeeze(2)
     hidden = ~visible

@@ -60,7 +60,7 @@ class StepLossTracker:
         return {"values": self.values, "seen": self.seen}
 
     def load_state_dict(self, s: dict) -> None:
-        self.values, self.seen = s["values"], s["seen"]
+        self.values, self.seen = s["values"].cpu(), s["seen"].cpu()
 
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
@@ -85,7 +85,8 @@ def evaluate(net: ARDMNet, images: torch.Tensor, draws: int = 2, batch: int = 10
     total = []
     for _ in range(draws):
         for i in range(0, len(images), batch):
-            total.append(order_agnostic_loss(net, images[i:i + batch], g).bpd)
+            x = images[i:i + batch].to(next(net.parameters()).device)
+            total.append(order_agnostic_loss(net, x, g).bpd.cpu())
     return torch.cat(total).mean().item()
 
 
@@ -93,23 +94,23 @@ def to_nchw(x: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
 
 
-def train(data_dir: Path, out: Path, cfg: TrainConfig, minutes: float, log=print) -> Path:
+def train(data_dir: Path, out: Path, cfg: TrainConfig, minutes: float, log=print, device: str = "cpu") -> Path:
     out.mkdir(parents=True, exist_ok=True)
     ckpt_path = out / "checkpoint.pt"
     torch.manual_seed(cfg.seed)
-    net = ARDMNet(cfg.net)
+    net = ARDMNet(cfg.net).to(device)
     ema = copy.deepcopy(net).requires_grad_(False)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     tracker = StepLossTracker()
     step = 0
     gen = torch.Generator().manual_seed(cfg.seed)
     if ckpt_path.exists():
-        state = torch.load(ckpt_path, weights_only=True)
+        state = torch.load(ckpt_path, weights_only=True, map_location=device)
         net.load_state_dict(state["net"])
         ema.load_state_dict(state["ema"])
         opt.load_state_dict(state["opt"])
         tracker.load_state_dict(state["tracker"])
-        gen.set_state(state["gen"])
+        gen.set_state(state["gen"].cpu())
         step = int(state["step"])
         log(f"resumed from step {step}")
     train_x = cifar10_train(data_dir)
@@ -130,8 +131,8 @@ def train(data_dir: Path, out: Path, cfg: TrainConfig, minutes: float, log=print
     with (out / "log.jsonl").open("a") as logf:
         while step < cfg.total_steps and time.time() - start < minutes * 60:
             idx = batch_indices(step, len(train_x), cfg.batch, cfg.seed)
-            x = to_nchw(train_x[idx])
-            flip = torch.rand(len(idx), generator=gen) < 0.5
+            x = to_nchw(train_x[idx]).to(device)
+            flip = (torch.rand(len(idx), generator=gen) < 0.5).to(device)
             x = torch.where(flip.view(-1, 1, 1, 1), x.flip(3), x)
             for group in opt.param_groups:
                 group["lr"] = lr_at(step, cfg)
@@ -174,13 +175,14 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--total-steps", type=int, default=100_000)
-    p.add_argument("--width", type=int, default=64)
-    p.add_argument("--dilations", type=str, default="1,2,4,1")
+    p.add_argument("--width", type=int, default=NetConfig.width)
+    p.add_argument("--dilations", type=str, default=",".join(map(str, NetConfig.dilations)))
+    p.add_argument("--device", default="cpu", help="cpu or cuda (training only; coding always runs the exact CPU path)")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     net_cfg = NetConfig(width=a.width, dilations=tuple(int(v) for v in a.dilations.split(",")))
     cfg = TrainConfig(batch=a.batch, lr=a.lr, total_steps=a.total_steps, net=net_cfg)
-    train(a.data_dir, a.out, cfg, a.minutes, log=lambda s: print(s, flush=True))
+    train(a.data_dir, a.out, cfg, a.minutes, log=lambda s: print(s, flush=True), device=a.device)
 
 
 if __name__ == "__main__":
