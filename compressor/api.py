@@ -158,8 +158,11 @@ def decompress(data: bytes, threads: int | None = None, progress: Progress | Non
                               f"(tag {head.weights_tag.hex()}, this version has {entry.weights_tag.hex()})")
     net = REGISTRY.load(entry)
     shapes = plane_shapes(head.mode, head.width, head.height, alpha_coded=head.alpha_constant is None)
+    coder = from_bytes(payload)
     with torch_threads(threads):
-        planes = _codec(net, shapes, head.budget, head.precision, progress).pop(from_bytes(payload))
+        planes = _codec(net, shapes, head.budget, head.precision, progress).pop(coder)
+    if not coder.is_empty():  # popping everything returns rANS to its empty start state
+        raise CorruptFileError("file is corrupted (coded data left over after the last pixel)")
     parts = ImageParts(head.mode, head.width, head.height, [p.astype(np.uint8) for p in planes],
                        head.alpha_constant, head.palette, head.icc)
     if parts.pixel_checksum() != head.pixel_crc:

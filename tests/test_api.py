@@ -178,3 +178,13 @@ def test_model_bits_sits_just_below_the_file_size(tiny_registry):
     data = ardmzip.compress(im, budget=4)
     bits = ardmzip.model_bits(im, budget=4)
     assert bits < 8 * len(data) < bits * 1.01 + 8 * 26 + 32  # header, CRC and the final coder word
+
+
+def test_leftover_payload_is_refused_even_with_a_valid_checksum(tiny_registry):
+    import struct
+    import zlib
+
+    data = ardmzip.compress(photo("L"), budget=3)
+    body = data[:-4] + struct.pack("<I", 0x12345678)  # one extra coded word
+    with pytest.raises(CorruptFileError):
+        ardmzip.decompress(body + struct.pack("<I", zlib.crc32(body)))
