@@ -59,10 +59,12 @@ def export_integer_tensors(net: ARDMNet) -> dict[str, torch.Tensor]:
 class IntegerARDMNet:
     """Exact integer version of ARDMNet; holds no float state that could differ between machines."""
 
-    def __init__(self, tensors: dict[str, torch.Tensor], config: NetConfig):
+    def __init__(self, tensors: dict[str, torch.Tensor], config: NetConfig, dtype: torch.dtype = torch.float32):
+        """dtype float64 gives a slower reference that is exact by a wide margin (for tests)."""
         self.config = config
+        self.dtype = dtype
         self.t = {k: v.contiguous() for k, v in tensors.items()}
-        self._float_weights = {k[:-len(".weight")]: v.to(torch.float32) for k, v in self.t.items()
+        self._float_weights = {k[:-len(".weight")]: v.to(dtype) for k, v in self.t.items()
                                if k.endswith(".weight")}
         self._check_bounds()
         head = self._float_weights["head"].view(DATA_CHANNELS, NUM_CLASSES, config.width)
@@ -83,7 +85,7 @@ class IntegerARDMNet:
     def _conv(self, name: str, a: torch.Tensor, dilation: int = 1) -> torch.Tensor:
         w = self._float_weights[name]
         pad = dilation * (w.shape[-1] // 2)
-        y = F.conv2d(a.to(torch.float32), w, None, padding=pad, dilation=dilation)
+        y = F.conv2d(a.to(self.dtype), w, None, padding=pad, dilation=dilation)
         return _requant(y, self.t[f"{name}.mult"], self.t[f"{name}.bias"])
 
     def _activation(self, h: torch.Tensor) -> torch.Tensor:
@@ -109,7 +111,7 @@ class IntegerARDMNet:
         for c in range(DATA_CHANNELS):
             rows = (channel == c).nonzero().squeeze(1)
             if len(rows):
-                y = feats[rows].to(torch.float32) @ self._head_per_channel[c]
+                y = feats[rows].to(self.dtype) @ self._head_per_channel[c]
                 mult = self.t["head.mult"].view(DATA_CHANNELS, NUM_CLASSES)[c]
                 bias = self.t["head.bias"].view(DATA_CHANNELS, NUM_CLASSES)[c]
                 logits[rows] = _requant(y, mult, bias)

@@ -85,3 +85,12 @@ def test_weights_that_could_overflow_float32_are_refused():
     t["blocks.0.conv1.weight"] = torch.full_like(t["blocks.0.conv1.weight"], 127)
     with pytest.raises(ValueError, match="not exact"):
         IntegerARDMNet(t, NetConfig(width=128, dilations=(1, 2)))
+
+
+def test_float32_equals_a_float64_reference_at_full_width():
+    """The shipped width (64) with dilations: float32 partial sums are exact, so results match float64."""
+    t = export_integer_tensors(tiny_float_net(3, width=64))
+    cfg = NetConfig(width=64, dilations=(1, 2))
+    inputs = random_inputs(1, 40, 36, seed=6)
+    fast = weights_of(IntegerARDMNet(t, cfg), inputs)
+    assert torch.equal(fast, weights_of(IntegerARDMNet(t, cfg, dtype=torch.float64), inputs))

@@ -50,3 +50,18 @@ def test_one_pixel_image(tmp_path):
     Image.new("RGB", (1, 1), (10, 200, 30)).save(tmp_path / "dot.png")
     assert cli("compress", tmp_path / "dot.png").returncode == 0
     assert cli("decompress", "-t", tmp_path / "dot.png.ardm").returncode == 0
+
+
+def test_shipped_network_float32_equals_float64_reference():
+    import torch
+
+    from ardmzip.models.ardm import OrderAgnosticARDM
+    from ardmzip.models.integer_net import IntegerARDMNet
+
+    net = ardmzip.REGISTRY.load(ardmzip.REGISTRY.get()).net
+    reference = OrderAgnosticARDM(IntegerARDMNet(net.t, net.config, dtype=torch.float64))
+    x = np.asarray(Image.open(FIXTURES / "kodim15_crop64x64.png")).astype(np.int64)
+    known = np.random.default_rng(0).random(x.shape) < 0.3
+    idx = np.flatnonzero(~known)
+    fast = ardmzip.REGISTRY.load(ardmzip.REGISTRY.get()).probabilities(x, known, idx)
+    assert np.array_equal(fast, reference.probabilities(x, known, idx))
