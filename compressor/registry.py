@@ -78,7 +78,7 @@ REGISTRY = Registry(
             name="ardm-c10",
             model_id=1,
             path=WEIGHTS_DIR / "ardm-c10-v1.safetensors",
-            sha256="1216777556ee1e67f0758432ff1816b2023f4b982560050ebe479fdc5d2e3743",
+            sha256="6bf9e242ef4a7df92275e62e067dbea8a133a30babb4fd1465478f99fdc5a2fa",
             default_budget=64,
             description="OA-ARDM, 0.5M parameters, trained on CIFAR-10 train (CPU); see ardm-c10-v1.md",
         ),

@@ -188,3 +188,13 @@ def test_leftover_payload_is_refused_even_with_a_valid_checksum(tiny_registry):
     body = data[:-4] + struct.pack("<I", 0x12345678)  # one extra coded word
     with pytest.raises(CorruptFileError):
         ardmzip.decompress(body + struct.pack("<I", zlib.crc32(body)))
+
+
+def test_written_files_get_ordinary_permissions(tmp_path):
+    import os
+
+    from ardmzip.api import atomic_write
+
+    atomic_write(tmp_path / "a.bin", b"x")
+    (tmp_path / "b.bin").write_bytes(b"x")
+    assert os.stat(tmp_path / "a.bin").st_mode == os.stat(tmp_path / "b.bin").st_mode
