@@ -20,7 +20,7 @@ from ardmzip.codecs.quantize import DEFAULT_PRECISION, MAX_PRECISION, MIN_PRECIS
 from . import header as fmt
 from .errors import ArdmzipError, CorruptFileError, FormatError, ModelError, UnsupportedImageError
 from .image_planes import ImageParts, join_image, plane_shapes, split_image
-from .registry import REGISTRY
+from .registry import REGISTRY, ModelEntry
 
 ImageLike = Union[Image.Image, np.ndarray, str, os.PathLike]
 Progress = Callable[[int, int], None]  # (network calls done, total)
@@ -97,19 +97,25 @@ def _codec(model, shapes, budget: int, precision: int, progress: Progress | None
     return Serial([AutoregressiveCodec(model, s, budget, precision, tick) for s in shapes])
 
 
-def compress(image: ImageLike, model: str | None = None, budget: int | None = None,
-             precision: int = DEFAULT_PRECISION, threads: int | None = None,
-             progress: Progress | None = None) -> bytes:
-    """Compress an image (path, Pillow image or uint8 array) to .ardm bytes."""
+def _prepare(image: ImageLike, model: str | None, budget: int | None) -> tuple[ModelEntry, int, ImageParts]:
+    """The registry entry, the checked budget and the image's planes, shared by everything that codes."""
     entry = REGISTRY.get(model)
     budget = entry.default_budget if budget is None else int(budget)
     if not 1 <= budget <= MAX_BUDGET:
         raise ArdmzipError(f"budget must be between 1 and {MAX_BUDGET}, got {budget}")
-    if not MIN_PRECISION <= precision <= MAX_PRECISION:
-        raise ArdmzipError(f"precision must be between {MIN_PRECISION} and {MAX_PRECISION}, got {precision}")
     parts = split_image(open_image(image))
     if parts.width * parts.height > MAX_PIXELS:
         raise UnsupportedImageError(f"image of {parts.width}x{parts.height} pixels exceeds the limit of {MAX_PIXELS}")
+    return entry, budget, parts
+
+
+def compress(image: ImageLike, model: str | None = None, budget: int | None = None,
+             precision: int = DEFAULT_PRECISION, threads: int | None = None,
+             progress: Progress | None = None) -> bytes:
+    """Compress an image (path, Pillow image or uint8 array) to .ardm bytes."""
+    if not MIN_PRECISION <= precision <= MAX_PRECISION:
+        raise ArdmzipError(f"precision must be between {MIN_PRECISION} and {MAX_PRECISION}, got {precision}")
+    entry, budget, parts = _prepare(image, model, budget)
     net = REGISTRY.load(entry)
     coder = AnsCoder()
     with torch_threads(threads):
@@ -123,9 +129,7 @@ def compress(image: ImageLike, model: str | None = None, budget: int | None = No
 def model_bits(image: ImageLike, model: str | None = None, budget: int | None = None,
                threads: int | None = None) -> float:
     """The model's ideal code length -log2 p(image) in bits at this budget (no header, no coder overhead)."""
-    entry = REGISTRY.get(model)
-    budget = entry.default_budget if budget is None else int(budget)
-    parts = split_image(open_image(image))
+    entry, budget, parts = _prepare(image, model, budget)
     net = REGISTRY.load(entry)
     with torch_threads(threads):
         return sum(AutoregressiveCodec(net, p.shape, budget).ideal_bits(p.astype(np.int64)) for p in parts.planes)
@@ -155,7 +159,7 @@ def decompress(data: bytes, threads: int | None = None, progress: Progress | Non
     entry = REGISTRY.by_id(head.model_id)
     if entry.weights_tag != head.weights_tag:
         raise ModelError(f"file was written with other weights for model '{entry.name}' "
-                              f"(tag {head.weights_tag.hex()}, this version has {entry.weights_tag.hex()})")
+                         f"(tag {head.weights_tag.hex()}, this version has {entry.weights_tag.hex()})")
     net = REGISTRY.load(entry)
     shapes = plane_shapes(head.mode, head.width, head.height, alpha_coded=head.alpha_constant is None)
     coder = from_bytes(payload)
