@@ -15,12 +15,10 @@ import click
 from . import api
 from .errors import ArdmzipError
 from .header import FORMAT_VERSION
-from .image_planes import MODES
+from .image_planes import MODE_CHANNELS
 from .registry import REGISTRY, REGISTRY_VERSION
 
 SUFFIX = ".ardm"
-CHANNELS = {"RGB": 3, "RGBA": 4, "L": 1, "LA": 2, "P": 1, "PA": 2, "1": 1}
-assert set(CHANNELS) == set(MODES)
 
 
 @dataclass
@@ -159,10 +157,6 @@ def with_common(f):
     return f
 
 
-def _options(output, to_stdout, force, remove, quiet, verbose, threads) -> Options:
-    return Options(output, to_stdout, force, remove, quiet, verbose, threads)
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(
     version=None, package_name="ardmzip",
@@ -179,7 +173,7 @@ def main() -> None:
               "fewer is faster, more is smaller.")
 def compress(files, output, to_stdout, force, remove, quiet, verbose, threads, model, budget):
     """Compress images (PNG, BMP, TIFF, ...) to FILE.ardm."""
-    opts = _options(output, to_stdout, force, remove, quiet, verbose, threads)
+    opts = Options(output, to_stdout, force, remove, quiet, verbose, threads)
 
     def one(src: str, opts: Options) -> None:
         raw = _read_input(src)
@@ -198,7 +192,7 @@ def compress(files, output, to_stdout, force, remove, quiet, verbose, threads, m
         _finish(src, opts)
         if opts.verbose:
             h = api.inspect(data)
-            dims = h.width * h.height * CHANNELS[h.mode]
+            dims = h.width * h.height * MODE_CHANNELS[h.mode]
             _say(opts, f"{src}: {len(raw)} -> {len(data)} bytes, {8 * len(data) / dims:.3f} bits/dim, "
                        f"{time.perf_counter() - t0:.2f} s")
 
@@ -211,7 +205,7 @@ def compress(files, output, to_stdout, force, remove, quiet, verbose, threads, m
 @click.option("-t", "--test", is_flag=True, help="Decode and verify only; write nothing.")
 def decompress(files, output, to_stdout, force, remove, quiet, verbose, threads, test):
     """Decompress FILE.ardm to the exact original image (PNG)."""
-    opts = _options(output, to_stdout, force, remove, quiet, verbose, threads)
+    opts = Options(output, to_stdout, force, remove, quiet, verbose, threads)
 
     def one(src: str, opts: Options) -> None:
         raw = _read_input(src)
@@ -256,7 +250,7 @@ def info(files):
             model = REGISTRY.by_id(h.model_id).name
         except ArdmzipError:
             model = f"unknown (number {h.model_id})"
-        dims = h.width * h.height * CHANNELS[h.mode]
+        dims = h.width * h.height * MODE_CHANNELS[h.mode]
         click.echo(f"{src}: {h.width}x{h.height} {h.mode}, model {model} (weights {h.weights_tag.hex()}), "
                    f"budget {h.budget}, precision {h.precision}, format {h.version}, "
                    f"{len(raw)} bytes, {8 * len(raw) / dims:.3f} bits/dim"

@@ -15,7 +15,8 @@ from PIL import Image
 
 from .errors import UnsupportedImageError
 
-MODES = ("RGB", "RGBA", "L", "LA", "P", "PA", "1")
+MODE_CHANNELS = {"RGB": 3, "RGBA": 4, "L": 1, "LA": 2, "P": 1, "PA": 2, "1": 1}  # dimensions per pixel
+MODES = tuple(MODE_CHANNELS)  # the order is part of the file format (header mode numbers)
 _ALPHA_MODES = {"RGBA": "RGB", "LA": "L", "PA": "P"}
 _PALETTE_MODES = ("RGB", "RGBA")
 
