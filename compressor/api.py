@@ -162,7 +162,10 @@ def decompress(data: bytes, threads: int | None = None, progress: Progress | Non
                          f"(tag {head.weights_tag.hex()}, this version has {entry.weights_tag.hex()})")
     net = REGISTRY.load(entry)
     shapes = plane_shapes(head.mode, head.width, head.height, alpha_coded=head.alpha_constant is None)
-    coder = from_bytes(payload)
+    try:
+        coder = from_bytes(payload)
+    except ValueError as e:  # constriction refuses streams no encoder can produce
+        raise CorruptFileError(f"file is corrupted ({e})") from None
     with torch_threads(threads):
         planes = _codec(net, shapes, head.budget, head.precision, progress).pop(coder)
     if not coder.is_empty():  # popping everything returns rANS to its empty start state
