@@ -19,6 +19,7 @@ from .image_planes import MODE_CHANNELS
 from .registry import REGISTRY, REGISTRY_VERSION
 
 SUFFIX = ".ardm"
+LOSSY_FORMATS = ("JPEG", "MPO")
 
 
 @dataclass
@@ -184,6 +185,9 @@ def compress(files, output, to_stdout, force, remove, quiet, verbose, threads, m
         progress = LazyProgress(f"compressing {src}", enabled=not opts.quiet)
         t0 = time.perf_counter()
         image = api.open_image(io.BytesIO(raw), name=src)
+        if image.format in LOSSY_FORMATS:
+            _say(opts, f"ardmzip: warning: {src} is {image.format}, a lossy format: the .ardm file keeps its decoded "
+                       f"pixels exactly and will be larger than the {image.format} file")
         try:
             data = api.compress(image, model=model, budget=budget, threads=opts.threads, progress=progress)
         finally:

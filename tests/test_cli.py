@@ -163,3 +163,12 @@ def test_every_mode_through_png_files(work, mode):
     assert same_pixels(work / "back.png", src)
     if mode in ("P", "PA"):
         assert Image.open(work / "back.png").getpalette() == Image.open(src).getpalette()
+
+
+def test_lossy_input_gets_a_warning_but_is_kept_exactly(work):
+    photo("RGB").save(work / "pic.jpg", quality=80)
+    r = run("compress", "--budget", 2, work / "pic.jpg")
+    assert r.exit_code == 0 and "lossy format" in r.stderr
+    assert run("decompress", work / "pic.jpg.ardm").exit_code == 0
+    assert same_pixels(work / "pic.jpg.png", work / "pic.jpg")
+    assert "lossy" not in run("compress", "-q", "-f", "--budget", 2, work / "pic.jpg").stderr
