@@ -169,7 +169,8 @@ def main() -> None:
 @main.command()
 @click.argument("files", nargs=-1, required=True)
 @with_common
-@click.option("--model", default=None, help=f"Registered model (default: {REGISTRY.default}); see 'ardmzip models'.")
+@click.option("--model", default=None, help=f"Registered model (default: {REGISTRY.default}); see 'ardmzip models'.",
+              shell_complete=lambda ctx, param, incomplete: [n for n in REGISTRY.entries if n.startswith(incomplete)])
 @click.option("--budget", type=click.IntRange(1, api.MAX_BUDGET), help="Network calls per image plane: "
               "fewer is faster, more is smaller.")
 def compress(files, output, to_stdout, force, remove, quiet, verbose, threads, model, budget):

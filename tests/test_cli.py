@@ -172,3 +172,17 @@ def test_lossy_input_gets_a_warning_but_is_kept_exactly(work):
     assert run("decompress", work / "pic.jpg.ardm").exit_code == 0
     assert same_pixels(work / "pic.jpg.png", work / "pic.jpg")
     assert "lossy" not in run("compress", "-q", "-f", "--budget", 2, work / "pic.jpg").stderr
+
+
+def test_shell_completion_of_commands_and_models():
+    import os
+    import subprocess
+    import sys
+
+    def complete(words, cword):
+        env = dict(os.environ, COMP_WORDS=words, COMP_CWORD=str(cword), _ARDMZIP_COMPLETE="bash_complete")
+        code = "from ardmzip.cli import main; main(prog_name='ardmzip')"
+        return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True).stdout
+
+    assert "plain,decompress" in complete("ardmzip dec", 1)
+    assert "plain,ardm-c10" in complete("ardmzip compress --model ardm", 3)
