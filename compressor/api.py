@@ -122,7 +122,8 @@ def compress(image: ImageLike, model: str | None = None, budget: int | None = No
         _codec(net, [p.shape for p in parts.planes], budget, precision, progress).push(
             coder, [p.astype(np.int64) for p in parts.planes])
     head = fmt.Header(entry.model_id, entry.weights_tag, precision, budget, parts.mode, parts.width,
-                      parts.height, parts.pixel_checksum(), parts.alpha_constant, parts.palette, parts.icc)
+                      parts.height, parts.pixel_checksum(), parts.alpha_constant, parts.palette, parts.icc,
+                      parts.colour_key)
     return fmt.pack(head, to_bytes(coder))
 
 
@@ -171,7 +172,7 @@ def decompress(data: bytes, threads: int | None = None, progress: Progress | Non
     if not coder.is_empty():  # popping everything returns rANS to its empty start state
         raise CorruptFileError("file is corrupted (coded data left over after the last pixel)")
     parts = ImageParts(head.mode, head.width, head.height, [p.astype(np.uint8) for p in planes],
-                       head.alpha_constant, head.palette, head.icc)
+                       head.alpha_constant, head.palette, head.icc, head.colour_key)
     if parts.pixel_checksum() != head.pixel_crc:
         raise CorruptFileError("decoded pixels do not match the file's checksum")
     return join_image(parts)
@@ -195,6 +196,7 @@ def encode_png(im: Image.Image) -> bytes:
     """PNG bytes of a decoded image; PNG has no palette+alpha mode, so PA is written as RGBA."""
     if im.mode == "PA":
         im = im.convert("RGBA")
+        im.info.pop("transparency", None)  # the alpha channel carries it now
     buf = io.BytesIO()
     kwargs = {"icc_profile": im.info["icc_profile"]} if im.info.get("icc_profile") else {}
     if "transparency" in im.info:

@@ -124,9 +124,13 @@ def _write_output(data: bytes, target: Path | None, opts: Options) -> None:
         raise ArdmzipError(f"{target}: cannot write ({e.strerror})") from None
 
 
-def _check_target(target: Path | None, opts: Options) -> None:
+def _check_target(target: Path | None, opts: Options, src: str | None = None) -> None:
     """Checked before the work starts, and again just before writing."""
-    if target is not None and target.exists() and not opts.force:
+    if target is None or not target.exists():
+        return
+    if src not in (None, "-") and os.path.samefile(src, target):
+        raise ArdmzipError(f"{src}: input and output are the same file")
+    if not opts.force:
         raise ArdmzipError(f"{target} already exists; use -f to overwrite")
 
 
@@ -182,7 +186,7 @@ def compress(files, output, to_stdout, force, remove, quiet, verbose, threads, m
         target = _target(src, opts, lambda p: p.with_name(p.name + SUFFIX))
         if src != "-" and src.endswith(SUFFIX) and not opts.force:
             raise ArdmzipError(f"{src} already has the {SUFFIX} suffix -- skipped (use -f to compress anyway)")
-        _check_target(target, opts)
+        _check_target(target, opts, src)
         progress = LazyProgress(f"compressing {src}", enabled=not opts.quiet)
         t0 = time.perf_counter()
         image = api.open_image(io.BytesIO(raw), name=src)
@@ -217,7 +221,7 @@ def decompress(files, output, to_stdout, force, remove, quiet, verbose, threads,
         if not test and not opts.output and src != "-" and not opts.stdout and not src.endswith(SUFFIX):
             raise ArdmzipError(f"{src}: unknown suffix -- ignored (expected {SUFFIX}, or give -o)")
         target = None if test else _target(src, opts, _decompressed_name)
-        _check_target(target, opts)
+        _check_target(target, opts, src)
         progress = LazyProgress(f"decompressing {src}", enabled=not opts.quiet)
         t0 = time.perf_counter()
         try:

@@ -8,10 +8,11 @@ Layout (integers little-endian; "varint" = unsigned LEB128, 1 byte below 128):
     weights tag  4  first 4 bytes of the sha256 of the model's weights file
     precision    1  coder precision in bits
     budget       varint  network calls per coded plane
-    mode/flags   1  low 3 bits: image mode; bit 3: ICC profile; bit 4: uniform alpha
+    mode/flags   1  low 3 bits: image mode; bit 3: ICC profile; bit 4: uniform alpha; bit 5: colour key
     width        varint
     height       varint
     [alpha       1  the uniform alpha value, if flagged]
+    [colour key  varint per channel: the transparent colour of RGB, L and 1 images, if flagged]
     [palette     varint length + bytes, modes P and PA]
     [icc         varint length + zlib-compressed profile, if flagged]
     pixel crc    4  CRC-32 of the decoded pixels (ImageParts.pixel_checksum)
@@ -28,12 +29,13 @@ import zlib
 from dataclasses import dataclass
 
 from .errors import CorruptFileError, FormatError
-from .image_planes import MODES
+from .image_planes import MODE_CHANNELS, MODES
 
 MAGIC = b"ARZ"
 FORMAT_VERSION = 1
 _ICC_FLAG = 0x08
 _ALPHA_FLAG = 0x10
+_KEY_FLAG = 0x20
 _MODE_MASK = 0x07
 _CRC_BYTES = 4
 
@@ -51,6 +53,7 @@ class Header:
     alpha_constant: int | None = None
     palette: bytes | None = None
     icc: bytes | None = None
+    colour_key: tuple[int, ...] | None = None
     version: int = FORMAT_VERSION
 
 
@@ -97,12 +100,16 @@ def pack(header: Header, payload: bytes) -> bytes:
         flags |= _ICC_FLAG
     if header.alpha_constant is not None:
         flags |= _ALPHA_FLAG
+    if header.colour_key is not None:
+        flags |= _KEY_FLAG
     out = bytearray(MAGIC)
     out += bytes([header.version, header.model_id]) + header.weights_tag
     out += bytes([header.precision]) + _varint(header.budget)
     out += bytes([flags]) + _varint(header.width) + _varint(header.height)
     if header.alpha_constant is not None:
         out.append(header.alpha_constant)
+    if header.colour_key is not None:
+        out += b"".join(_varint(v) for v in header.colour_key)
     if header.mode in ("P", "PA"):
         out += _varint(len(header.palette)) + header.palette
     if header.icc:
@@ -140,11 +147,12 @@ def unpack(data: bytes) -> tuple[Header, bytes]:
     precision = r.byte()
     budget = r.varint()
     flags = r.byte()
-    if flags & _MODE_MASK >= len(MODES) or flags & ~(_MODE_MASK | _ICC_FLAG | _ALPHA_FLAG):
+    if flags & _MODE_MASK >= len(MODES) or flags & ~(_MODE_MASK | _ICC_FLAG | _ALPHA_FLAG | _KEY_FLAG):
         raise CorruptFileError("file is corrupted (unknown image mode)")
     mode = MODES[flags & _MODE_MASK]
     width, height = r.varint(), r.varint()
     alpha = r.byte() if flags & _ALPHA_FLAG else None
+    key = tuple(r.varint() for _ in range(MODE_CHANNELS[mode])) if flags & _KEY_FLAG else None
     palette = r.take(r.varint()) if mode in ("P", "PA") else None
     icc = None
     if flags & _ICC_FLAG:
@@ -154,5 +162,5 @@ def unpack(data: bytes) -> tuple[Header, bytes]:
             raise CorruptFileError("file is corrupted (bad ICC profile data)") from None
     (pixel_crc,) = struct.unpack("<I", r.take(4))
     header = Header(model_id, weights_tag, precision, budget, mode, width, height, pixel_crc,
-                    alpha, palette, icc, version)
+                    alpha, palette, icc, key, version)
     return header, body[r.pos:]

@@ -30,6 +30,7 @@ class ImageParts:
     alpha_constant: int | None = None  # set when the image has a uniform alpha channel
     palette: bytes | None = None  # serialized palette (modes P, PA)
     icc: bytes | None = None
+    colour_key: tuple[int, ...] | None = None  # the transparent colour of RGB, L and 1 images (PNG tRNS)
 
     @property
     def has_alpha(self) -> bool:
@@ -53,13 +54,14 @@ def split_image(im: Image.Image) -> ImageParts:
         raise UnsupportedImageError("image has no pixels")
     arr = np.asarray(im)
     icc = im.info.get("icc_profile") or None
+    key = _colour_key(im)
     if im.mode == "1":
-        return ImageParts("1", w, h, [arr.astype(np.uint8)[..., None] * 255], icc=icc)
+        return ImageParts("1", w, h, [arr.astype(np.uint8)[..., None] * 255], icc=icc, colour_key=key)
     if arr.ndim == 2:
         arr = arr[..., None]
     base = _ALPHA_MODES.get(im.mode, im.mode)
     colour = arr[..., :3] if base == "RGB" else arr[..., :1]
-    parts = ImageParts(im.mode, w, h, [np.ascontiguousarray(colour)], icc=icc)
+    parts = ImageParts(im.mode, w, h, [np.ascontiguousarray(colour)], icc=icc, colour_key=key)
     if base == "P":
         parts.palette = _pack_palette(im)
     if parts.has_alpha:
@@ -89,7 +91,20 @@ def join_image(parts: ImageParts) -> Image.Image:
             _unpack_palette(im, parts.palette)
     if parts.icc:
         im.info["icc_profile"] = parts.icc
+    if parts.colour_key is not None:
+        im.info["transparency"] = parts.colour_key if parts.mode == "RGB" else parts.colour_key[0]
     return im
+
+
+def _colour_key(im: Image.Image) -> tuple[int, ...] | None:
+    """The transparent colour of an RGB, L or 1 image, as one integer per channel."""
+    trns = im.info.get("transparency")
+    if im.mode not in ("RGB", "L", "1") or trns is None or isinstance(trns, bytes):
+        return None
+    key = tuple(int(v) for v in (trns if isinstance(trns, tuple) else (trns,)))
+    if len(key) != MODE_CHANNELS[im.mode] or min(key) < 0:
+        raise UnsupportedImageError(f"transparency {trns!r} does not fit mode {im.mode}")
+    return key
 
 
 def plane_shapes(mode: str, width: int, height: int, alpha_coded: bool) -> list[tuple[int, int, int]]:

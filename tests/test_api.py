@@ -198,3 +198,23 @@ def test_written_files_get_ordinary_permissions(tmp_path):
     atomic_write(tmp_path / "a.bin", b"x")
     (tmp_path / "b.bin").write_bytes(b"x")
     assert os.stat(tmp_path / "a.bin").st_mode == os.stat(tmp_path / "b.bin").st_mode
+
+
+@pytest.mark.parametrize("mode,key", [("RGB", (0, 10, 200)), ("L", 7), ("1", 1)])
+def test_colour_key_transparency_kept(tiny_registry, tmp_path, mode, key):
+    im = photo(mode)
+    im.info["transparency"] = key
+    out = ardmzip.decompress(ardmzip.compress(im, budget=2))
+    assert out.info["transparency"] == key
+    (tmp_path / "k.ardm").write_bytes(ardmzip.compress(im, budget=2))
+    ardmzip.decompress_file(tmp_path / "k.ardm", tmp_path / "k.png")
+    if mode != "1":  # Pillow reads a 1-bit PNG's tRNS back on a 0..255 scale
+        assert Image.open(tmp_path / "k.png").info["transparency"] == key
+
+
+def test_palette_alpha_with_palette_transparency_writes_png(tiny_registry, tmp_path):
+    im = photo("P").convert("PA")
+    im.info["transparency"] = 1
+    (tmp_path / "pa.ardm").write_bytes(ardmzip.compress(im, budget=2))
+    ardmzip.decompress_file(tmp_path / "pa.ardm", tmp_path / "pa.png")
+    assert Image.open(tmp_path / "pa.png").mode == "RGBA"

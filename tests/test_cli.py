@@ -186,3 +186,15 @@ def test_shell_completion_of_commands_and_models():
 
     assert "plain,decompress" in complete("ardmzip dec", 1)
     assert "plain,ardm-c10" in complete("ardmzip compress --model ardm", 3)
+
+
+def test_output_that_is_the_input_is_refused(work):
+    src = work / "kodim05_crop17x33.png"
+    original = src.read_bytes()
+    assert "same file" in one_line_error(run("compress", "-f", "--rm", "-o", src, src))
+    assert src.read_bytes() == original
+    run("compress", "--budget", 2, src)
+    packed = work / "kodim05_crop17x33.png.ardm"
+    data = packed.read_bytes()
+    assert "same file" in one_line_error(run("decompress", "-f", "--rm", "-o", packed, packed))
+    assert packed.read_bytes() == data

@@ -57,3 +57,9 @@ def test_unknown_mode_bits_with_valid_crc_are_refused():
     body[11] = 0x07  # the mode byte: 7 is no mode
     with pytest.raises(CorruptFileError, match="mode"):
         unpack(bytes(body) + struct.pack("<I", zlib.crc32(body)))
+
+
+def test_colour_key_round_trips():
+    h = Header(model_id=1, weights_tag=b"abcd", precision=24, budget=3, mode="RGB", width=2, height=2,
+               pixel_crc=5, colour_key=(0, 300, 65535))
+    assert unpack(pack(h, PAYLOAD)) == (h, PAYLOAD)
