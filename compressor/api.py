@@ -168,7 +168,10 @@ def decompress(data: bytes, threads: int | None = None, progress: Progress | Non
     except ValueError as e:  # constriction refuses streams no encoder can produce
         raise CorruptFileError(f"file is corrupted ({e})") from None
     with torch_threads(threads):
-        planes = _codec(net, shapes, head.budget, head.precision, progress).pop(coder)
+        try:
+            planes = _codec(net, shapes, head.budget, head.precision, progress).pop(coder)
+        except MemoryError:
+            raise ArdmzipError(f"not enough memory to decode a {head.width}x{head.height} image") from None
     if not coder.is_empty():  # popping everything returns rANS to its empty start state
         raise CorruptFileError("file is corrupted (coded data left over after the last pixel)")
     parts = ImageParts(head.mode, head.width, head.height, [p.astype(np.uint8) for p in planes],
