@@ -15,7 +15,6 @@ import click
 from . import api
 from .errors import ArdmzipError
 from .header import FORMAT_VERSION
-from .image_planes import MODE_CHANNELS
 from .registry import REGISTRY, REGISTRY_VERSION
 
 SUFFIX = ".ardm"
@@ -200,8 +199,7 @@ def compress(files, output, to_stdout, force, remove, quiet, verbose, threads, m
         _write_output(data, target, opts)
         _finish(src, opts)
         if opts.verbose:
-            h = api.inspect(data)
-            dims = h.width * h.height * MODE_CHANNELS[h.mode]
+            dims = api.inspect(data).dims
             _say(opts, f"{src}: {len(raw)} -> {len(data)} bytes, {8 * len(data) / dims:.3f} bits/dim, "
                        f"{time.perf_counter() - t0:.2f} s")
 
@@ -259,10 +257,9 @@ def info(files):
             model = REGISTRY.by_id(h.model_id).name
         except ArdmzipError:
             model = f"unknown (number {h.model_id})"
-        dims = h.width * h.height * MODE_CHANNELS[h.mode]
         click.echo(f"{src}: {h.width}x{h.height} {h.mode}, model {model} (weights {h.weights_tag.hex()}), "
                    f"budget {h.budget}, precision {h.precision}, format {h.version}, "
-                   f"{len(raw)} bytes, {8 * len(raw) / dims:.3f} bits/dim"
+                   f"{len(raw)} bytes, {8 * len(raw) / h.dims:.3f} bits/dim"
                    f"{', ICC profile' if h.icc else ''}")
     if failed:
         sys.exit(1)

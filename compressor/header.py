@@ -56,6 +56,11 @@ class Header:
     colour_key: tuple[int, ...] | None = None
     version: int = FORMAT_VERSION
 
+    @property
+    def dims(self) -> int:
+        """Dimensions of the image (pixels times channels), the denominator of bits per dimension."""
+        return self.width * self.height * MODE_CHANNELS[self.mode]
+
 
 def _varint(n: int) -> bytes:
     out = bytearray()

@@ -13,8 +13,9 @@ from .ardm_net import ARDMNet, fraction_level, network_inputs
 
 @dataclass
 class ObjectiveResult:
-    bpd: torch.Tensor  # (B,) unbiased estimate of -log2 p(x) / D per image
-    step_bits: torch.Tensor  # (B,) mean bits per not-yet-generated dimension (the paper's L_t)
+    # (B,) unbiased estimate of -log2 p(x) / D per image; it is also the mean bits per not-yet-generated
+    # dimension at step t, the paper's L_t
+    bpd: torch.Tensor
     t: torch.Tensor  # (B,) number of visible dimensions
 
 
@@ -39,4 +40,4 @@ def order_agnostic_loss(net: ARDMNet, x: torch.Tensor, generator: torch.Generato
     ll = (logp * hidden).flatten(1).sum(dim=1)
     n_hidden = (d - t).to(ll.dtype)
     bpd = -(ll / n_hidden) / math.log(2)  # = -(D / (D - t)) * ll / (D ln 2)
-    return ObjectiveResult(bpd=bpd, step_bits=bpd.detach(), t=t)
+    return ObjectiveResult(bpd=bpd, t=t)

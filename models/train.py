@@ -145,7 +145,7 @@ def train(data_dir: Path, out: Path, cfg: TrainConfig, minutes: float, log=print
             with torch.no_grad():
                 for pe, p in zip(ema.parameters(), net.parameters()):
                     pe.lerp_(p, 1 - cfg.ema)
-            tracker.update(res.t, x[0].numel(), res.step_bits)
+            tracker.update(res.t, x[0].numel(), res.bpd.detach())
             step += 1
             running = loss.item() if running is None else 0.99 * running + 0.01 * loss.item()
             now = time.time()
