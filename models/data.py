@@ -1,11 +1,58 @@
-"""Training and evaluation images from the shared data folder (see its README for the layout)."""
+"""Images from the shared data folder (see its README for the layout), checked against its hashes.
+
+The one home of where each set lives, what its pixels hash to and how a subset is drawn: training
+reads from here, and so do the benchmarks, through the public ``ardmzip.datasets``.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import io
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 from PIL import Image
+
+BENCHMARK_SETS = ("cifar10", "imagenet32", "imagenet64", "kodak")  # test images only
+
+# sha256 of the loaded C-contiguous uint8 array (the data README's "content hashes").
+ARRAY_SHA256 = {
+    "cifar10/test_x.npy": "52a9dc125982c0440d5eed87474b2f521e96c45a98df08e4329aa42c692b9d9d",
+    "imagenet_sample/x32.npy": "760a45634813d6e808e56377b76c32ee8d872c5b0d8ccddc10de3720934b3b6e",
+    "imagenet_sample/x64.npy": "093fd1b5ef25aadb7a62db6fc1eff559aba7bd5e9a8050b2af8646922e5b7eec",
+}
+# sha256 of the files: the only hashes the README gives for Kodak, and they name the set's 24 images.
+KODAK_SHA256 = {
+    "kodim01.png": "a56e27cbf5f843c048b6af1d6e090760e9c92fadba88b7dee0205918a37523bd",
+    "kodim02.png": "4f4b74a79237e311d72cad958237b5f7088d8bce1c82305ebefe1a70e3022dfd",
+    "kodim03.png": "e25ca1ff2f0c0cb5fdfd5f9b0a0bb21ac4c3de3c84a67f35b09a85d3306249db",
+    "kodim04.png": "e3b946107c5d3441c022f678d0c3caf1e224d81b1604ba840a4f88e562de61aa",
+    "kodim05.png": "10349e963c5c813d327852f82c1795fa4148d69fedffc4c589bee458e3ac3d53",
+    "kodim06.png": "363510303b715d4cbc384e1ce227e466b613a09e1b71ae985882bf8e7fbd9b18",
+    "kodim07.png": "b77d3f006f42414bb242222e0482e750c0fb9e5ee8d4bed2f6f11c5605fe54a4",
+    "kodim08.png": "ba23983c76b4832ee0e8af0592664756841a16779acd69f792e268fb6d13d6e7",
+    "kodim09.png": "6a4361c2fc194feb4edaa9f9a4a0620fb9943e460ac7fdf037fb0f6dd6607a7d",
+    "kodim10.png": "9dfb70f5867c29ff9ed6313683f19b3d867849e40fbc0c4c54a4a89df341cf23",
+    "kodim11.png": "7936814b58b5387fce2e4e2488b4ec830dadd95fa9520f358ddb30990b50f2b6",
+    "kodim12.png": "d78c37c2f04f23761ed2367dd77e2db584ddd4c3950833fecf89f199a8126980",
+    "kodim13.png": "bc34a3ce58dea09dce1704c997171602de90cb34d0c8503a988b77f473d39b08",
+    "kodim14.png": "55a94550ff18f3246c4074fd32b77b0c74447c26b6ad274d564d999c0450ba6e",
+    "kodim15.png": "7538cbb80cb9103606c48b806eae57d56c885c7f90b9b3be70a41160f9cbb683",
+    "kodim16.png": "a89c7268ccd4718ba424a99fc4643c572cf692ca6eae887185ceb4e9f11d2e54",
+    "kodim17.png": "37afcc89fbdcb76d9518e04b2fc011027e2f4cd14b3b2f83cefd721641a47c5b",
+    "kodim18.png": "1a9258c365988961d87a0598725b609139c303ad48a5aad6c503c3b1a87849aa",
+    "kodim19.png": "b7450b264b1b0a411390d8931b112c27905a992520fc90569dc4b920aa32bbdc",
+    "kodim20.png": "3b46c71e3b92a563820ba32936be8330c586c41f938efd94be938386aae4328a",
+    "kodim21.png": "ac958597c82073f6bb65129c68f72b651db5b9efd82e11547d07350214bc268b",
+    "kodim22.png": "1cee58eb1f2d9c7ebb254d208a03c783ce6cf2c4d8c2cf45e235dd23b4ce1b29",
+    "kodim23.png": "e3111a2fd4da24af15d6459ef9eacfe54106b38e27b4a21821b75c3f5d2d5baf",
+    "kodim24.png": "1071c68372cc5a01435c2c225a5cf7d4bb803846ec08bb6b3d6721b156d7cb96",
+}
+
+
+class DataError(ValueError):
+    """Data that is missing, unreadable, or not the pixels the data README lists."""
 
 
 def cifar10_train(data_dir: str | Path) -> np.ndarray:
@@ -20,7 +67,73 @@ def cifar10_test(data_dir: str | Path) -> np.ndarray:
     return np.load(Path(data_dir) / "cifar10" / "test_x.npy")
 
 
-def spread_subset(n_total: int, n: int) -> np.ndarray:
-    """Indices of n rows spread evenly over a set (the CIFAR test rows are sorted by class)."""
-    n = min(n, n_total)
+def spread_subset(n_total: int, n: int | None) -> np.ndarray:
+    """Indices of n rows spread evenly over a set (all rows for None): the CIFAR test rows are sorted by class."""
+    n = n_total if n is None else min(n, n_total)
     return (np.arange(n) * n_total) // n
+
+
+def check_sha256(what: str, data: bytes | np.ndarray, expected: str) -> None:
+    """Refuse data whose sha256 differs from the README's: numbers on other pixels would not compare."""
+    digest = hashlib.sha256(np.ascontiguousarray(data) if isinstance(data, np.ndarray) else data).hexdigest()
+    if digest != expected:
+        raise DataError(f"{what}: sha256 {digest[:16]}... is not the listed {expected[:16]}... (other pixels)")
+
+
+def images(dataset: str, data_dir: str | Path, limit: int | None = None) -> Iterator[tuple[str, np.ndarray]]:
+    """(name, uint8 image) pairs of a benchmark set, spread over the set when limited.
+
+    `dataset` is one of BENCHMARK_SETS under `data_dir`, or "folder": every image file in `data_dir`.
+    """
+    root = Path(data_dir)
+    if dataset == "folder":
+        yield from _folder(root, limit)
+    elif dataset in ("cifar10", "imagenet32", "imagenet64"):
+        rel = "cifar10/test_x.npy" if dataset == "cifar10" else f"imagenet_sample/x{dataset[-2:]}.npy"
+        x = _load_npy(root / rel)
+        check_sha256(str(root / rel), x, ARRAY_SHA256[rel])
+        prefix = "cifar10-test" if dataset == "cifar10" else dataset
+        for i in spread_subset(len(x), limit):
+            yield f"{prefix}-{i}", np.asarray(x[i])
+    elif dataset == "kodak":
+        names = sorted(KODAK_SHA256)
+        for i in spread_subset(len(names), limit):
+            path = root / "kodak" / names[i]
+            raw = _read(path)
+            check_sha256(str(path), raw, KODAK_SHA256[names[i]])
+            yield path.stem, np.asarray(Image.open(io.BytesIO(raw)).convert("RGB"))
+    else:
+        raise DataError(f"unknown dataset '{dataset}' (known: {', '.join(BENCHMARK_SETS)}, folder)")
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise DataError(f"{path}: cannot read ({e.strerror})") from None
+
+
+def _load_npy(path: Path) -> np.ndarray:
+    try:
+        return np.load(path, mmap_mode="r")
+    except OSError as e:
+        raise DataError(f"{path}: cannot read ({e})") from None
+
+
+def _folder(root: Path, limit: int | None) -> Iterator[tuple[str, np.ndarray]]:
+    """Image files by name; 8-bit L, RGB and RGBA kept as they are, other 8-bit modes as RGB(A)."""
+    suffixes = set(Image.registered_extensions())
+    files = sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in suffixes) if root.is_dir() else []
+    if not files:
+        raise DataError(f"{root}: no image files")
+    for i in spread_subset(len(files), limit):
+        try:
+            with Image.open(files[i]) as im:
+                if im.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+                    raise DataError(f"{files[i]}: {im.mode} images are not 8-bit")
+                if im.mode not in ("L", "RGB", "RGBA"):
+                    im = im.convert("RGBA" if im.has_transparency_data else "RGB")
+                a = np.asarray(im)
+        except (OSError, Image.DecompressionBombError) as e:
+            raise DataError(f"{files[i]}: cannot read ({e})") from None
+        yield files[i].name, a
