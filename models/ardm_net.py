@@ -12,10 +12,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .heads import HEADS, NUM_CLASSES, CategoricalHead, LogisticMixtureHead
 from .quant import INPUT_SCALE, fake_quant_act, fake_quant_weight
 
 DATA_CHANNELS = 3
-NUM_CLASSES = 256
 # inputs: masked values (3), mask (3), visible fraction (1); all integers in [-128, 127]
 INPUT_CHANNELS = 2 * DATA_CHANNELS + 1
 
@@ -27,6 +27,15 @@ class NetConfig:
     act_clip: float = 6.0
     logit_scale: int = 16  # integer logits are in units of 1/logit_scale nats
     logit_range: int = 20  # nats below the row maximum that still get their own frequency
+    head: str = "categorical"  # or "logistic-mixture"
+    mixtures: int = 10  # components of a logistic-mixture head
+
+    def make_head(self) -> CategoricalHead | LogisticMixtureHead:
+        if self.head not in HEADS:
+            raise ValueError(f"unknown output head '{self.head}'")
+        if self.head == "categorical":
+            return CategoricalHead(self.logit_scale, self.logit_range)
+        return LogisticMixtureHead(self.mixtures, grid=self.logit_scale, logit_range=self.logit_range)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -56,7 +65,7 @@ class ResBlock(nn.Module):
 
 
 class ARDMNet(nn.Module):
-    """Maps integer network inputs (B, 7, H, W) to float logits (B, 3, 256, H, W)."""
+    """Maps integer network inputs (B, 7, H, W) to the head's float outputs (B, 3, P, H, W)."""
 
     def __init__(self, config: NetConfig = NetConfig()):
         super().__init__()
@@ -64,9 +73,9 @@ class ARDMNet(nn.Module):
         w = config.width
         self.stem = QConv2d(INPUT_CHANNELS, w, 3, padding=1)
         self.blocks = nn.ModuleList(ResBlock(w, d) for d in config.dilations)
-        self.head = QConv2d(w, DATA_CHANNELS * NUM_CLASSES, 1)
-        nn.init.zeros_(self.head.weight)
-        nn.init.zeros_(self.head.bias)
+        self.output = config.make_head()
+        self.head = QConv2d(w, DATA_CHANNELS * self.output.params, 1)
+        self.output.init_(self.head)
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         clip = self.config.act_clip
@@ -75,9 +84,9 @@ class ARDMNet(nn.Module):
             u = fake_quant_act(h, clip)
             v = fake_quant_act(block.conv1(u), clip)
             h = h + block.conv2(v)
-        logits = self.head(fake_quant_act(h, clip))
-        b, _, hh, ww = logits.shape
-        return logits.view(b, DATA_CHANNELS, NUM_CLASSES, hh, ww)
+        out = self.head(fake_quant_act(h, clip))
+        b, _, hh, ww = out.shape
+        return out.view(b, DATA_CHANNELS, self.output.params, hh, ww)
 
 
 def network_inputs(x: torch.Tensor, visible: torch.Tensor, fraction_level: torch.Tensor) -> torch.Tensor:

@@ -25,7 +25,7 @@ def export(run_dir: Path, out: Path) -> str:
     net.load_state_dict(state["ema"])
     tracker = state["tracker"]
     info = {
-        "objective": "order-agnostic ARDM (uniform t, random order), categorical 256-way head",
+        "objective": f"order-agnostic ARDM (uniform t, random order), {net.config.head} head",
         "train_steps": int(state["step"]),
         "batch": cfg["train"]["batch"],
         "train_data": "CIFAR-10 train (50,000 images), random horizontal flips",

@@ -11,17 +11,13 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .ardm_net import DATA_CHANNELS, NUM_CLASSES, ARDMNet, NetConfig
+from .ardm_net import DATA_CHANNELS, ARDMNet, NetConfig
+from .heads import round_half_up
 from .quant import ACT_LEVELS, INPUT_SCALE, WEIGHT_LEVELS, weight_scale
 
 SHIFT = 24  # fixed-point bits of every integer multiplier
 RESIDUAL_BITS = 12  # fixed-point fraction bits of the residual stream
 EXACT_LIMIT = 2 ** 24  # float32 represents every integer up to here
-TABLE_ONE = 2 ** 30  # the exp table's value for the most likely class
-
-
-def _round(t: torch.Tensor) -> torch.Tensor:
-    return torch.floor(t.double() + 0.5).to(torch.int64)
 
 
 def _requant(y: torch.Tensor, mult: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
@@ -37,22 +33,22 @@ def export_integer_tensors(net: ARDMNet) -> dict[str, torch.Tensor]:
     s_act = cfg.act_clip / ACT_LEVELS
     out: dict[str, torch.Tensor] = {}
 
-    def conv(name: str, layer: torch.nn.Conv2d, in_scale: float, out_scale: float) -> None:
+    def conv(name: str, layer: torch.nn.Conv2d, in_scale: float, out_scale, offset=0.0) -> None:
         s_w = weight_scale(layer.weight).double()
         w = torch.round(layer.weight.detach().double() / s_w.view(-1, 1, 1, 1)).clamp(-WEIGHT_LEVELS, WEIGHT_LEVELS)
         out[f"{name}.weight"] = w.to(torch.int8)
-        out[f"{name}.mult"] = _round(s_w * in_scale / out_scale * 2 ** SHIFT)
-        out[f"{name}.bias"] = _round(layer.bias.detach().double() / out_scale * 2 ** SHIFT)
+        out[f"{name}.mult"] = round_half_up(s_w * in_scale / out_scale * 2 ** SHIFT)
+        out[f"{name}.bias"] = round_half_up((layer.bias.detach().double() / out_scale + offset) * 2 ** SHIFT)
 
     residual_scale = 2.0 ** -RESIDUAL_BITS
     conv("stem", net.stem, 1 / INPUT_SCALE, residual_scale)
     for i, block in enumerate(net.blocks):
         conv(f"blocks.{i}.conv1", block.conv1, s_act, s_act)
         conv(f"blocks.{i}.conv2", block.conv2, s_act, residual_scale)
-    conv("head", net.head, s_act, 1 / cfg.logit_scale)
-    out["act.mult"] = _round(torch.tensor([residual_scale / s_act * 2 ** SHIFT]))
-    steps = torch.arange(cfg.logit_range * cfg.logit_scale + 1, dtype=torch.float64)
-    out["exp_table"] = _round(TABLE_ONE * torch.exp(-steps / cfg.logit_scale))
+    step, offset = net.output.output_grid()
+    conv("head", net.head, s_act, step.repeat(DATA_CHANNELS), offset.repeat(DATA_CHANNELS))
+    out["act.mult"] = round_half_up(torch.tensor([residual_scale / s_act * 2 ** SHIFT]))
+    out.update(net.output.tables())
     return out
 
 
@@ -67,7 +63,8 @@ class IntegerARDMNet:
         self._float_weights = {k[:-len(".weight")]: v.to(dtype) for k, v in self.t.items()
                                if k.endswith(".weight")}
         self._check_bounds()
-        head = self._float_weights["head"].view(DATA_CHANNELS, NUM_CLASSES, config.width)
+        self.output = config.make_head()
+        head = self._float_weights["head"].view(DATA_CHANNELS, self.output.params, config.width)
         self._head_per_channel = [head[c].t().contiguous() for c in range(DATA_CHANNELS)]
 
     @classmethod
@@ -107,15 +104,14 @@ class IntegerARDMNet:
 
         feats: (N, width) head inputs at those positions; channel: (N,) colour channel of each.
         """
-        logits = torch.empty(len(feats), NUM_CLASSES, dtype=torch.int64)
+        p = self.output.params
+        q = torch.empty(len(feats), p, dtype=torch.int64)
         for c in range(DATA_CHANNELS):
             rows = (channel == c).nonzero().squeeze(1)
             if len(rows):
                 y = feats[rows].to(self.dtype) @ self._head_per_channel[c]
-                mult = self.t["head.mult"].view(DATA_CHANNELS, NUM_CLASSES)[c]
-                bias = self.t["head.bias"].view(DATA_CHANNELS, NUM_CLASSES)[c]
-                logits[rows] = _requant(y, mult, bias)
-        table = self.t["exp_table"]
-        gap = (logits.max(dim=1, keepdim=True).values - logits).clamp_(max=len(table) - 1)
-        return table[gap]
+                mult = self.t["head.mult"].view(DATA_CHANNELS, p)[c]
+                bias = self.t["head.bias"].view(DATA_CHANNELS, p)[c]
+                q[rows] = _requant(y, mult, bias)
+        return self.output.class_weights(q, self.t)
 

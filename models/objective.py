@@ -6,7 +6,6 @@ import math
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
 from .ardm_net import ARDMNet, fraction_level, network_inputs
 
@@ -34,8 +33,8 @@ def order_agnostic_loss(net: ARDMNet, x: torch.Tensor, generator: torch.Generato
     d = x[0].numel()
     t, visible = random_visibility(b, tuple(x.shape[1:]), generator)  # drawn on the CPU, reproducibly
     t, visible = t.to(x.device), visible.to(x.device)
-    logits = net(network_inputs(x, visible, fraction_level(t, d)))  # (B, C, K, H, W)
-    logp = F.log_softmax(logits, dim=2).gather(2, x.long().unsqueeze(2)).squeeze(2)
+    out = net(network_inputs(x, visible, fraction_level(t, d)))  # (B, C, P, H, W)
+    logp = net.output.log_prob(out, x)
     hidden = ~visible
     ll = (logp * hidden).flatten(1).sum(dim=1)
     n_hidden = (d - t).to(ll.dtype)

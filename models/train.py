@@ -21,7 +21,7 @@ from .ardm_net import ARDMNet, NetConfig
 from .data import cifar10_test, cifar10_train, spread_subset
 from .objective import order_agnostic_loss
 
-LOSS_BINS = 64  # per-step loss L_t tracked on this grid of visible fractions
+LOSS_BINS = 256  # per-step loss L_t tracked on this grid of visible fractions (the planner's input)
 
 
 @dataclass
@@ -43,7 +43,7 @@ class TrainConfig:
 class StepLossTracker:
     """EMA of the per-step loss L_t (bits per hidden dimension) over bins of the visible fraction."""
 
-    def __init__(self, bins: int = LOSS_BINS, momentum: float = 0.98):
+    def __init__(self, bins: int = LOSS_BINS, momentum: float = 0.99):
         self.values = torch.full((bins,), 8.0, dtype=torch.float64)
         self.seen = torch.zeros(bins, dtype=torch.bool)
         self.momentum = momentum
@@ -177,10 +177,13 @@ def main() -> None:
     p.add_argument("--total-steps", type=int, default=100_000)
     p.add_argument("--width", type=int, default=NetConfig.width)
     p.add_argument("--dilations", type=str, default=",".join(map(str, NetConfig.dilations)))
+    p.add_argument("--head", choices=["categorical", "logistic-mixture"], default=NetConfig.head)
+    p.add_argument("--mixtures", type=int, default=NetConfig.mixtures)
     p.add_argument("--device", default="cpu", help="cpu or cuda (training only; coding always runs the exact CPU path)")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
-    net_cfg = NetConfig(width=a.width, dilations=tuple(int(v) for v in a.dilations.split(",")))
+    net_cfg = NetConfig(width=a.width, dilations=tuple(int(v) for v in a.dilations.split(",")),
+                        head=a.head, mixtures=a.mixtures)
     cfg = TrainConfig(batch=a.batch, lr=a.lr, total_steps=a.total_steps, net=net_cfg)
     train(a.data_dir, a.out, cfg, a.minutes, log=lambda s: print(s, flush=True), device=a.device)
 

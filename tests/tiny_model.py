@@ -12,21 +12,22 @@ from ardmzip.models.serialization import save_model
 from ardmzip.registry import ModelEntry, file_sha256
 
 
-def tiny_float_net(seed: int = 0, width: int = 8) -> ARDMNet:
+def tiny_float_net(seed: int = 0, width: int = 8, head: str = "categorical") -> ARDMNet:
     torch.manual_seed(seed)
-    net = ARDMNet(NetConfig(width=width, dilations=(1, 2)))
+    net = ARDMNet(NetConfig(width=width, dilations=(1, 2), head=head, mixtures=4))
     with torch.no_grad():
         for p in net.parameters():
             p.normal_(0.0, 0.2)
     return net
 
 
-def tiny_integer_net(seed: int = 0) -> IntegerARDMNet:
-    return IntegerARDMNet.from_float(tiny_float_net(seed))
+def tiny_integer_net(seed: int = 0, head: str = "categorical") -> IntegerARDMNet:
+    return IntegerARDMNet.from_float(tiny_float_net(seed, head=head))
 
 
-def tiny_entry(directory: Path, seed: int = 0, model_id: int = 200, name: str = "tiny") -> ModelEntry:
+def tiny_entry(directory: Path, seed: int = 0, model_id: int = 200, name: str = "tiny",
+               head: str = "categorical") -> ModelEntry:
     path = directory / f"{name}.safetensors"
-    save_model(path, tiny_integer_net(seed), {"note": "random init, tests only"})
+    save_model(path, tiny_integer_net(seed, head), {"note": "random init, tests only"})
     return ModelEntry(name=name, model_id=model_id, path=path, sha256=file_sha256(path), default_budget=8,
                       description="tiny random test model")

@@ -1,0 +1,170 @@
+"""Output heads: how the network's last layer becomes a distribution over the 256 values of a sub-pixel.
+
+Each head has two faces that must agree: a float log-likelihood for training, and an exact integer
+path from the integer network's head outputs to unnormalized class weights for the coder. The
+integer path reads every nonlinearity from tables computed once at export and stored with the
+weights, so no platform ``exp`` or ``sigmoid`` is ever evaluated while coding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+NUM_CLASSES = 256
+TABLE_ONE = 2 ** 30  # table value of a certain event
+
+
+def round_half_up(t: torch.Tensor) -> torch.Tensor:
+    return torch.floor(t.double() + 0.5).to(torch.int64)
+
+
+def _fake_quant(x: torch.Tensor, step: float) -> torch.Tensor:
+    """Round to the integer head's output grid in the forward pass; identity gradient."""
+    return x + (torch.round(x / step) * step - x).detach()
+
+
+@dataclass(frozen=True)
+class CategoricalHead:
+    """256 logits per sub-pixel; the integer logits are in units of 1/logit_scale nats."""
+
+    logit_scale: int = 16
+    logit_range: int = 20  # nats below the row maximum that still get their own weight
+
+    @property
+    def params(self) -> int:
+        return NUM_CLASSES
+
+    def init_(self, conv: nn.Conv2d) -> None:
+        nn.init.zeros_(conv.weight)
+        nn.init.zeros_(conv.bias)
+
+    def log_prob(self, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """out: (B, C, 256, H, W) logits; x: (B, C, H, W) values. Returns log p(x) in nats."""
+        return F.log_softmax(out, dim=2).gather(2, x.long().unsqueeze(2)).squeeze(2)
+
+    def output_grid(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(step, offset) per head output: integer output = round(float output / step + offset)."""
+        return torch.full((NUM_CLASSES,), 1.0 / self.logit_scale, dtype=torch.float64), torch.zeros(NUM_CLASSES)
+
+    def tables(self) -> dict[str, torch.Tensor]:
+        steps = torch.arange(self.logit_range * self.logit_scale + 1, dtype=torch.float64)
+        return {"exp_table": round_half_up(TABLE_ONE * torch.exp(-steps / self.logit_scale))}
+
+    def class_weights(self, q: torch.Tensor, tables: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Integer logits (N, 256) -> int64 weights (N, 256); each row's largest is 2**30."""
+        table = tables["exp_table"]
+        gap = (q.max(dim=1, keepdim=True).values - q).clamp_(max=len(table) - 1)
+        return table[gap]
+
+
+@dataclass(frozen=True)
+class LogisticMixtureHead:
+    """A mixture of discretized logistics per sub-pixel (PixelCNN++ without channel coupling).
+
+    Per component: a mixture logit (nats), a mean (pixel levels) and a log-scale (nats, scale in
+    pixel levels). The integer head emits them in units of 1/16: logits and log-scales in 1/16 nat,
+    means in 1/16 of a level; the CDF at the bin edges comes from a sigmoid table.
+    """
+
+    mixtures: int = 10
+    grid: int = 16  # integer outputs per nat / per pixel level
+    mean_gain: float = 128.0  # float output 0 means value 128; +-1 spans the pixel range
+    log_scale_offset: float = 2.0  # float output 0 means a scale of e**2 levels
+    log_scale_min: float = -3.0
+    log_scale_max: float = 6.0
+    logit_range: int = 20
+    z_res: int = 256  # sigmoid table entries per unit of (x - mean) / scale
+    z_max: int = 24  # sigmoid(-24) * 2**30 < 0.5: beyond it the table is flat
+    interp_bits: int = 12  # linear interpolation between table entries, for broad components
+    inv_bits: int = 20  # fixed-point bits of 1/scale
+
+    @property
+    def params(self) -> int:
+        return 3 * self.mixtures
+
+    def init_(self, conv: nn.Conv2d) -> None:
+        """Small random weights, means spread over the range: identical components never separate."""
+        k = self.mixtures
+        with torch.no_grad():
+            conv.weight.mul_(0.1)
+            conv.bias.zero_()
+            bias = conv.bias.view(-1, self.params)
+            bias[:, k:2 * k] = torch.linspace(-0.9, 0.9, k)
+
+    def _split(self, out: torch.Tensor):
+        k = self.mixtures
+        logit = _fake_quant(out[:, :, :k], 1 / self.grid)
+        mean = _fake_quant(self.mean_gain * (out[:, :, k:2 * k] + 1), 1 / self.grid)
+        log_s = _fake_quant(out[:, :, 2 * k:] + self.log_scale_offset, 1 / self.grid)
+        return logit, mean, log_s.clamp(self.log_scale_min, self.log_scale_max)
+
+    def log_prob(self, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """out: (B, C, 3K, H, W); x: (B, C, H, W) values. Returns log p(x) in nats.
+
+        Uses sigma(a) - sigma(b) = sigma(a) sigma(-b) (1 - e^(b-a)), stable in every bin; the first
+        and last bins extend to -inf and +inf.
+        """
+        logit, mean, log_s = self._split(out)
+        v = x.unsqueeze(2).to(out.dtype)
+        inv_s = torch.exp(-log_s)
+        hi = (v + 0.5 - mean) * inv_s
+        lo = (v - 0.5 - mean) * inv_s
+        first, last = v == 0, v == NUM_CLASSES - 1
+        zero = torch.zeros((), dtype=out.dtype, device=out.device)
+        comp = (torch.where(last, zero, F.logsigmoid(hi)) + torch.where(first, zero, F.logsigmoid(-lo))
+                + torch.where(first | last, zero, torch.log(-torch.expm1(-inv_s))))
+        return torch.logsumexp(F.log_softmax(logit, dim=2) + comp, dim=2)
+
+    def output_grid(self) -> tuple[torch.Tensor, torch.Tensor]:
+        k = self.mixtures
+        step = torch.cat([torch.full((k,), 1.0 / self.grid), torch.full((k,), 1.0 / (self.grid * self.mean_gain)),
+                          torch.full((k,), 1.0 / self.grid)]).double()
+        offset = torch.cat([torch.zeros(k), torch.full((k,), self.grid * self.mean_gain),
+                            torch.full((k,), self.grid * self.log_scale_offset)]).double()
+        return step, offset
+
+    def tables(self) -> dict[str, torch.Tensor]:
+        steps = torch.arange(self.logit_range * self.grid + 1, dtype=torch.float64)
+        z = torch.arange(-self.z_max * self.z_res, self.z_max * self.z_res + 2, dtype=torch.float64) / self.z_res
+        log_s = torch.arange(round(self.log_scale_min * self.grid), round(self.log_scale_max * self.grid) + 1,
+                             dtype=torch.float64) / self.grid
+        return {"exp_table": round_half_up(TABLE_ONE * torch.exp(-steps / self.grid)),
+                "sigmoid_table": round_half_up(TABLE_ONE * torch.sigmoid(z)),
+                "inv_scale_table": round_half_up(2.0 ** self.inv_bits * torch.exp(-log_s))}
+
+    def class_weights(self, q: torch.Tensor, tables: dict[str, torch.Tensor], chunk: int = 1024) -> torch.Tensor:
+        """Integer outputs (N, 3K) -> int64 weights (N, 256), at most 2**30 each, all in int64."""
+        return torch.cat([self._weights(q[i:i + chunk], tables) for i in range(0, len(q), chunk)]) \
+            if len(q) else torch.empty(0, NUM_CLASSES, dtype=torch.int64)
+
+    def _weights(self, q: torch.Tensor, tables: dict[str, torch.Tensor]) -> torch.Tensor:
+        k = self.mixtures
+        logit, mean, log_s = q[:, :k], q[:, k:2 * k], q[:, 2 * k:]
+        exp_t, sig_t, inv_t = tables["exp_table"], tables["sigmoid_table"], tables["inv_scale_table"]
+        lo_q = round(self.log_scale_min * self.grid)
+        inv_s = inv_t[(log_s - lo_q).clamp_(0, len(inv_t) - 1)]  # 1/scale, 2**inv_bits per level
+        mean = mean.clamp(-NUM_CLASSES * self.grid, 2 * NUM_CLASSES * self.grid)
+        edges = torch.arange(NUM_CLASSES - 1, dtype=torch.int64) * self.grid + self.grid // 2
+        # z = (edge - mean) / scale in units of 2**-interp_bits / z_res
+        shift = (self.grid * 2 ** self.inv_bits // self.z_res).bit_length() - 1 - self.interp_bits
+        prod = (edges.view(1, 1, -1) - mean.unsqueeze(2)) * inv_s.unsqueeze(2)
+        centre = self.z_max * self.z_res << self.interp_bits
+        z = ((prod + (1 << (shift - 1))) >> shift).clamp_(-centre, centre) + centre
+        idx, frac = z >> self.interp_bits, z & ((1 << self.interp_bits) - 1)
+        low = sig_t[idx]
+        cdf = low + (((sig_t[idx + 1] - low) * frac) >> self.interp_bits)  # (N, K, 255), nondecreasing
+        n = len(q)
+        cdf = torch.cat([torch.zeros(n, k, 1, dtype=torch.int64), cdf,
+                         torch.full((n, k, 1), TABLE_ONE, dtype=torch.int64)], dim=2)
+        mass = cdf[:, :, 1:] - cdf[:, :, :-1]  # (N, K, 256), each component sums to 2**30
+        gap = (logit.max(dim=1, keepdim=True).values - logit).clamp_(max=len(exp_t) - 1)
+        weight = exp_t[gap] >> (30 - 16)  # at most 2**16
+        total = (weight.unsqueeze(2) * mass).sum(dim=1)  # at most K * 2**46
+        return total >> (16 + (self.mixtures - 1).bit_length())
+
+
+HEADS = {"categorical": CategoricalHead, "logistic-mixture": LogisticMixtureHead}
