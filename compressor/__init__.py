@@ -9,7 +9,7 @@
 from importlib.metadata import PackageNotFoundError, version
 
 from .api import compress, compress_file, decompress, decompress_file, inspect, model_bits, open_image
-from .errors import ArdmzipError, CorruptFileError, FormatError, ModelError, UnsupportedImageError
+from .errors import ArdmzipError, CorruptFileError, FormatError, LimitError, ModelError, UnsupportedImageError
 from .header import FORMAT_VERSION, Header
 from .registry import REGISTRY, REGISTRY_VERSION
 
@@ -20,6 +20,6 @@ except PackageNotFoundError:  # running from a source tree without installing
 
 __all__ = [
     "compress", "decompress", "inspect", "compress_file", "decompress_file", "open_image", "model_bits",
-    "ArdmzipError", "CorruptFileError", "FormatError", "ModelError", "UnsupportedImageError",
+    "ArdmzipError", "CorruptFileError", "FormatError", "LimitError", "ModelError", "UnsupportedImageError",
     "Header", "FORMAT_VERSION", "REGISTRY", "REGISTRY_VERSION", "__version__",
 ]

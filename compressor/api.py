@@ -18,13 +18,16 @@ from ardmzip.codecs.autoregressive import AutoregressiveCodec
 from ardmzip.codecs.quantize import DEFAULT_PRECISION, MAX_PRECISION, MIN_PRECISION
 
 from . import header as fmt
-from .errors import ArdmzipError, CorruptFileError, FormatError, ModelError, UnsupportedImageError
+from . import model_file
+from .errors import ArdmzipError, CorruptFileError, FormatError, LimitError, UnsupportedImageError
 from .image_planes import ImageParts, join_image, plane_shapes, split_image
-from .registry import REGISTRY, ModelEntry
+from .model_file import ModelSpec
+from .registry import ModelEntry
 
 ImageLike = Union[Image.Image, np.ndarray, str, os.PathLike]
 Progress = Callable[[int, int], None]  # (network calls done, total)
-MAX_PIXELS = 1 << 28  # refuse larger headers before allocating anything
+MAX_PIXELS = 1 << 28  # the format's range: larger sizes are refused as corrupt, whatever the limit
+DEFAULT_MAX_PIXELS = 1 << 24  # 16.8 MP: a 12 MP photo passes; memory grows with pixels (README)
 MAX_BUDGET = 1 << 20
 
 
@@ -42,19 +45,37 @@ def torch_threads(n: int | None) -> Iterator[None]:
         torch.set_num_threads(old)
 
 
-def open_image(source: ImageLike | io.BytesIO, name: str | None = None) -> Image.Image:
+def check_size(width: int, height: int, max_pixels: int, name: str | None = None) -> None:
+    """Refuse an image above the pixel limit, from its size alone, before anything is allocated for it.
+
+    A limit is the only sound guard against decompression bombs here: an image whose coded values are
+    all zero has an empty payload at any size (symbol 0 pushed onto the empty rANS coder leaves it
+    empty), so no payload is too short for the size its header claims.
+    """
+    if width * height > max_pixels:
+        raise LimitError(f"{name + ': ' if name else ''}image of {width}x{height} pixels ({width * height:,}) "
+                         f"exceeds the limit of {max_pixels:,} pixels (raise it with max_pixels / --max-pixels)")
+
+
+def open_image(source: ImageLike | io.BytesIO, name: str | None = None,
+               max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
     """A loaded Pillow image from a path, file object, Pillow image or uint8 array.
 
-    Refuses what cannot be kept exactly; `name` labels error messages (default: the path).
+    Refuses what cannot be kept exactly, and images above `max_pixels` before decoding their pixels;
+    `name` labels error messages (default: the path).
     """
     if isinstance(source, Image.Image):
+        check_size(*source.size, max_pixels, name)
         source.load()
         return source
     if isinstance(source, np.ndarray):
+        if source.ndim in (2, 3):
+            check_size(source.shape[1], source.shape[0], max_pixels, name)
         return _from_array(source)
     name = name or str(source)
     try:
         im = Image.open(source)
+        check_size(*im.size, max_pixels, name)
         if getattr(im, "n_frames", 1) > 1:
             raise UnsupportedImageError(f"{name}: animated or multi-page images are not supported")
         sixteen = any(";16" in str(tile.args) for tile in getattr(im, "tile", []) or [])
@@ -97,41 +118,46 @@ def _codec(model, shapes, budget: int, precision: int, progress: Progress | None
     return Serial([AutoregressiveCodec(model, s, budget, precision, tick) for s in shapes])
 
 
-def _prepare(image: ImageLike, model: str | None, budget: int | None) -> tuple[ModelEntry, int, ImageParts]:
-    """The registry entry, the checked budget and the image's planes, shared by everything that codes."""
-    entry = REGISTRY.get(model)
+def _prepare(image: ImageLike, model: ModelSpec, budget: int | None,
+             max_pixels: int) -> tuple[ModelEntry, int, ImageParts]:
+    """The model's entry, the checked budget and the image's planes, shared by everything that codes."""
+    entry = model_file.resolve(model)
     budget = entry.default_budget if budget is None else int(budget)
     if not 1 <= budget <= MAX_BUDGET:
         raise ArdmzipError(f"budget must be between 1 and {MAX_BUDGET}, got {budget}")
-    parts = split_image(open_image(image))
-    if parts.width * parts.height > MAX_PIXELS:
-        raise UnsupportedImageError(f"image of {parts.width}x{parts.height} pixels exceeds the limit of {MAX_PIXELS}")
+    parts = split_image(open_image(image, max_pixels=min(max_pixels, MAX_PIXELS)))
+    if parts.icc and len(parts.icc) > fmt.MAX_ICC_BYTES:
+        raise UnsupportedImageError(f"ICC profile of {len(parts.icc):,} bytes exceeds the limit of {fmt.MAX_ICC_BYTES:,}")
     return entry, budget, parts
 
 
-def compress(image: ImageLike, model: str | None = None, budget: int | None = None,
+def compress(image: ImageLike, model: ModelSpec = None, budget: int | None = None,
              precision: int = DEFAULT_PRECISION, threads: int | None = None,
-             progress: Progress | None = None) -> bytes:
-    """Compress an image (path, Pillow image or uint8 array) to .ardm bytes."""
+             progress: Progress | None = None, max_pixels: int = DEFAULT_MAX_PIXELS) -> bytes:
+    """Compress an image (path, Pillow image or uint8 array) to .ardm bytes.
+
+    `model` is a registered name or a .safetensors model file (whose sha256 the file records);
+    images above `max_pixels` are refused, as the decoder refuses them by default.
+    """
     if not MIN_PRECISION <= precision <= MAX_PRECISION:
         raise ArdmzipError(f"precision must be between {MIN_PRECISION} and {MAX_PRECISION}, got {precision}")
-    entry, budget, parts = _prepare(image, model, budget)
-    net = REGISTRY.load(entry)
+    entry, budget, parts = _prepare(image, model, budget, max_pixels)
+    net = model_file.load(entry)
     coder = AnsCoder()
     with torch_threads(threads):
         _codec(net, [p.shape for p in parts.planes], budget, precision, progress).push(
             coder, [p.astype(np.int64) for p in parts.planes])
-    head = fmt.Header(entry.model_id, entry.weights_tag, precision, budget, parts.mode, parts.width,
+    head = fmt.Header(entry.model_id, model_file.tag(entry), precision, budget, parts.mode, parts.width,
                       parts.height, parts.pixel_checksum(), parts.alpha_constant, parts.palette, parts.icc,
                       parts.colour_key)
     return fmt.pack(head, to_bytes(coder))
 
 
-def model_bits(image: ImageLike, model: str | None = None, budget: int | None = None,
-               threads: int | None = None) -> float:
+def model_bits(image: ImageLike, model: ModelSpec = None, budget: int | None = None,
+               threads: int | None = None, max_pixels: int = DEFAULT_MAX_PIXELS) -> float:
     """The model's ideal code length -log2 p(image) in bits at this budget (no header, no coder overhead)."""
-    entry, budget, parts = _prepare(image, model, budget)
-    net = REGISTRY.load(entry)
+    entry, budget, parts = _prepare(image, model, budget, max_pixels)
+    net = model_file.load(entry)
     with torch_threads(threads):
         return sum(AutoregressiveCodec(net, p.shape, budget).ideal_bits(p.astype(np.int64)) for p in parts.planes)
 
@@ -154,14 +180,16 @@ def _checked_header(data: bytes) -> tuple[fmt.Header, bytes]:
     return head, payload
 
 
-def decompress(data: bytes, threads: int | None = None, progress: Progress | None = None) -> Image.Image:
-    """Decode .ardm bytes to the exact original image; raises an ArdmzipError on any mismatch."""
+def decompress(data: bytes, threads: int | None = None, progress: Progress | None = None,
+               model: ModelSpec = None, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+    """Decode .ardm bytes to the exact original image; raises an ArdmzipError on any mismatch.
+
+    `model` is needed only for files written with a model file (the same file); images above
+    `max_pixels` are refused from the header, before the model is loaded or anything allocated.
+    """
     head, payload = _checked_header(data)
-    entry = REGISTRY.by_id(head.model_id)
-    if entry.weights_tag != head.weights_tag:
-        raise ModelError(f"file was written with other weights for model '{entry.name}' "
-                         f"(tag {head.weights_tag.hex()}, this version has {entry.weights_tag.hex()})")
-    net = REGISTRY.load(entry)
+    check_size(head.width, head.height, max_pixels)
+    net = model_file.load(model_file.for_decoding(head.model_id, head.weights_tag, model))
     shapes = plane_shapes(head.mode, head.width, head.height, alpha_coded=head.alpha_constant is None)
     try:
         coder = from_bytes(payload)

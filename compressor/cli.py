@@ -14,7 +14,7 @@ import click
 
 from . import api
 from .errors import ArdmzipError
-from .header import FORMAT_VERSION
+from .header import EXTERNAL_MODEL_ID, FORMAT_VERSION
 from .registry import REGISTRY, REGISTRY_VERSION
 
 SUFFIX = ".ardm"
@@ -30,6 +30,7 @@ class Options:
     quiet: bool
     verbose: bool
     threads: int | None
+    max_pixels: int
 
 
 class LazyProgress:
@@ -152,6 +153,8 @@ common = [
     click.option("-q", "--quiet", is_flag=True, help="No messages but errors."),
     click.option("-v", "--verbose", is_flag=True, help="Report sizes, bits/dim and time per file."),
     click.option("--threads", type=click.IntRange(min=1), help="Torch threads (results do not depend on it)."),
+    click.option("--max-pixels", type=click.IntRange(1, api.MAX_PIXELS), default=api.DEFAULT_MAX_PIXELS,
+                 show_default=True, help="Refuse larger images (guards memory against decompression bombs)."),
 ]
 
 
@@ -172,13 +175,14 @@ def main() -> None:
 @main.command()
 @click.argument("files", nargs=-1, required=True)
 @with_common
-@click.option("--model", default=None, help=f"Registered model (default: {REGISTRY.default}); see 'ardmzip models'.",
+@click.option("--model", default=None, help=f"Registered model (default: {REGISTRY.default}; see 'ardmzip models') "
+              "or a .safetensors model file, which decompress then needs too.",
               shell_complete=lambda ctx, param, incomplete: [n for n in REGISTRY.entries if n.startswith(incomplete)])
 @click.option("--budget", type=click.IntRange(1, api.MAX_BUDGET), help="Network calls per image plane: "
               "fewer is faster, more is smaller.")
-def compress(files, output, to_stdout, force, remove, quiet, verbose, threads, model, budget):
+def compress(files, output, to_stdout, force, remove, quiet, verbose, threads, max_pixels, model, budget):
     """Compress images (PNG, BMP, TIFF, ...) to FILE.ardm."""
-    opts = Options(output, to_stdout, force, remove, quiet, verbose, threads)
+    opts = Options(output, to_stdout, force, remove, quiet, verbose, threads, max_pixels)
 
     def one(src: str, opts: Options) -> None:
         raw = _read_input(src)
@@ -188,12 +192,13 @@ def compress(files, output, to_stdout, force, remove, quiet, verbose, threads, m
         _check_target(target, opts, src)
         progress = LazyProgress(f"compressing {src}", enabled=not opts.quiet)
         t0 = time.perf_counter()
-        image = api.open_image(io.BytesIO(raw), name=src)
+        image = api.open_image(io.BytesIO(raw), name=src, max_pixels=opts.max_pixels)
         if image.format in LOSSY_FORMATS:
             _say(opts, f"ardmzip: warning: {src} is {image.format}, a lossy format: the .ardm file keeps its decoded "
                        f"pixels exactly and will be larger than the {image.format} file")
         try:
-            data = api.compress(image, model=model, budget=budget, threads=opts.threads, progress=progress)
+            data = api.compress(image, model=model, budget=budget, threads=opts.threads, progress=progress,
+                                max_pixels=opts.max_pixels)
         finally:
             progress.close()
         _write_output(data, target, opts)
@@ -210,9 +215,11 @@ def compress(files, output, to_stdout, force, remove, quiet, verbose, threads, m
 @click.argument("files", nargs=-1, required=True)
 @with_common
 @click.option("-t", "--test", is_flag=True, help="Decode and verify only; write nothing.")
-def decompress(files, output, to_stdout, force, remove, quiet, verbose, threads, test):
+@click.option("--model", type=click.Path(dir_okay=False), default=None,
+              help="The .safetensors model file the files were compressed with, if one was.")
+def decompress(files, output, to_stdout, force, remove, quiet, verbose, threads, max_pixels, test, model):
     """Decompress FILE.ardm to the exact original image (PNG)."""
-    opts = Options(output, to_stdout, force, remove, quiet, verbose, threads)
+    opts = Options(output, to_stdout, force, remove, quiet, verbose, threads, max_pixels)
 
     def one(src: str, opts: Options) -> None:
         raw = _read_input(src)
@@ -223,7 +230,8 @@ def decompress(files, output, to_stdout, force, remove, quiet, verbose, threads,
         progress = LazyProgress(f"decompressing {src}", enabled=not opts.quiet)
         t0 = time.perf_counter()
         try:
-            image = api.decompress(raw, threads=opts.threads, progress=progress)
+            image = api.decompress(raw, threads=opts.threads, progress=progress,
+                                   model=Path(model) if model else None, max_pixels=opts.max_pixels)
         except ArdmzipError as e:
             raise ArdmzipError(f"{src}: {e}") from None
         finally:
@@ -254,7 +262,7 @@ def info(files):
             failed = True
             continue
         try:
-            model = REGISTRY.by_id(h.model_id).name
+            model = "file" if h.model_id == EXTERNAL_MODEL_ID else REGISTRY.by_id(h.model_id).name
         except ArdmzipError:
             model = f"unknown (number {h.model_id})"
         click.echo(f"{src}: {h.width}x{h.height} {h.mode}, model {model} (weights {h.weights_tag.hex()}), "

@@ -19,3 +19,7 @@ class CorruptFileError(FormatError):
 
 class ModelError(ArdmzipError):
     """The model a file needs is unknown, or its weights are missing or differ from the registry."""
+
+
+class LimitError(ArdmzipError):
+    """The image is larger than the configured limit (a guard against decompression bombs)."""

@@ -4,8 +4,9 @@ Layout (integers little-endian; "varint" = unsigned LEB128, 1 byte below 128):
 
     magic        3  b"ARZ"
     version      1  FORMAT_VERSION
-    model id     1  registry number of the model
-    weights tag  4  first 4 bytes of the sha256 of the model's weights file
+    model id     1  registry number of the model; 0 (EXTERNAL_MODEL_ID): a model file given by path
+    weights tag  4  first 4 bytes of the sha256 of the model's weights file (model id 0: all 32 bytes,
+                    since no registry vouches for the file and decoding must be given the same one)
     precision    1  coder precision in bits
     budget       varint  network calls per coded plane
     mode/flags   1  low 3 bits: image mode; bit 3: ICC profile; bit 4: uniform alpha; bit 5: colour key
@@ -14,7 +15,7 @@ Layout (integers little-endian; "varint" = unsigned LEB128, 1 byte below 128):
     [alpha       1  the uniform alpha value, if flagged]
     [colour key  varint per channel: the transparent colour of RGB, L and 1 images, if flagged]
     [palette     varint length + bytes, modes P and PA]
-    [icc         varint length + zlib-compressed profile, if flagged]
+    [icc         varint length + zlib-compressed profile (at most MAX_ICC_BYTES unpacked), if flagged]
     pixel crc    4  CRC-32 of the decoded pixels (ImageParts.pixel_checksum)
     payload      n  rANS stack, 32-bit little-endian words
     file crc     4  CRC-32 of every byte before it
@@ -38,6 +39,8 @@ _ALPHA_FLAG = 0x10
 _KEY_FLAG = 0x20
 _MODE_MASK = 0x07
 _CRC_BYTES = 4
+EXTERNAL_MODEL_ID = 0  # never a registry number: the model is a file the user passes by path
+MAX_ICC_BYTES = 1 << 24  # an ICC profile unpacks to at most this, so a tiny file cannot inflate to gigabytes
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,16 @@ class Header:
     def dims(self) -> int:
         """Dimensions of the image (pixels times channels), the denominator of bits per dimension."""
         return self.width * self.height * MODE_CHANNELS[self.mode]
+
+
+def tag_length(model_id: int) -> int:
+    """Bytes of the weights tag: a registry model is identified by its number, a model file by its hash alone."""
+    return 32 if model_id == EXTERNAL_MODEL_ID else 4
+
+
+def weights_tag(model_id: int, sha256: str) -> bytes:
+    """The weights tag a file records for a model whose weights file has this sha256 (hex)."""
+    return bytes.fromhex(sha256)[:tag_length(model_id)]
 
 
 def _varint(n: int) -> bytes:
@@ -107,6 +120,8 @@ def pack(header: Header, payload: bytes) -> bytes:
         flags |= _ALPHA_FLAG
     if header.colour_key is not None:
         flags |= _KEY_FLAG
+    if len(header.weights_tag) != tag_length(header.model_id):
+        raise ValueError(f"weights tag of {len(header.weights_tag)} bytes does not fit model id {header.model_id}")
     out = bytearray(MAGIC)
     out += bytes([header.version, header.model_id]) + header.weights_tag
     out += bytes([header.precision]) + _varint(header.budget)
@@ -122,6 +137,18 @@ def pack(header: Header, payload: bytes) -> bytes:
         out += _varint(len(icc)) + icc
     out += struct.pack("<I", header.pixel_crc) + payload
     return bytes(out) + struct.pack("<I", zlib.crc32(out))
+
+
+def _inflate_icc(packed: bytes) -> bytes:
+    """The ICC profile, refusing one that would unpack beyond MAX_ICC_BYTES (a zlib bomb)."""
+    inflater = zlib.decompressobj()
+    try:
+        icc = inflater.decompress(packed, MAX_ICC_BYTES)
+        if inflater.unconsumed_tail or not inflater.eof:
+            raise CorruptFileError(f"file is corrupted (ICC profile is damaged or larger than {MAX_ICC_BYTES} bytes)")
+    except zlib.error:
+        raise CorruptFileError("file is corrupted (bad ICC profile data)") from None
+    return icc
 
 
 def unpack(data: bytes) -> tuple[Header, bytes]:
@@ -148,7 +175,7 @@ def unpack(data: bytes) -> tuple[Header, bytes]:
     r = _Reader(body)
     r.take(len(MAGIC) + 1)
     model_id = r.byte()
-    weights_tag = r.take(4)
+    tag = r.take(tag_length(model_id))
     precision = r.byte()
     budget = r.varint()
     flags = r.byte()
@@ -161,11 +188,8 @@ def unpack(data: bytes) -> tuple[Header, bytes]:
     palette = r.take(r.varint()) if mode in ("P", "PA") else None
     icc = None
     if flags & _ICC_FLAG:
-        try:
-            icc = zlib.decompress(r.take(r.varint()))
-        except zlib.error:
-            raise CorruptFileError("file is corrupted (bad ICC profile data)") from None
+        icc = _inflate_icc(r.take(r.varint()))
     (pixel_crc,) = struct.unpack("<I", r.take(4))
-    header = Header(model_id, weights_tag, precision, budget, mode, width, height, pixel_crc,
+    header = Header(model_id, tag, precision, budget, mode, width, height, pixel_crc,
                     alpha, palette, icc, key, version)
     return header, body[r.pos:]
