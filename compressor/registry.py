@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ardmzip.models.ardm import OrderAgnosticARDM
-from ardmzip.models.serialization import load_model
 
 from .errors import ModelError
 
@@ -68,7 +67,7 @@ class Registry:
             if digest != entry.sha256:
                 raise ModelError(f"weights of model '{entry.name}' do not match the registry "
                                  f"(sha256 {digest[:16]}..., expected {entry.sha256[:16]}...)")
-            self._loaded[entry.name] = OrderAgnosticARDM(load_model(entry.path))
+            self._loaded[entry.name] = OrderAgnosticARDM.from_file(entry.path)
         return self._loaded[entry.name]
 
 

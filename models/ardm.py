@@ -7,11 +7,18 @@ and coded with the first channel's distribution.
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Sequence
+
 import numpy as np
 import torch
 
 from .ardm_net import DATA_CHANNELS, NUM_CLASSES, fraction_level, network_inputs
 from .integer_net import IntegerARDMNet
+from .planner import plan
+from .serialization import load_model, model_info
+
+PLANNED = "planned"  # a model file's info["schedule"] value that turns the budget planner on
 
 _MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 
@@ -46,13 +53,25 @@ class OrderAgnosticARDM:
 
     alphabet_size = NUM_CLASSES
 
-    def __init__(self, net: IntegerARDMNet):
+    def __init__(self, net: IntegerARDMNet, step_loss: Sequence[float] | None = None):
+        """step_loss: the model's L_t per visible-fraction bin for the planner; None splits calls evenly."""
         self.net = net
+        self.step_loss = tuple(step_loss) if step_loss is not None else None
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> "OrderAgnosticARDM":
+        """The coding model of a model file; the file says whether its budget is planned (the first
+        shipped model predates the planner and keeps even splits, so its files still decode)."""
+        info = model_info(path)
+        return cls(load_model(path), info["step_loss_bits"] if info.get("schedule") == PLANNED else None)
 
     def schedule(self, shape: tuple[int, int, int], budget: int) -> list[np.ndarray]:
         """Flat indices coded by each network call, in generation order."""
         order = generation_order(shape)
-        edges = even_groups(len(order), budget)
+        if self.step_loss is None:
+            edges = even_groups(len(order), budget)
+        else:
+            edges = plan(self.step_loss, len(order), budget)
         return [order[lo:hi] for lo, hi in zip(edges[:-1], edges[1:])]
 
     def probabilities(self, x: np.ndarray, known: np.ndarray, idx: np.ndarray) -> np.ndarray:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 
+from .ardm import PLANNED
 from .ardm_net import ARDMNet, NetConfig
 from .integer_net import IntegerARDMNet
 from .serialization import save_model
@@ -31,6 +32,7 @@ def export(run_dir: Path, out: Path) -> str:
         "train_data": "CIFAR-10 train (50,000 images), random horizontal flips",
         "step_loss_bits": [round(float(v), 4) for v in tracker["values"]],  # L_t per visible-fraction bin
         "step_loss_seen": [bool(v) for v in tracker["seen"]],
+        "schedule": PLANNED,
     }
     save_model(out, IntegerARDMNet.from_float(net), info)
     return hashlib.sha256(out.read_bytes()).hexdigest()

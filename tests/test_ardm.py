@@ -3,6 +3,8 @@ import hashlib
 import numpy as np
 import pytest
 
+from ardmzip.codecs.ans import AnsCoder, from_bytes, to_bytes
+from ardmzip.codecs.autoregressive import AutoregressiveCodec
 from ardmzip.models.ardm import OrderAgnosticARDM, even_groups, generation_order
 from tiny_model import tiny_integer_net
 
@@ -28,15 +30,26 @@ def test_even_groups_cover_everything(d, budget):
     assert (np.diff(edges) >= 1).all()
 
 
-@pytest.fixture(scope="module")
-def model():
-    return OrderAgnosticARDM(tiny_integer_net(0))
+STEP_LOSS = 3 + 5 * np.exp(-10 * np.linspace(0, 1, 256))  # steep at first, like a trained model's
 
 
-def test_schedule_codes_each_dimension_once(model):
-    groups = model.schedule((5, 6, 3), 7)
-    assert len(groups) == 7
-    assert sorted(np.concatenate(groups).tolist()) == list(range(90))
+@pytest.fixture(scope="module", params=["even", "planned"])
+def model(request):
+    return OrderAgnosticARDM(tiny_integer_net(0), STEP_LOSS if request.param == "planned" else None)
+
+
+@pytest.mark.parametrize("shape,budget", [((5, 6, 3), 7), ((32, 32, 3), 64), ((1, 1, 1), 4), ((3, 2, 1), 6)])
+def test_schedule_codes_each_dimension_once(model, shape, budget):
+    groups = model.schedule(shape, budget)
+    d = int(np.prod(shape))
+    assert len(groups) == min(budget, d)
+    assert sorted(np.concatenate(groups).tolist()) == list(range(d))
+
+
+def test_planned_schedule_spends_its_calls_where_the_loss_changes_fast():
+    groups = OrderAgnosticARDM(tiny_integer_net(0), STEP_LOSS).schedule((32, 32, 3), 64)
+    sizes = [len(g) for g in groups]
+    assert sizes[0] < sizes[-1]
 
 
 @pytest.mark.parametrize("channels", [3, 1])
@@ -50,3 +63,14 @@ def test_probabilities_ignore_unknown_values(model, channels):
     assert (p.max(axis=1) == 2 ** 30).all()
     other = np.where(known, x, rng.integers(0, 256, x.shape))
     assert (model.probabilities(other, known, idx) == p).all()
+
+
+@pytest.mark.parametrize("head", ["categorical", "logistic-mixture"])
+@pytest.mark.parametrize("shape,budget", [((7, 5, 3), 6), ((4, 9, 1), 50)])
+def test_planned_model_round_trips(head, shape, budget):
+    model = OrderAgnosticARDM(tiny_integer_net(1, head), STEP_LOSS)
+    x = np.random.default_rng(2).integers(0, 256, shape)
+    codec = AutoregressiveCodec(model, shape, budget)
+    coder = AnsCoder()
+    codec.push(coder, x)
+    assert (codec.pop(from_bytes(to_bytes(coder))) == x).all()
