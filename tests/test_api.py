@@ -218,3 +218,64 @@ def test_palette_alpha_with_palette_transparency_writes_png(tiny_registry, tmp_p
     (tmp_path / "pa.ardm").write_bytes(ardmzip.compress(im, budget=2))
     ardmzip.decompress_file(tmp_path / "pa.ardm", tmp_path / "pa.png")
     assert Image.open(tmp_path / "pa.png").mode == "RGBA"
+
+
+def _resized_header(data: bytes, width: int, height: int) -> bytes:
+    """The same payload behind a header claiming another size, with a valid file checksum."""
+    import dataclasses
+
+    from ardmzip.header import pack, unpack
+
+    head, payload = unpack(data)
+    return pack(dataclasses.replace(head, width=width, height=height), payload)
+
+
+def test_pixel_limit_refuses_bombs_before_loading_or_allocating(tiny_registry, monkeypatch):
+    from ardmzip import model_file
+    from ardmzip.api import DEFAULT_MAX_PIXELS
+
+    data = ardmzip.compress(photo("RGB"), budget=2)
+    def load(entry):
+        raise RuntimeError("passed the limit")
+
+    monkeypatch.setattr(model_file, "load", load)
+    with pytest.raises(ardmzip.LimitError, match="5000x4000 pixels .* --max-pixels"):
+        ardmzip.decompress(_resized_header(data, 5000, 4000))
+    with pytest.raises(RuntimeError, match="passed the limit"):  # a 12 MP photo is within the default
+        ardmzip.decompress(_resized_header(data, 4000, 3000))
+    assert 4000 * 3000 <= DEFAULT_MAX_PIXELS < 5000 * 4000
+
+
+def test_pixel_limit_is_configurable(tiny_registry):
+    im = photo("RGB")  # 48x40
+    with pytest.raises(ardmzip.LimitError):
+        ardmzip.compress(im, budget=2, max_pixels=48 * 40 - 1)
+    with pytest.raises(ardmzip.LimitError, match="kodim05"):
+        ardmzip.compress(FIXTURES / "kodim05_crop17x33.png", max_pixels=100)
+    with pytest.raises(ardmzip.LimitError):
+        ardmzip.compress(np.zeros((11, 10), dtype=np.uint8), max_pixels=100)
+    data = ardmzip.compress(im, budget=2, max_pixels=48 * 40)
+    with pytest.raises(ardmzip.LimitError):
+        ardmzip.decompress(data, max_pixels=48 * 40 - 1)
+    assert_same_image(ardmzip.decompress(data, max_pixels=48 * 40), im)
+
+
+def test_no_payload_is_too_short_for_its_size(tiny_registry):
+    """Why the limit is on pixels and not on payload length: all-zero images code to nothing at any size."""
+    from ardmzip.header import unpack
+
+    for shape in [(3, 5), (40, 30, 3)]:
+        black = np.zeros(shape, dtype=np.uint8)
+        data = ardmzip.compress(black, budget=2)
+        assert unpack(data)[1] == b""
+        assert np.array_equal(np.asarray(ardmzip.decompress(data)).reshape(shape), black)
+
+
+def test_oversized_icc_profile_refused(tiny_registry, monkeypatch):
+    from ardmzip import header
+
+    monkeypatch.setattr(header, "MAX_ICC_BYTES", 100)
+    im = photo("RGB")
+    im.info["icc_profile"] = b"p" * 101
+    with pytest.raises(UnsupportedImageError, match="ICC profile"):
+        ardmzip.compress(im, budget=2)

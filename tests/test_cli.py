@@ -198,3 +198,27 @@ def test_output_that_is_the_input_is_refused(work):
     data = packed.read_bytes()
     assert "same file" in one_line_error(run("decompress", "-f", "--rm", "-o", packed, packed))
     assert packed.read_bytes() == data
+
+
+def test_max_pixels_refuses_with_one_line(work):
+    src = work / "kodim05_crop17x33.png"  # 561 pixels
+    assert "--max-pixels" in one_line_error(run("compress", "--max-pixels", 560, src))
+    assert not (work / "kodim05_crop17x33.png.ardm").exists()
+    assert run("compress", "--budget", 2, src).exit_code == 0
+    packed = work / "kodim05_crop17x33.png.ardm"
+    err = one_line_error(run("decompress", "--max-pixels", 560, "-o", work / "o.png", packed))
+    assert "17x33" in err and not (work / "o.png").exists()
+    assert run("decompress", "--max-pixels", 561, "-o", work / "o.png", packed).exit_code == 0
+
+
+def test_model_file_by_path(work, tmp_path_factory):
+    from tiny_model import tiny_entry
+
+    model = tiny_entry(tmp_path_factory.mktemp("own"), seed=4, name="own").path
+    src = work / "kodim05_crop17x33.png"
+    assert run("compress", "--budget", 2, "--model", model, src).exit_code == 0
+    packed = work / "kodim05_crop17x33.png.ardm"
+    assert "--model" in one_line_error(run("decompress", "-t", packed))
+    assert "model file" in run("info", packed).stdout
+    assert run("decompress", "--model", model, "-o", work / "back.png", packed).exit_code == 0
+    assert same_pixels(work / "back.png", src)

@@ -1,10 +1,11 @@
 import struct
 import zlib
+from dataclasses import replace
 
 import pytest
 
 from ardmzip.errors import CorruptFileError, FormatError
-from ardmzip.header import FORMAT_VERSION, MAGIC, Header, pack, unpack
+from ardmzip.header import EXTERNAL_MODEL_ID, FORMAT_VERSION, MAGIC, Header, pack, unpack
 
 HEADER = Header(model_id=1, weights_tag=b"\x01\x02\x03\x04", precision=24, budget=64, mode="RGB",
                 width=32, height=32, pixel_crc=0xDEADBEEF)
@@ -63,3 +64,21 @@ def test_colour_key_round_trips():
     h = Header(model_id=1, weights_tag=b"abcd", precision=24, budget=3, mode="RGB", width=2, height=2,
                pixel_crc=5, colour_key=(0, 300, 65535))
     assert unpack(pack(h, PAYLOAD)) == (h, PAYLOAD)
+
+
+def test_model_file_header_holds_the_whole_sha256():
+    h = replace(HEADER, model_id=EXTERNAL_MODEL_ID, weights_tag=bytes(range(32)))
+    data = pack(h, PAYLOAD)
+    assert unpack(data) == (h, PAYLOAD)
+    assert len(data) == len(pack(HEADER, PAYLOAD)) + 28
+    with pytest.raises(ValueError, match="tag"):
+        pack(replace(h, weights_tag=b"abcd"), PAYLOAD)
+
+
+def test_icc_profile_bombs_are_refused(monkeypatch):
+    import ardmzip.header as header
+
+    monkeypatch.setattr(header, "MAX_ICC_BYTES", 1000)
+    assert unpack(pack(replace(HEADER, icc=bytes(1000)), PAYLOAD))[0].icc == bytes(1000)
+    with pytest.raises(CorruptFileError, match="ICC"):
+        unpack(pack(replace(HEADER, icc=bytes(1001)), PAYLOAD))
