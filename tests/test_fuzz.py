@@ -59,3 +59,28 @@ def test_garbage_payload_with_a_valid_file_checksum(valid, data):
     n_words = data.draw(st.integers(0, 40))
     body = good[:header_len] + data.draw(st.binary(min_size=4 * n_words, max_size=4 * n_words))
     decode_or_refuse(body + struct.pack("<I", zlib.crc32(body)), im)
+
+
+def test_long_fuzz_script_passes_a_short_run(tiny_registry):
+    from ardmzip.fuzz import FORGED, PLAIN, run
+
+    lines = []
+    counts = run(cases=60, seconds=60, seed=1, report=lines.append)
+    assert sum(counts.values()) == 60 and not any(o == "failed" for _, o in counts)
+    assert {k for k, _ in counts} == set(PLAIN + FORGED)
+    assert lines[-1].startswith("60 cases in") and "0 failed" in lines[-1]
+
+
+def test_fuzz_oracle_catches_wrong_pixels_crashes_and_hangs(tiny_registry, monkeypatch):
+    import time
+
+    from ardmzip import api, fuzz
+
+    im, other = photo("RGB").crop((0, 0, 6, 5)), photo("RGB").crop((1, 0, 7, 5))
+    data = ardmzip.compress(im, budget=2)
+    assert fuzz.check(data, im, forged=False, max_pixels=100) == "exact"
+    assert fuzz.check(data, other, forged=True, max_pixels=100) == "WRONG PIXELS"
+    assert fuzz.check(data, im, forged=False, max_pixels=10) == "refused"
+    assert fuzz._with_alarm(0.05, lambda: time.sleep(2) or "exact").startswith("timeout")
+    monkeypatch.setattr(api, "encode_png", lambda image: 1 / 0)
+    assert fuzz.check(data, im, forged=False, max_pixels=100).startswith("crash (ZeroDivisionError")
