@@ -12,6 +12,8 @@ from typing import Callable
 
 import click
 
+from ardmzip.benchmarks.cli import bench
+
 from . import api
 from .errors import ArdmzipError
 from .header import EXTERNAL_MODEL_ID, FORMAT_VERSION
@@ -281,3 +283,6 @@ def models():
         present = "" if e.path.is_file() else " [weights missing]"
         click.echo(f"{mark} {e.name:<12} number {e.model_id}  budget {e.default_budget:<4} "
                    f"sha256 {e.sha256[:12]}  {e.description}{present}")
+
+
+main.add_command(bench)  # `ardmzip bench ...`, the same command as `python -m ardmzip.benchmarks`

@@ -4,6 +4,6 @@ Public so that the benchmarks and users need not reach into ``ardmzip.models``; 
 data (paths, hashes, subsets) live in one place, ``ardmzip.models.data``, which training reads too.
 """
 
-from ardmzip.models.data import BENCHMARK_SETS, DataError, images, spread_subset
+from ardmzip.models.data import BENCHMARK_SETS, DataError, ImageSet, images, spread_subset
 
-__all__ = ["BENCHMARK_SETS", "DataError", "images", "spread_subset"]
+__all__ = ["BENCHMARK_SETS", "DataError", "ImageSet", "images", "spread_subset"]

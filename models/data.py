@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 from PIL import Image
@@ -80,30 +81,46 @@ def check_sha256(what: str, data: bytes | np.ndarray, expected: str) -> None:
         raise DataError(f"{what}: sha256 {digest[:16]}... is not the listed {expected[:16]}... (other pixels)")
 
 
-def images(dataset: str, data_dir: str | Path, limit: int | None = None) -> Iterator[tuple[str, np.ndarray]]:
-    """(name, uint8 image) pairs of a benchmark set, spread over the set when limited.
+@dataclass(frozen=True)
+class ImageSet:
+    """A benchmark set: names known up front (for progress bars and resuming), pixels read one at a time."""
+
+    names: list[str]
+    read: Callable[[int], np.ndarray]  # index into names -> uint8 image (H, W) or (H, W, C)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __iter__(self) -> Iterator[tuple[str, np.ndarray]]:
+        return ((name, self.read(i)) for i, name in enumerate(self.names))
+
+
+def images(dataset: str, data_dir: str | Path, limit: int | None = None) -> ImageSet:
+    """The images of a benchmark set, spread over the set when limited.
 
     `dataset` is one of BENCHMARK_SETS under `data_dir`, or "folder": every image file in `data_dir`.
     """
     root = Path(data_dir)
     if dataset == "folder":
-        yield from _folder(root, limit)
-    elif dataset in ("cifar10", "imagenet32", "imagenet64"):
+        return _folder(root, limit)
+    if dataset in ("cifar10", "imagenet32", "imagenet64"):
         rel = "cifar10/test_x.npy" if dataset == "cifar10" else f"imagenet_sample/x{dataset[-2:]}.npy"
         x = _load_npy(root / rel)
         check_sha256(str(root / rel), x, ARRAY_SHA256[rel])
         prefix = "cifar10-test" if dataset == "cifar10" else dataset
-        for i in spread_subset(len(x), limit):
-            yield f"{prefix}-{i}", np.asarray(x[i])
-    elif dataset == "kodak":
+        rows = spread_subset(len(x), limit)
+        return ImageSet([f"{prefix}-{i}" for i in rows], lambda k: np.asarray(x[rows[k]]))
+    if dataset == "kodak":
         names = sorted(KODAK_SHA256)
-        for i in spread_subset(len(names), limit):
-            path = root / "kodak" / names[i]
-            raw = _read(path)
-            check_sha256(str(path), raw, KODAK_SHA256[names[i]])
-            yield path.stem, np.asarray(Image.open(io.BytesIO(raw)).convert("RGB"))
-    else:
-        raise DataError(f"unknown dataset '{dataset}' (known: {', '.join(BENCHMARK_SETS)}, folder)")
+        files = [root / "kodak" / names[i] for i in spread_subset(len(names), limit)]
+        return ImageSet([f.stem for f in files], lambda k: _kodak(files[k]))
+    raise DataError(f"unknown dataset '{dataset}' (known: {', '.join(BENCHMARK_SETS)}, folder)")
+
+
+def _kodak(path: Path) -> np.ndarray:
+    raw = _read(path)
+    check_sha256(str(path), raw, KODAK_SHA256[path.name])
+    return np.asarray(Image.open(io.BytesIO(raw)).convert("RGB"))
 
 
 def _read(path: Path) -> bytes:
@@ -120,20 +137,24 @@ def _load_npy(path: Path) -> np.ndarray:
         raise DataError(f"{path}: cannot read ({e})") from None
 
 
-def _folder(root: Path, limit: int | None) -> Iterator[tuple[str, np.ndarray]]:
-    """Image files by name; 8-bit L, RGB and RGBA kept as they are, other 8-bit modes as RGB(A)."""
+def _folder(root: Path, limit: int | None) -> ImageSet:
+    """Image files by name, not recursive."""
     suffixes = set(Image.registered_extensions())
     files = sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in suffixes) if root.is_dir() else []
     if not files:
         raise DataError(f"{root}: no image files")
-    for i in spread_subset(len(files), limit):
-        try:
-            with Image.open(files[i]) as im:
-                if im.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
-                    raise DataError(f"{files[i]}: {im.mode} images are not 8-bit")
-                if im.mode not in ("L", "RGB", "RGBA"):
-                    im = im.convert("RGBA" if im.has_transparency_data else "RGB")
-                a = np.asarray(im)
-        except (OSError, Image.DecompressionBombError) as e:
-            raise DataError(f"{files[i]}: cannot read ({e})") from None
-        yield files[i].name, a
+    files = [files[i] for i in spread_subset(len(files), limit)]
+    return ImageSet([f.name for f in files], lambda k: _eight_bit(files[k]))
+
+
+def _eight_bit(path: Path) -> np.ndarray:
+    """8-bit L, RGB and RGBA as they are, other 8-bit modes as RGB(A); deeper images refused."""
+    try:
+        with Image.open(path) as im:
+            if im.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+                raise DataError(f"{path}: {im.mode} images are not 8-bit")
+            if im.mode not in ("L", "RGB", "RGBA"):
+                im = im.convert("RGBA" if im.has_transparency_data else "RGB")
+            return np.asarray(im)
+    except (OSError, Image.DecompressionBombError) as e:
+        raise DataError(f"{path}: cannot read ({e})") from None

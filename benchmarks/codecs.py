@@ -1,0 +1,91 @@
+"""The codecs under test: each encodes a uint8 image to bytes and decodes it back.
+
+Classical codecs come from Pillow and imagecodecs (an optional dependency, ``ardmzip[bench]``,
+imported only when such a codec is built so that the ``ardmzip`` command works without it).
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import PIL
+from PIL import Image, features
+
+import ardmzip
+
+CLASSICAL = ("png", "webp", "jpegxl-e7", "jpegxl-e9", "jpeg2000", "jpegls")
+GROUPS = {"classical": CLASSICAL, "ardmzip": ("ardmzip",)}
+
+
+@dataclass(frozen=True)
+class Codec:
+    """A lossless codec as the benchmark sees it; `library` (with versions) is recorded in every row."""
+
+    name: str
+    library: str
+    encode: Callable[[np.ndarray], tuple[bytes, int | None]]  # (file bytes, network calls or None)
+    decode: Callable[[bytes], np.ndarray]
+    nll_bits: Callable[[np.ndarray], float] | None = None  # the model's ideal code length, if it has one
+    budget: int | None = None
+
+
+def _pillow(fmt: str, **params) -> tuple[Callable[[np.ndarray], tuple[bytes, None]], Callable[[bytes], np.ndarray]]:
+    def encode(a: np.ndarray) -> tuple[bytes, None]:
+        buf = io.BytesIO()
+        Image.fromarray(a).save(buf, format=fmt, **params)
+        return buf.getvalue(), None
+
+    return encode, lambda data: np.asarray(Image.open(io.BytesIO(data)))
+
+
+def _imagecodecs():
+    try:
+        return importlib.import_module("imagecodecs")
+    except ImportError:
+        raise ModuleNotFoundError("JPEG-XL, JPEG 2000 and JPEG-LS need imagecodecs: "
+                                  "pip install 'ardmzip[bench]'") from None
+
+
+def classical(name: str) -> Codec:
+    """One of CLASSICAL, with the settings of shared/docs/BASELINES.md."""
+    if name == "png":
+        enc, dec = _pillow("PNG", optimize=True, compress_level=9)
+        return Codec(name, f"Pillow {PIL.__version__}, zlib {features.version('zlib')}", enc, dec)
+    if name == "webp":
+        enc, dec = _pillow("WEBP", lossless=True, quality=100, method=6, exact=True)
+        return Codec(name, f"Pillow {PIL.__version__}, libwebp {features.version('webp')}", enc, dec)
+    ic = _imagecodecs()
+    if name.startswith("jpegxl-e"):
+        effort = int(name.removeprefix("jpegxl-e"))
+        return Codec(name, f"imagecodecs {ic.__version__}, {ic.jpegxl_version()}",
+                     lambda a: (ic.jpegxl_encode(a, lossless=True, effort=effort, numthreads=1), None),
+                     lambda d: ic.jpegxl_decode(d, numthreads=1))
+    if name == "jpeg2000":
+        return Codec(name, f"imagecodecs {ic.__version__}, {ic.jpeg2k_version()}",
+                     lambda a: (ic.jpeg2k_encode(a, codecformat="J2K", reversible=True), None), ic.jpeg2k_decode)
+    if name == "jpegls":
+        return Codec(name, f"imagecodecs {ic.__version__}, {ic.jpegls_version()}",
+                     lambda a: (ic.jpegls_encode(a, level=0), None), ic.jpegls_decode)
+    raise ValueError(f"unknown codec '{name}' (known: {', '.join(CLASSICAL)})")
+
+
+def learned(model: str, budget: int, threads: int) -> Codec:
+    """An ardmzip model at one budget, through the public API; counts the network calls it makes."""
+    tag = ardmzip.REGISTRY.get(model).weights_tag.hex()
+
+    def encode(a: np.ndarray) -> tuple[bytes, int]:
+        calls = 0
+
+        def progress(done: int, total: int) -> None:
+            nonlocal calls
+            calls = done
+
+        return ardmzip.compress(a, model=model, budget=budget, threads=threads, progress=progress), calls
+
+    return Codec(f"ardmzip-{model}-b{budget}", f"ardmzip {ardmzip.__version__}, weights {tag}", encode,
+                 lambda d: np.asarray(ardmzip.decompress(d, threads=threads)),
+                 lambda a: ardmzip.model_bits(a, model=model, budget=budget, threads=threads), budget)

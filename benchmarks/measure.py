@@ -1,0 +1,62 @@
+"""One codec on one image: bytes actually written, times, and a pixel-exact check of the decoded image."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+
+from .codecs import Codec
+
+
+@dataclass(frozen=True)
+class Row:
+    """One measurement; a row that is not `lossless` (or has an `error`) is reported, never averaged."""
+
+    dataset: str
+    image: str
+    codec: str
+    library: str
+    dims: int
+    lossless: bool
+    bytes: int | None = None
+    bpd: float | None = None
+    encode_s: float | None = None
+    decode_s: float | None = None
+    nll_bpd: float | None = None
+    calls: int | None = None
+    budget: int | None = None
+    error: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        """What a resumed run matches on: same image, codec and library versions (weights included)."""
+        return self.dataset, self.image, self.codec, self.library
+
+    def to_json(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+    @classmethod
+    def from_json(cls, d: dict) -> Row:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+def measure(codec: Codec, dataset: str, name: str, image: np.ndarray, nll: bool = True) -> Row:
+    """Encode, decode and compare; bits/dim come from the length of the encoded bytes."""
+    base = dict(dataset=dataset, image=name, codec=codec.name, library=codec.library, dims=int(image.size),
+                budget=codec.budget)
+    try:
+        t0 = time.perf_counter()
+        data, calls = codec.encode(image)
+        t1 = time.perf_counter()
+        back = codec.decode(data)
+        t2 = time.perf_counter()
+    except Exception as e:  # a codec refusing an image is a result to report, not a crash of the run
+        return Row(**base, lossless=False, error=f"{e.__class__.__name__}: {e}")
+    lossless = back.shape == image.shape and back.dtype == image.dtype and np.array_equal(back, image)
+    nll_bpd = round(codec.nll_bits(image) / image.size, 5) if nll and codec.nll_bits else None
+    return Row(**base, lossless=bool(lossless), bytes=len(data), bpd=round(8 * len(data) / image.size, 5),
+               encode_s=round(t1 - t0, 6), decode_s=round(t2 - t1, 6), nll_bpd=nll_bpd, calls=calls,
+               error=None if lossless else f"decoded image differs (shape {back.shape}, dtype {back.dtype})")

@@ -1,0 +1,114 @@
+"""A benchmark run: every chosen codec on every image of the chosen sets, rows stored as they come,
+rows already stored skipped, then the summary, table and plots written from the stored rows.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import click
+import numpy as np
+
+import ardmzip
+from ardmzip.datasets import images
+
+from . import plots, report
+from .codecs import CLASSICAL, GROUPS, Codec, classical, learned
+from .environment import environment
+from .measure import Row, measure
+from .quoted import quoted_for
+from .store import RowStore
+from .summary import Summary, summarize
+
+
+@dataclass
+class BenchConfig:
+    datasets: tuple[str, ...]
+    data_dir: Path
+    out: Path
+    limit: int | None = None
+    codecs: tuple[str, ...] = ("classical", "ardmzip")  # names from CLASSICAL, "ardmzip", or a group
+    models: tuple[str, ...] = ()  # empty: every registered model
+    budgets: tuple[int, ...] = ()  # empty: each model's default budget
+    nll: bool = True
+    threads: int = 1
+    quiet: bool = False
+
+
+def build_codecs(cfg: BenchConfig) -> list[Codec]:
+    names = list(dict.fromkeys(n for c in cfg.codecs for n in GROUPS.get(c, (c,))))
+    codecs = [classical(n) for n in names if n in CLASSICAL]
+    if "ardmzip" in names:
+        for model in cfg.models or tuple(ardmzip.REGISTRY.entries):
+            for budget in cfg.budgets or (ardmzip.REGISTRY.get(model).default_budget,):
+                codecs.append(learned(model, budget, cfg.threads))
+    unknown = [n for n in names if n not in CLASSICAL and n != "ardmzip"]
+    if unknown:
+        raise ValueError(f"unknown codec(s) {', '.join(unknown)} (known: {', '.join(CLASSICAL)}, ardmzip, classical)")
+    return codecs
+
+
+def dataset_label(dataset: str, data_dir: Path) -> str:
+    """A folder is named after itself in the rows; the known sets by their names."""
+    return f"folder:{data_dir.resolve().name}" if dataset == "folder" else dataset
+
+
+def measure_all(cfg: BenchConfig, codecs: list[Codec], store: RowStore) -> list[Row]:
+    """The rows this run asks for, measuring only those not already in the store."""
+    stored = {r.key: r for r in store.rows()}
+    wanted: list[Row] = []
+    warm = False
+    for dataset in cfg.datasets:
+        label = dataset_label(dataset, cfg.data_dir)
+        imgs = images(dataset, cfg.data_dir, cfg.limit)
+        keys = [[(label, name, c.name, c.library) for c in codecs] for name in imgs.names]
+        todo = sum(k not in stored for ks in keys for k in ks)
+        if todo < len(codecs) * len(imgs) and not cfg.quiet:
+            click.echo(f"{label}: {len(codecs) * len(imgs) - todo} rows already in {store.dir}, "
+                       f"{todo} to measure", err=True)
+        with click.progressbar(length=todo, label=label, file=sys.stderr, show_pos=True, show_eta=True,
+                               hidden=cfg.quiet) as bar:
+            for i, name in enumerate(imgs.names):
+                missing = [c for c, k in zip(codecs, keys[i]) if k not in stored]
+                if missing:
+                    image = imgs.read(i)
+                    if not warm:
+                        warm_up(codecs, image)
+                        warm = True
+                    new = [measure(c, label, name, image, cfg.nll) for c in missing]
+                    store.append(new)
+                    stored.update((r.key, r) for r in new)
+                    _warn_failures(new, cfg.quiet)
+                    bar.update(len(new))
+        wanted += [stored[k] for ks in keys for k in ks]
+    return wanted
+
+
+def warm_up(codecs: list[Codec], image: np.ndarray) -> None:
+    """Code a small crop once, untimed, so model loading and library set-up stay out of the first row."""
+    for c in codecs:
+        measure(c, "warm-up", "crop", np.ascontiguousarray(image[:8, :8]), nll=False)
+
+
+def _warn_failures(rows: list[Row], quiet: bool) -> None:
+    for r in rows:
+        if not r.lossless and not quiet:
+            click.echo(f"\n{r.codec} on {r.dataset}/{r.image}: {r.error} -- reported, not averaged", err=True)
+
+
+def run(cfg: BenchConfig, codecs: list[Codec] | None = None) -> list[Summary]:
+    """Measure what is missing, then write summary.json, table.md and the plots into cfg.out."""
+    codecs = build_codecs(cfg) if codecs is None else codecs
+    store = RowStore(cfg.out)
+    rows = measure_all(cfg, codecs, store)
+    summaries = summarize(rows)
+    quoted = quoted_for([dataset_label(d, cfg.data_dir) for d in cfg.datasets])
+    env = environment(cfg.threads)
+    config = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items() if k != "quiet"}
+    report.write(cfg.out, summaries, quoted, env, config)
+    plots.bpd_per_codec(summaries, quoted, cfg.out / "bpd.png")
+    plots.bpd_vs_time(summaries, cfg.out / "bpd_vs_time.png")
+    plots.coded_vs_nll(rows, cfg.out / "coded_vs_nll.png")
+    return summaries
