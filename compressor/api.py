@@ -105,9 +105,9 @@ def _from_array(a: np.ndarray) -> Image.Image:
 
 def _codec(model, shapes, budget: int, precision: int, progress: Progress | None) -> Serial:
     """One autoregressive codec per plane; progress(done, total) counts network calls."""
-    tick = None
+    codecs = [AutoregressiveCodec(model, s, budget, precision) for s in shapes]
     if progress is not None:
-        total = sum(min(budget, int(np.prod(s))) for s in shapes)
+        total = sum(c.calls for c in codecs)
         done = 0
 
         def tick(n: int) -> None:
@@ -115,7 +115,9 @@ def _codec(model, shapes, budget: int, precision: int, progress: Progress | None
             done += n
             progress(done, total)
 
-    return Serial([AutoregressiveCodec(model, s, budget, precision, tick) for s in shapes])
+        for c in codecs:
+            c.progress = tick
+    return Serial(codecs)
 
 
 def _prepare(image: ImageLike, model: ModelSpec, budget: int | None,

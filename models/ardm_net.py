@@ -30,6 +30,11 @@ class NetConfig:
     head: str = "categorical"  # or "logistic-mixture"
     mixtures: int = 10  # components of a logistic-mixture head
 
+    @property
+    def receptive_radius(self) -> int:
+        """How far an output sees: the 3x3 stem, then two 3x3 convs of each block's dilation."""
+        return 1 + 2 * sum(self.dilations)
+
     def make_head(self) -> CategoricalHead | LogisticMixtureHead:
         if self.head not in HEADS:
             raise ValueError(f"unknown output head '{self.head}'")

@@ -74,3 +74,15 @@ def test_planned_model_round_trips(head, shape, budget):
     coder = AnsCoder()
     codec.push(coder, x)
     assert (codec.pop(from_bytes(to_bytes(coder))) == x).all()
+
+
+@pytest.mark.parametrize("tile", [4, 9, 512])
+def test_tiled_features_equal_a_whole_image_pass(tile):
+    net = tiny_integer_net(3)
+    whole, tiled = OrderAgnosticARDM(net, tile=1 << 20), OrderAgnosticARDM(net, tile=tile)
+    rng = np.random.default_rng(4)
+    for shape in [(23, 30, 3), (17, 9, 1)]:
+        x = rng.integers(0, 256, shape)
+        known = rng.random(shape) < 0.5
+        idx = np.arange(x.size)
+        assert np.array_equal(tiled.probabilities(x, known, idx), whole.probabilities(x, known, idx))
