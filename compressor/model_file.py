@@ -71,7 +71,7 @@ def _probe(model) -> None:
     """Run the model once on a 2x2 image, colour and single plane, as coding would."""
     for channels in (3, 1):
         x = np.zeros((2, 2, channels), dtype=np.int64)
-        weights = np.asarray(model.probabilities(x, np.zeros(x.shape, dtype=bool), np.arange(x.size)))
+        weights = np.asarray(model.condition(x, np.zeros(x.shape, dtype=bool))(np.arange(x.size)))
         if weights.shape != (x.size, model.alphabet_size):
             raise ValueError(f"model gives weights of shape {weights.shape}, expected {(x.size, model.alphabet_size)}")
         quantize_probabilities(weights)  # refuses weights no frequency table can be made from
