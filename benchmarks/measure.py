@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -39,8 +39,7 @@ class Row:
 
     @classmethod
     def from_json(cls, d: dict) -> Row:
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
+        return cls(**d)
 
 
 def measure(codec: Codec, dataset: str, name: str, image: np.ndarray, nll: bool = True) -> Row:

@@ -44,8 +44,10 @@ def bpd_per_codec(summaries: list[Summary], quoted: list[Quoted], path: Path) ->
 def bpd_vs_time(summaries: list[Summary], path: Path) -> None:
     """Bits/dim against encode+decode seconds per image; a model's budgets are joined by a line."""
     datasets = list(dict.fromkeys(s.dataset for s in summaries))
-    fig = _figure(5.0 * len(datasets), 4.0)
-    axes = fig.subplots(1, len(datasets), squeeze=False)[0]
+    cols = min(2, len(datasets))
+    rows = -(-len(datasets) // cols)
+    fig = _figure(5.5 * cols, 4.0 * rows)
+    axes = fig.subplots(rows, cols, squeeze=False).flat
     for ax, dataset in zip(axes, datasets):
         done = [s for s in summaries if s.dataset == dataset and s.set_bpd is not None]
         for s in (s for s in done if s.budget is None):
@@ -68,6 +70,8 @@ def bpd_vs_time(summaries: list[Summary], path: Path) -> None:
         ax.set_title(dataset)
         if models:
             ax.legend(fontsize="small")
+    for ax in list(axes):  # the empty cell of an odd grid
+        ax.set_visible(False)
     fig.savefig(path, dpi=110)
 
 

@@ -34,13 +34,12 @@ class RowStore:
     def rows(self) -> list[Row]:
         """Every stored row; a later row for the same key replaces an earlier one."""
         by_key: dict[tuple, Row] = {}
-        packed = self.dir / PACKED
-        for f in ([gzip.open(packed, "rt")] if packed.exists() else []) + (
-                [self.path.open()] if self.path.exists() else []):
-            with f:
-                for line in f:
-                    row = Row.from_json(json.loads(line))
-                    by_key[row.key] = row
+        for path, opener in ((self.dir / PACKED, gzip.open), (self.path, open)):
+            if path.exists():
+                with opener(path, "rt") as f:
+                    for line in f:
+                        row = Row.from_json(json.loads(line))
+                        by_key[row.key] = row
         return list(by_key.values())
 
     def append(self, rows: Iterable[Row]) -> None:
