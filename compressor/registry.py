@@ -10,7 +10,8 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from ardmzip.models.ardm import OrderAgnosticARDM
+from ardmzip.codecs.autoregressive import SteppedModel
+from ardmzip.models.coding_model import load_coding_model
 
 from .errors import ModelError
 
@@ -44,7 +45,7 @@ class Registry:
     def __init__(self, entries: list[ModelEntry], default: str):
         self.entries = {e.name: e for e in entries}
         self.default = default
-        self._loaded: dict[str, OrderAgnosticARDM] = {}
+        self._loaded: dict[str, SteppedModel] = {}
 
     def get(self, name: str | None = None) -> ModelEntry:
         name = name or self.default
@@ -58,7 +59,7 @@ class Registry:
                 return e
         raise ModelError(f"file needs model number {model_id}, which this version of ardmzip does not have")
 
-    def load(self, entry: ModelEntry) -> OrderAgnosticARDM:
+    def load(self, entry: ModelEntry) -> SteppedModel:
         """The model with verified weights (cached)."""
         if entry.name not in self._loaded:
             if not entry.path.is_file():
@@ -67,7 +68,7 @@ class Registry:
             if digest != entry.sha256:
                 raise ModelError(f"weights of model '{entry.name}' do not match the registry "
                                  f"(sha256 {digest[:16]}..., expected {entry.sha256[:16]}...)")
-            self._loaded[entry.name] = OrderAgnosticARDM.from_file(entry.path)
+            self._loaded[entry.name] = load_coding_model(entry.path)
         return self._loaded[entry.name]
 
 

@@ -7,19 +7,16 @@ and coded with the first channel's distribution.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 import torch
 
-from .ardm_net import DATA_CHANNELS, NUM_CLASSES, fraction_level, network_inputs
+from .ardm_net import DATA_CHANNELS, NUM_CLASSES, fraction_level, interval_inputs
 from .integer_net import IntegerARDMNet
 from .planner import plan
-from .serialization import load_model, model_info
 
 TILE = 256  # feature tile edge; measured on Kodak (README, large images): bounded memory, no slower
-PLANNED = "planned"  # a model file's info["schedule"] value that turns the budget planner on
 
 _MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 
@@ -61,19 +58,6 @@ class OrderAgnosticARDM:
         self.step_loss = tuple(step_loss) if step_loss is not None else None
         self.tile = tile
 
-    @classmethod
-    def from_file(cls, path: str | Path) -> "OrderAgnosticARDM":
-        """The coding model of a model file; the file says whether its budget is planned (the first
-        shipped model predates the planner and keeps even splits, so its files still decode)."""
-        info = model_info(path)
-        if info.get("schedule") != PLANNED:
-            return cls(load_model(path))
-        loss = info.get("step_loss_bits")
-        if not (isinstance(loss, list) and 1 <= len(loss) <= 4096
-                and all(isinstance(v, (int, float)) and 0 <= v <= 64 for v in loss)):
-            raise ValueError("model file's step_loss_bits must be 1 to 4096 numbers in [0, 64]")
-        return cls(load_model(path), loss)
-
     def schedule(self, shape: tuple[int, int, int], budget: int) -> list[np.ndarray]:
         """Flat indices coded by each network call, in generation order."""
         order = generation_order(shape)
@@ -83,18 +67,21 @@ class OrderAgnosticARDM:
             edges = plan(self.step_loss, len(order), budget)
         return [order[lo:hi] for lo, hi in zip(edges[:-1], edges[1:])]
 
-    def condition(self, x: np.ndarray, known: np.ndarray):
-        """One network call on x (H, W, C) where known; returns flat indices -> (n, 256) int64 weights.
+    def symbol_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        return shape
 
-        Features are kept as uint8 (activations lie in [0, 127]): 64 bytes per pixel at width 64.
-        """
-        h, w, c = x.shape
-        planes = torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1))).to(torch.int64)
-        vis = torch.from_numpy(np.ascontiguousarray(known.transpose(2, 0, 1)))
-        if c == 1:
-            planes = planes.expand(DATA_CHANNELS, h, w)
-            vis = vis.expand(DATA_CHANNELS, h, w)
-        feats = self._features(planes, vis, fraction_level(int(known.sum()), known.size).view(1))
+    def to_symbols(self, x: np.ndarray) -> np.ndarray:
+        return x
+
+    def from_symbols(self, symbols: np.ndarray) -> np.ndarray:
+        return symbols
+
+    def condition(self, x: np.ndarray, known: np.ndarray):
+        """One network call on x (H, W, C) where known; returns flat indices -> (n, 256) int64 weights."""
+        c = x.shape[2]
+        planes, vis = channels_first(x), channels_first(known)
+        feats = tiled_features(self.net, torch.where(vis, planes, 0), torch.where(vis, planes, 255),
+                               vis.to(torch.int64) * 127, fraction_level(int(known.sum()), known.size), self.tile)
 
         def weights(idx: np.ndarray) -> np.ndarray:
             idx = torch.from_numpy(np.asarray(idx, dtype=np.int64))
@@ -106,20 +93,31 @@ class OrderAgnosticARDM:
         """Weights (len(idx), 256) for x.flat[idx]: one call, for callers that need a single table."""
         return self.condition(x, known)(idx)
 
-    def _features(self, planes: torch.Tensor, vis: torch.Tensor, frac: torch.Tensor) -> torch.Tensor:
-        """(H * W, width) head inputs, computed tile by tile with a margin of the receptive radius.
 
-        Each tile sees every input its outputs depend on, and zero padding only at the image's own
-        border, so the integers equal a whole-image pass while memory stays that of one tile.
-        """
-        h, w = planes.shape[1:]
-        r, t = self.net.config.receptive_radius, self.tile
-        out = torch.empty(h, w, self.net.config.width, dtype=torch.uint8)
-        for y0 in range(0, h, t):
-            for x0 in range(0, w, t):
-                y1, x1 = min(y0 + t, h), min(x0 + t, w)
-                ya, xa, yb, xb = max(0, y0 - r), max(0, x0 - r), min(h, y1 + r), min(w, x1 + r)
-                inputs = network_inputs(planes[None, :, ya:yb, xa:xb], vis[None, :, ya:yb, xa:xb], frac)
-                f = self.net.features(inputs)[0, :, y0 - ya:y1 - ya, x0 - xa:x1 - xa]
-                out[y0:y1, x0:x1] = f.permute(1, 2, 0)
-        return out.view(h * w, -1)
+def channels_first(a: np.ndarray) -> torch.Tensor:
+    """(H, W, C) array -> (3, H, W) tensor; a single plane is shown as three equal channels."""
+    t = torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1)))
+    t = t.to(torch.int64) if t.dtype != torch.bool else t
+    return t.expand(DATA_CHANNELS, *t.shape[1:]) if t.shape[0] == 1 else t
+
+
+def tiled_features(net: IntegerARDMNet, lo: torch.Tensor, hi: torch.Tensor, level: torch.Tensor,
+                   frac: torch.Tensor | int, tile: int) -> torch.Tensor:
+    """(H * W, width) uint8 head inputs for interval inputs (3, H, W), tile by tile.
+
+    Each tile has a margin of the receptive radius, so it sees every input its outputs depend on and
+    zero padding only at the image's own border: the integers equal a whole-image pass while memory
+    stays that of one tile. Activations lie in [0, 127], so uint8 keeps them in 64 bytes a pixel.
+    """
+    h, w = lo.shape[1:]
+    r = net.config.receptive_radius
+    frac = torch.as_tensor(frac).view(1)
+    out = torch.empty(h, w, net.config.width, dtype=torch.uint8)
+    for y0 in range(0, h, tile):
+        for x0 in range(0, w, tile):
+            y1, x1 = min(y0 + tile, h), min(x0 + tile, w)
+            ya, xa, yb, xb = max(0, y0 - r), max(0, x0 - r), min(h, y1 + r), min(w, x1 + r)
+            crop = [t[None, :, ya:yb, xa:xb] for t in (lo, hi, level)]
+            f = net.features(interval_inputs(*crop, frac))[0, :, y0 - ya:y1 - ya, x0 - xa:x1 - xa]
+            out[y0:y1, x0:x1] = f.permute(1, 2, 0)
+    return out.view(h * w, -1)

@@ -29,6 +29,7 @@ class NetConfig:
     logit_range: int = 20  # nats below the row maximum that still get their own frequency
     head: str = "categorical"  # or "logistic-mixture"
     mixtures: int = 10  # components of a logistic-mixture head
+    branching: int = 256  # digits per stage of a depth-upscaling ARDM; 256 = one stage, the plain OA-ARDM
 
     @property
     def receptive_radius(self) -> int:
@@ -101,10 +102,19 @@ def network_inputs(x: torch.Tensor, visible: torch.Tensor, fraction_level: torch
     fraction_level: (B,) integers 0..127 (visible dimensions as a fraction of all, times 127).
     """
     v = visible.to(torch.int64)
-    values = (x.to(torch.int64) - 128) * v
-    mask = v * 127
-    frac = fraction_level.to(torch.int64).view(-1, 1, 1, 1).expand(-1, 1, *x.shape[2:])
-    return torch.cat([values, mask, frac], dim=1)
+    x = x.to(torch.int64)
+    return interval_inputs(x * v, x * v + 255 * (1 - v), v * 127, fraction_level)
+
+
+def interval_inputs(lo: torch.Tensor, hi: torch.Tensor, level: torch.Tensor, fraction_level: torch.Tensor) -> torch.Tensor:
+    """Network inputs when each sub-pixel is known to lie in [lo, hi] (an upscaling ARDM's coarse values).
+
+    The value channel is the interval's midpoint less 128 (0 when nothing is known, x - 128 when x
+    is); the mask channel is how much is known on 0..127. All (B, 3, H, W) int64.
+    """
+    values = torch.div(lo + hi + 1, 2, rounding_mode="floor") - 128
+    frac = fraction_level.to(torch.int64).view(-1, 1, 1, 1).expand(-1, 1, *lo.shape[2:])
+    return torch.cat([values, level, frac], dim=1)
 
 
 def fraction_level(visible_count: torch.Tensor | int, total: int) -> torch.Tensor:

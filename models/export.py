@@ -12,8 +12,8 @@ from pathlib import Path
 
 import torch
 
-from .ardm import PLANNED
 from .ardm_net import ARDMNet, NetConfig
+from .coding_model import PLANNED
 from .integer_net import IntegerARDMNet
 from .serialization import save_model
 

@@ -46,6 +46,13 @@ class CategoricalHead:
         """out: (B, C, 256, H, W) logits; x: (B, C, H, W) values. Returns log p(x) in nats."""
         return F.log_softmax(out, dim=2).gather(2, x.long().unsqueeze(2)).squeeze(2)
 
+    def log_prob_interval(self, out: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor) -> torch.Tensor:
+        """log p(lo <= x <= hi) in nats, for (B, C, H, W) bounds."""
+        v = torch.arange(NUM_CLASSES, device=out.device).view(1, 1, -1, 1, 1)
+        inside = (v >= lo.unsqueeze(2)) & (v <= hi.unsqueeze(2))
+        logp = F.log_softmax(out, dim=2).masked_fill(~inside, float("-inf"))
+        return torch.logsumexp(logp, dim=2)
+
     def output_grid(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(step, offset) per head output: integer output = round(float output / step + offset)."""
         return torch.full((NUM_CLASSES,), 1.0 / self.logit_scale, dtype=torch.float64), torch.zeros(NUM_CLASSES)
@@ -103,20 +110,23 @@ class LogisticMixtureHead:
         return logit, mean, log_s.clamp(self.log_scale_min, self.log_scale_max)
 
     def log_prob(self, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """out: (B, C, 3K, H, W); x: (B, C, H, W) values. Returns log p(x) in nats.
+        """out: (B, C, 3K, H, W); x: (B, C, H, W) values. Returns log p(x) in nats."""
+        return self.log_prob_interval(out, x, x)
 
-        Uses sigma(a) - sigma(b) = sigma(a) sigma(-b) (1 - e^(b-a)), stable in every bin; the first
-        and last bins extend to -inf and +inf.
+    def log_prob_interval(self, out: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor) -> torch.Tensor:
+        """log p(lo <= x <= hi) in nats, for (B, C, H, W) bounds.
+
+        Uses sigma(a) - sigma(b) = sigma(a) sigma(-b) (1 - e^(b-a)), stable for every interval; the
+        first and last bins extend to -inf and +inf.
         """
         logit, mean, log_s = self._split(out)
-        v = x.unsqueeze(2).to(out.dtype)
+        lo, hi = lo.unsqueeze(2).to(out.dtype), hi.unsqueeze(2).to(out.dtype)
         inv_s = torch.exp(-log_s)
-        hi = (v + 0.5 - mean) * inv_s
-        lo = (v - 0.5 - mean) * inv_s
-        first, last = v == 0, v == NUM_CLASSES - 1
+        first, last = lo == 0, hi == NUM_CLASSES - 1
         zero = torch.zeros((), dtype=out.dtype, device=out.device)
-        comp = (torch.where(last, zero, F.logsigmoid(hi)) + torch.where(first, zero, F.logsigmoid(-lo))
-                + torch.where(first | last, zero, torch.log(-torch.expm1(-inv_s))))
+        comp = (torch.where(last, zero, F.logsigmoid((hi + 0.5 - mean) * inv_s))
+                + torch.where(first, zero, F.logsigmoid((mean - lo + 0.5) * inv_s))
+                + torch.where(first | last, zero, torch.log(-torch.expm1(-(hi - lo + 1) * inv_s))))
         return torch.logsumexp(F.log_softmax(logit, dim=2) + comp, dim=2)
 
     def output_grid(self) -> tuple[torch.Tensor, torch.Tensor]:

@@ -1,4 +1,4 @@
-"""The order-agnostic ARDM training objective (Hoogeboom et al. 2021, Sec. 3)."""
+"""ARDM training objectives (Hoogeboom et al. 2021): order-agnostic (Sec. 3) and depth-upscaling (Sec. 3.2)."""
 
 from __future__ import annotations
 
@@ -7,15 +7,16 @@ from dataclasses import dataclass
 
 import torch
 
-from .ardm_net import ARDMNet, fraction_level, network_inputs
+from .ardm_net import ARDMNet, fraction_level, interval_inputs, network_inputs
+from .upscale import Digits
 
 
 @dataclass
 class ObjectiveResult:
-    # (B,) unbiased estimate of -log2 p(x) / D per image; it is also the mean bits per not-yet-generated
-    # dimension at step t, the paper's L_t
-    bpd: torch.Tensor
-    t: torch.Tensor  # (B,) number of visible dimensions
+    bpd: torch.Tensor  # (B,) unbiased estimate of -log2 p(x) / D per image
+    step: torch.Tensor  # (B,) generation steps already taken, out of `steps`
+    steps: int
+    step_bits: torch.Tensor  # (B,) mean bits per dimension generated at that step: the paper's L_t
 
 
 def random_visibility(batch: int, shape: tuple[int, int, int], generator: torch.Generator | None = None):
@@ -39,4 +40,32 @@ def order_agnostic_loss(net: ARDMNet, x: torch.Tensor, generator: torch.Generato
     ll = (logp * hidden).flatten(1).sum(dim=1)
     n_hidden = (d - t).to(ll.dtype)
     bpd = -(ll / n_hidden) / math.log(2)  # = -(D / (D - t)) * ll / (D ln 2)
-    return ObjectiveResult(bpd=bpd, t=t)
+    return ObjectiveResult(bpd=bpd, step=t, steps=d, step_bits=bpd)
+
+
+def upscale_loss(net: ARDMNet, x: torch.Tensor, generator: torch.Generator | None = None) -> ObjectiveResult:
+    """A random stage s and step t: digits up to s known for the first t dimensions of a random order,
+    up to s - 1 for the rest; the loss is the next digit of the rest. S stages make S times the bits."""
+    digits = Digits(net.config.branching)
+    b, stages, d = x.shape[0], digits.stages, x[0].numel()
+    stage = torch.randint(0, stages, (b,), generator=generator)
+    t, upgraded = random_visibility(b, tuple(x.shape[1:]), generator)
+    stage, t, upgraded = stage.to(x.device), t.to(x.device), upgraded.to(x.device)
+    x = x.to(torch.int64)
+    k = stage.view(-1, 1, 1, 1) + upgraded.to(torch.int64)  # digits known per dimension
+    lo, hi = digits.interval(x, k)
+    position = stage * d + t
+    out = net(interval_inputs(lo, hi, digits.level(k), fraction_level(position, stages * d)))
+    s = stage.view(-1, 1, 1, 1)
+    logp = net.output.log_prob_interval(out, *digits.interval(x, s + 1)) \
+        - net.output.log_prob_interval(out, *digits.interval(x, s))
+    ll = (logp * ~upgraded).flatten(1).sum(dim=1)
+    step_bits = -(ll / (d - t).to(ll.dtype)) / math.log(2)
+    return ObjectiveResult(bpd=stages * step_bits, step=position, steps=stages * d, step_bits=step_bits)
+
+
+def training_loss(net: ARDMNet, x: torch.Tensor, generator: torch.Generator | None = None) -> ObjectiveResult:
+    """The objective of the net's model: order-agnostic, or upscaling when its branching is below 256."""
+    if net.config.branching == 256:
+        return order_agnostic_loss(net, x, generator)
+    return upscale_loss(net, x, generator)

@@ -19,7 +19,7 @@ import torch
 
 from .ardm_net import ARDMNet, NetConfig
 from .data import cifar10_test, cifar10_train, spread_subset
-from .objective import order_agnostic_loss
+from .objective import training_loss
 
 LOSS_BINS = 256  # per-step loss L_t tracked on this grid of visible fractions (the planner's input)
 
@@ -86,7 +86,7 @@ def evaluate(net: ARDMNet, images: torch.Tensor, draws: int = 2, batch: int = 10
     for _ in range(draws):
         for i in range(0, len(images), batch):
             x = images[i:i + batch].to(next(net.parameters()).device)
-            total.append(order_agnostic_loss(net, x, g).bpd.cpu())
+            total.append(training_loss(net, x, g).bpd.cpu())
     return torch.cat(total).mean().item()
 
 
@@ -136,7 +136,7 @@ def train(data_dir: Path, out: Path, cfg: TrainConfig, minutes: float, log=print
             x = torch.where(flip.view(-1, 1, 1, 1), x.flip(3), x)
             for group in opt.param_groups:
                 group["lr"] = lr_at(step, cfg)
-            res = order_agnostic_loss(net, x, gen)
+            res = training_loss(net, x, gen)
             loss = res.bpd.mean()
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -145,7 +145,7 @@ def train(data_dir: Path, out: Path, cfg: TrainConfig, minutes: float, log=print
             with torch.no_grad():
                 for pe, p in zip(ema.parameters(), net.parameters()):
                     pe.lerp_(p, 1 - cfg.ema)
-            tracker.update(res.t, x[0].numel(), res.bpd.detach())
+            tracker.update(res.step, res.steps, res.step_bits.detach())
             step += 1
             running = loss.item() if running is None else 0.99 * running + 0.01 * loss.item()
             now = time.time()
@@ -179,11 +179,13 @@ def main() -> None:
     p.add_argument("--dilations", type=str, default=",".join(map(str, NetConfig.dilations)))
     p.add_argument("--head", choices=["categorical", "logistic-mixture"], default=NetConfig.head)
     p.add_argument("--mixtures", type=int, default=NetConfig.mixtures)
+    p.add_argument("--branching", type=int, default=NetConfig.branching,
+                   help="depth-upscaling ARDM with this many values per digit (2, 4, 16); 256 = order-agnostic")
     p.add_argument("--device", default="cpu", help="cpu or cuda (training only; coding always runs the exact CPU path)")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     net_cfg = NetConfig(width=a.width, dilations=tuple(int(v) for v in a.dilations.split(",")),
-                        head=a.head, mixtures=a.mixtures)
+                        head=a.head, mixtures=a.mixtures, branching=a.branching)
     cfg = TrainConfig(batch=a.batch, lr=a.lr, total_steps=a.total_steps, net=net_cfg)
     train(a.data_dir, a.out, cfg, a.minutes, log=lambda s: print(s, flush=True), device=a.device)
 

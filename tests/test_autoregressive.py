@@ -17,6 +17,15 @@ class ToyModel:
     def __init__(self):
         self.calls = []
 
+    def symbol_shape(self, shape):
+        return shape
+
+    def to_symbols(self, x):
+        return x
+
+    def from_symbols(self, symbols):
+        return symbols
+
     def schedule(self, shape, budget):
         order = np.random.default_rng(0).permutation(int(np.prod(shape)))
         return np.array_split(order, min(budget, len(order)))

@@ -66,3 +66,16 @@ def test_categorical_weights_peak_at_table_one():
     w = head.class_weights(q, head.tables())
     assert (w.max(dim=1).values == TABLE_ONE).all()
     assert w.argmax(dim=1).tolist() == q.argmax(dim=1).tolist()
+
+
+@pytest.mark.parametrize("head", HEADS, ids=type)
+def test_interval_probability_is_the_sum_of_its_values(head):
+    out = torch.randn(30, head.params, generator=torch.Generator().manual_seed(5)).double()
+    logp = all_log_probs(head, out)
+    g = torch.Generator().manual_seed(6)
+    a, b = torch.randint(0, 256, (2, 30), generator=g)
+    lo, hi = torch.minimum(a, b), torch.maximum(a, b)
+    got = head.log_prob_interval(out.view(1, 30, head.params, 1, 1), lo.view(1, 30, 1, 1), hi.view(1, 30, 1, 1))
+    v = torch.arange(256)
+    want = torch.logsumexp(logp.masked_fill((v < lo[:, None]) | (v > hi[:, None]), float("-inf")), dim=1)
+    assert torch.allclose(got.view(30), want, atol=1e-6)

@@ -3,10 +3,12 @@
 import json
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
 from ardmzip.models.ardm_net import NetConfig
+from ardmzip.models.coding_model import load_coding_model
 from ardmzip.models.export import export
 from ardmzip.models.serialization import load_model, model_info
 from ardmzip.models.train import TrainConfig, batch_indices, train
@@ -22,10 +24,11 @@ def fake_data(root):
     return root
 
 
-def test_train_resume_and_export(tmp_path):
+@pytest.mark.parametrize("head,branching", [("categorical", 256), ("logistic-mixture", 4)])
+def test_train_resume_and_export(tmp_path, head, branching):
     data = fake_data(tmp_path / "data")
     cfg = TrainConfig(batch=4, total_steps=3, eval_images=4, eval_every_s=0.0,
-                      net=NetConfig(width=8, dilations=(1,)))
+                      net=NetConfig(width=8, dilations=(1,), head=head, branching=branching))
     out = tmp_path / "run"
     train(data, out, cfg, minutes=5, log=lambda s: None)
     first = torch.load(out / "checkpoint.pt", weights_only=True)
@@ -38,8 +41,11 @@ def test_train_resume_and_export(tmp_path):
     assert torch.load(out / "checkpoint.pt", weights_only=True)["step"] == 5
     export(out, tmp_path / "m.safetensors")
     net = load_model(tmp_path / "m.safetensors")
-    assert net.config.width == 8
-    assert model_info(tmp_path / "m.safetensors")["train_steps"] == 5
+    assert net.config.width == 8 and net.config.branching == branching
+    info = model_info(tmp_path / "m.safetensors")
+    assert info["train_steps"] == 5 and len(info["step_loss_bits"]) == 256
+    model = load_coding_model(tmp_path / "m.safetensors")
+    assert model.alphabet_size == (256 if branching == 256 else branching) and model.step_loss is not None
 
 
 def test_data_order_is_reproducible():

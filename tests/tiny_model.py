@@ -12,17 +12,17 @@ from ardmzip.models.serialization import save_model
 from ardmzip.registry import ModelEntry, file_sha256
 
 
-def tiny_float_net(seed: int = 0, width: int = 8, head: str = "categorical") -> ARDMNet:
+def tiny_float_net(seed: int = 0, width: int = 8, head: str = "categorical", branching: int = 256) -> ARDMNet:
     torch.manual_seed(seed)
-    net = ARDMNet(NetConfig(width=width, dilations=(1, 2), head=head, mixtures=4))
+    net = ARDMNet(NetConfig(width=width, dilations=(1, 2), head=head, mixtures=4, branching=branching))
     with torch.no_grad():
         for p in net.parameters():
             p.normal_(0.0, 0.2)
     return net
 
 
-def tiny_integer_net(seed: int = 0, head: str = "categorical") -> IntegerARDMNet:
-    return IntegerARDMNet.from_float(tiny_float_net(seed, head=head))
+def tiny_integer_net(seed: int = 0, head: str = "categorical", branching: int = 256) -> IntegerARDMNet:
+    return IntegerARDMNet.from_float(tiny_float_net(seed, head=head, branching=branching))
 
 
 def tiny_entry(directory: Path, seed: int = 0, model_id: int = 200, name: str = "tiny",

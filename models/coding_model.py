@@ -1,0 +1,27 @@
+"""A model file as the coder's model: plain order-agnostic or depth-upscaling ARDM, planned or not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .ardm import OrderAgnosticARDM
+from .serialization import load_model, model_info
+from .upscale import UpscaleARDM
+
+PLANNED = "planned"  # a model file's info["schedule"] value that turns the budget planner on
+
+
+def load_coding_model(path: str | Path) -> OrderAgnosticARDM | UpscaleARDM:
+    """The file says whether its budget is planned: the first shipped model predates the planner and
+    keeps even splits, so its files still decode."""
+    info = model_info(path)
+    net = load_model(path)
+    loss = None
+    if info.get("schedule") == PLANNED:
+        loss = info.get("step_loss_bits")
+        if not (isinstance(loss, list) and 1 <= len(loss) <= 4096
+                and all(isinstance(v, (int, float)) and 0 <= v <= 64 for v in loss)):
+            raise ValueError("model file's step_loss_bits must be 1 to 4096 numbers in [0, 64]")
+    if net.config.branching == 256:
+        return OrderAgnosticARDM(net, loss)
+    return UpscaleARDM(net, net.config.branching, loss)
