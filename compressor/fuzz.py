@@ -76,10 +76,10 @@ def _forge(body: bytes) -> bytes:
     return body + struct.pack("<I", zlib.crc32(body))
 
 
-def _flip(rng: np.random.Generator, data: bytes, lo: int = 0) -> bytes:
+def _flip(rng: np.random.Generator, data: bytes) -> bytes:
     buf = bytearray(data)
     for _ in range(int(rng.integers(1, 5))):
-        buf[int(rng.integers(lo, len(buf)))] ^= 1 << int(rng.integers(0, 8))
+        buf[int(rng.integers(0, len(buf)))] ^= 1 << int(rng.integers(0, 8))
     return bytes(buf)
 
 
@@ -87,7 +87,10 @@ def _field_change(rng: np.random.Generator, head):
     """The header with one structural field rewritten to a plausible or hostile value."""
     big = [0, 1, 2, 1 << 14, (1 << 28) + 1, (1 << 32) - 1, 1 << 34]
     field = str(rng.choice(["width", "height", "size", "budget", "precision", "model", "tag", "pixel_crc", "alpha"]))
-    near = lambda v: int(rng.choice([v - 1, v + 1, 2 * v, int(rng.integers(1, 64)), *big]))  # noqa: E731
+
+    def near(v: int) -> int:
+        return int(rng.choice([v - 1, v + 1, 2 * v, int(rng.integers(1, 64)), *big]))
+
     if field == "size":
         return dataclasses.replace(head, width=head.height, height=head.width)
     if field in ("width", "height", "budget"):
