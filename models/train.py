@@ -94,7 +94,10 @@ def to_nchw(x: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
 
 
-def train(data_dir: Path, out: Path, cfg: TrainConfig, minutes: float, log=print, device: str = "cpu") -> Path:
+def train(data_dir: Path, out: Path, cfg: TrainConfig, minutes: float, log=print, device: str = "cpu",
+          init_from: Path | None = None) -> Path:
+    """init_from: another run's checkpoint whose EMA weights start a new run (for example an upscaling
+    model fine-tuned from an order-agnostic one); ignored when `out` already has a checkpoint."""
     out.mkdir(parents=True, exist_ok=True)
     ckpt_path = out / "checkpoint.pt"
     torch.manual_seed(cfg.seed)
@@ -113,6 +116,11 @@ def train(data_dir: Path, out: Path, cfg: TrainConfig, minutes: float, log=print
         gen.set_state(state["gen"].cpu())
         step = int(state["step"])
         log(f"resumed from step {step}")
+    elif init_from is not None:
+        start_weights = torch.load(init_from, weights_only=True, map_location=device)["ema"]
+        net.load_state_dict(start_weights)
+        ema.load_state_dict(start_weights)
+        log(f"initialized from {init_from}")
     train_x = cifar10_train(data_dir)
     test_x = cifar10_test(data_dir)
     test_imgs = to_nchw(test_x[spread_subset(len(test_x), cfg.eval_images)])
@@ -181,13 +189,15 @@ def main() -> None:
     p.add_argument("--mixtures", type=int, default=NetConfig.mixtures)
     p.add_argument("--branching", type=int, default=NetConfig.branching,
                    help="depth-upscaling ARDM with this many values per digit (2, 4, 16); 256 = order-agnostic")
+    p.add_argument("--init-from", type=Path, help="start from the EMA weights of another run's checkpoint.pt")
     p.add_argument("--device", default="cpu", help="cpu or cuda (training only; coding always runs the exact CPU path)")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     net_cfg = NetConfig(width=a.width, dilations=tuple(int(v) for v in a.dilations.split(",")),
                         head=a.head, mixtures=a.mixtures, branching=a.branching)
     cfg = TrainConfig(batch=a.batch, lr=a.lr, total_steps=a.total_steps, net=net_cfg)
-    train(a.data_dir, a.out, cfg, a.minutes, log=lambda s: print(s, flush=True), device=a.device)
+    train(a.data_dir, a.out, cfg, a.minutes, log=lambda s: print(s, flush=True), device=a.device,
+          init_from=a.init_from)
 
 
 if __name__ == "__main__":

@@ -52,3 +52,16 @@ def test_data_order_is_reproducible():
     assert (batch_indices(7, 100, 8, 0) == batch_indices(7, 100, 8, 0)).all()
     epoch = np.concatenate([batch_indices(s, 100, 10, 0) for s in range(10)])
     assert sorted(epoch.tolist()) == list(range(100))
+
+
+def test_a_new_run_starts_from_another_runs_weights(tmp_path):
+    data = fake_data(tmp_path / "data")
+    cfg = TrainConfig(batch=4, total_steps=2, eval_images=4, net=NetConfig(width=8, dilations=(1,)))
+    train(data, tmp_path / "oa", cfg, minutes=5, log=lambda s: None)
+    source = torch.load(tmp_path / "oa" / "checkpoint.pt", weights_only=True)["ema"]
+    up = TrainConfig(batch=4, total_steps=0, eval_images=4, net=NetConfig(width=8, dilations=(1,), branching=4))
+    messages = []
+    train(data, tmp_path / "up", up, minutes=5, log=messages.append, init_from=tmp_path / "oa" / "checkpoint.pt")
+    state = torch.load(tmp_path / "up" / "checkpoint.pt", weights_only=True)
+    assert any(m.startswith("initialized from") for m in messages)
+    assert all(torch.equal(state["ema"][k], v) for k, v in source.items())
