@@ -1,7 +1,7 @@
 """Which model codes a file: a registered name, or a model file the user passes by path.
 
 A model file is read as safetensors only (plain tensors and JSON metadata: nothing in it executes),
-must hold a model family this version knows, and must run on a small probe image before any coding.
+must hold a model family this version knows, and must code and decode a small probe image first.
 No registry vouches for it, so the compressed file records its whole sha256 (model number
 EXTERNAL_MODEL_ID), and decoding needs the very same file back.
 """
@@ -14,7 +14,8 @@ from typing import Union
 
 import numpy as np
 
-from ardmzip.codecs.quantize import quantize_probabilities
+from ardmzip.codecs.ans import AnsCoder
+from ardmzip.codecs.autoregressive import AutoregressiveCodec
 
 from .errors import ModelError
 from .header import EXTERNAL_MODEL_ID, weights_tag
@@ -68,13 +69,14 @@ def load(entry: ModelEntry):
 
 
 def _probe(model) -> None:
-    """Run the model once on a 2x2 image, colour and single plane, as coding would."""
+    """Code and decode a 2x2 image, colour and single plane, as coding does: a model that fails, or
+    does not decode what it encoded, is refused before it touches a user's image."""
     for channels in (3, 1):
-        x = np.zeros((2, 2, channels), dtype=np.int64)
-        weights = np.asarray(model.condition(x, np.zeros(x.shape, dtype=bool))(np.arange(x.size)))
-        if weights.shape != (x.size, model.alphabet_size):
-            raise ValueError(f"model gives weights of shape {weights.shape}, expected {(x.size, model.alphabet_size)}")
-        quantize_probabilities(weights)  # refuses weights no frequency table can be made from
+        x = (np.arange(4 * channels, dtype=np.int64) * 37 % 256).reshape(2, 2, channels)
+        codec, coder = AutoregressiveCodec(model, x.shape, budget=2), AnsCoder()
+        codec.push(coder, x)
+        if not np.array_equal(codec.pop(coder), x) or not coder.is_empty():
+            raise ValueError("the model does not decode what it encodes")
 
 
 def for_decoding(model_id: int, file_tag: bytes, model: ModelSpec) -> ModelEntry:

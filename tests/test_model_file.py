@@ -13,7 +13,6 @@ import ardmzip
 from ardmzip.errors import ModelError
 from ardmzip.header import EXTERNAL_MODEL_ID
 from ardmzip.model_file import is_model_file
-from ardmzip.models.serialization import FAMILY
 from ardmzip.registry import REGISTRY, file_sha256
 from test_image_planes import photo
 from tiny_model import tiny_entry
@@ -57,6 +56,17 @@ def test_registered_files_refuse_another_model(tiny_registry, tiny_model_entry, 
     assert same(ardmzip.decompress(data, model=tiny_model_entry.path), im)  # the registered file itself
     with pytest.raises(ModelError, match="written with model 'tiny'"):
         ardmzip.decompress(data, model=model_path)
+
+
+@pytest.mark.parametrize("head,branching", [("logistic-mixture", 256), ("categorical", 4)])
+def test_every_known_family_works_by_path(tiny_registry, tmp_path, head, branching):
+    from ardmzip.models.serialization import save_model
+    from tiny_model import tiny_integer_net
+
+    path = tmp_path / "net.safetensors"
+    save_model(path, tiny_integer_net(6, head, branching))
+    im = photo("RGB").crop((0, 0, 7, 5))
+    assert same(ardmzip.decompress(ardmzip.compress(im, model=path, budget=2), model=path), im)
 
 
 class _Payload:
