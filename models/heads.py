@@ -161,20 +161,19 @@ class LogisticMixtureHead:
         edges = torch.arange(NUM_CLASSES - 1, dtype=torch.int64) * self.grid + self.grid // 2
         # z = (edge - mean) / scale in units of 2**-interp_bits / z_res
         shift = (self.grid * 2 ** self.inv_bits // self.z_res).bit_length() - 1 - self.interp_bits
-        prod = (edges.view(1, 1, -1) - mean.unsqueeze(2)) * inv_s.unsqueeze(2)
+        z = (edges.view(1, 1, -1) - mean.unsqueeze(2)).mul_(inv_s.unsqueeze(2))
         centre = self.z_max * self.z_res << self.interp_bits
-        z = ((prod + (1 << (shift - 1))) >> shift).clamp_(-centre, centre) + centre
-        idx, frac = z >> self.interp_bits, z & ((1 << self.interp_bits) - 1)
-        low = sig_t[idx]
-        cdf = low + (((sig_t[idx + 1] - low) * frac) >> self.interp_bits)  # (N, K, 255), nondecreasing
-        n = len(q)
-        cdf = torch.cat([torch.zeros(n, k, 1, dtype=torch.int64), cdf,
-                         torch.full((n, k, 1), TABLE_ONE, dtype=torch.int64)], dim=2)
-        mass = cdf[:, :, 1:] - cdf[:, :, :-1]  # (N, K, 256), each component sums to 2**30
+        z.add_(1 << (shift - 1)).bitwise_right_shift_(shift).clamp_(-centre, centre).add_(centre)
+        frac = z & ((1 << self.interp_bits) - 1)
+        idx = z.bitwise_right_shift_(self.interp_bits)
+        slope = sig_t[1:] - sig_t[:-1]
+        cdf = slope[idx].mul_(frac).bitwise_right_shift_(self.interp_bits).add_(sig_t[idx])  # (N, K, 255)
         gap = (logit.max(dim=1, keepdim=True).values - logit).clamp_(max=len(exp_t) - 1)
         weight = exp_t[gap] >> (30 - 16)  # at most 2**16
-        total = (weight.unsqueeze(2) * mass).sum(dim=1)  # at most K * 2**46
-        return total >> (16 + (self.mixtures - 1).bit_length())
+        mixed = cdf.mul_(weight.unsqueeze(2)).sum(dim=1)  # the mixture's CDF at the edges, at most K * 2**46
+        n = len(q)
+        mixed = torch.cat([torch.zeros(n, 1, dtype=torch.int64), mixed, weight.sum(dim=1, keepdim=True) * TABLE_ONE], 1)
+        return (mixed[:, 1:] - mixed[:, :-1]) >> (16 + (self.mixtures - 1).bit_length())
 
 
 HEADS = {"categorical": CategoricalHead, "logistic-mixture": LogisticMixtureHead}
