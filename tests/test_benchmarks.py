@@ -1,6 +1,7 @@
 """The benchmark suite on tiny data: honest bits/dim, lossy codecs caught, resumable rows, reports."""
 
 import gzip
+import hashlib
 import io
 import json
 
@@ -18,6 +19,7 @@ from ardmzip.benchmarks.run import BenchConfig, build_codecs, run
 from ardmzip.benchmarks.store import RowStore
 from ardmzip.benchmarks.summary import summarize
 from ardmzip.cli import main
+from ardmzip.models import data
 
 RNG = np.random.default_rng(0)
 IMAGE = RNG.integers(0, 256, (8, 8, 3), dtype=np.uint8)
@@ -129,8 +131,6 @@ def test_run_resumes_and_writes_reports(folder, tmp_path):
 
 
 def test_cli_prints_the_table_and_marks_quoted_figures(tmp_path, monkeypatch):
-    import hashlib
-    from ardmzip.models import data
     x = RNG.integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)
     (tmp_path / "cifar10").mkdir()
     np.save(tmp_path / "cifar10" / "test_x.npy", x)
