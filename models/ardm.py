@@ -7,7 +7,7 @@ and coded with the first channel's distribution.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -80,8 +80,13 @@ class OrderAgnosticARDM:
         """One network call on x (H, W, C) where known; returns flat indices -> (n, 256) int64 weights."""
         c = x.shape[2]
         planes, vis = channels_first(x), channels_first(known)
-        feats = tiled_features(self.net, torch.where(vis, planes, 0), torch.where(vis, planes, 255),
-                               vis.to(torch.int64) * 127, fraction_level(int(known.sum()), known.size), self.tile)
+
+        def intervals(crop: tuple[slice, slice]):
+            p, v = planes[:, crop[0], crop[1]], vis[:, crop[0], crop[1]]
+            return torch.where(v, p, 0), torch.where(v, p, 255), v.to(torch.int64) * 127
+
+        feats = tiled_features(self.net, intervals, x.shape[:2], fraction_level(int(known.sum()), known.size),
+                               self.tile)
 
         def weights(idx: np.ndarray) -> np.ndarray:
             idx = torch.from_numpy(np.asarray(idx, dtype=np.int64))
@@ -101,15 +106,18 @@ def channels_first(a: np.ndarray) -> torch.Tensor:
     return t.expand(DATA_CHANNELS, *t.shape[1:]) if t.shape[0] == 1 else t
 
 
-def tiled_features(net: IntegerARDMNet, lo: torch.Tensor, hi: torch.Tensor, level: torch.Tensor,
-                   frac: torch.Tensor | int, tile: int) -> torch.Tensor:
-    """(H * W, width) uint8 head inputs for interval inputs (3, H, W), tile by tile.
+Intervals = Callable[[tuple[slice, slice]], tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
+
+
+def tiled_features(net: IntegerARDMNet, intervals: Intervals, size: tuple[int, int], frac: torch.Tensor | int,
+                   tile: int) -> torch.Tensor:
+    """(H * W, width) uint8 head inputs, tile by tile; intervals(crop) gives (lo, hi, level) (3, h, w) there.
 
     Each tile has a margin of the receptive radius, so it sees every input its outputs depend on and
     zero padding only at the image's own border: the integers equal a whole-image pass while memory
     stays that of one tile. Activations lie in [0, 127], so uint8 keeps them in 64 bytes a pixel.
     """
-    h, w = lo.shape[1:]
+    h, w = size
     r = net.config.receptive_radius
     frac = torch.as_tensor(frac).view(1)
     out = torch.empty(h, w, net.config.width, dtype=torch.uint8)
@@ -117,7 +125,7 @@ def tiled_features(net: IntegerARDMNet, lo: torch.Tensor, hi: torch.Tensor, leve
         for x0 in range(0, w, tile):
             y1, x1 = min(y0 + tile, h), min(x0 + tile, w)
             ya, xa, yb, xb = max(0, y0 - r), max(0, x0 - r), min(h, y1 + r), min(w, x1 + r)
-            crop = [t[None, :, ya:yb, xa:xb] for t in (lo, hi, level)]
+            crop = [t[None] for t in intervals((slice(ya, yb), slice(xa, xb)))]
             f = net.features(interval_inputs(*crop, frac))[0, :, y0 - ya:y1 - ya, x0 - xa:x1 - xa]
             out[y0:y1, x0:x1] = f.permute(1, 2, 0)
     return out.view(h * w, -1)

@@ -111,11 +111,16 @@ class UpscaleARDM:
         d = h * w * c
         k = known.sum(axis=0)  # digits known per sub-pixel
         partial = self.digits.join(np.where(known, symbols, 0))
-        lo, hi = self.digits.interval(partial, k)
+        lo, _ = self.digits.interval(partial, k)
         position = int(known.sum())
         stage = min(position // d, stages - 1)
-        feats = tiled_features(self.net, channels_first(lo), channels_first(hi),
-                               channels_first(self.digits.level(k)), fraction_level(position, stages * d), self.tile)
+        part_t, k_t = channels_first(partial), channels_first(k)
+
+        def intervals(crop: tuple[slice, slice]):
+            kk = k_t[:, crop[0], crop[1]]
+            return *self.digits.interval(part_t[:, crop[0], crop[1]], kk), self.digits.level(kk)
+
+        feats = tiled_features(self.net, intervals, (h, w), fraction_level(position, stages * d), self.tile)
         width = NUM_CLASSES >> (self.digits.bits * stage)
         starts = torch.from_numpy(lo.reshape(-1))
 
