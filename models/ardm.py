@@ -18,16 +18,21 @@ from .planner import plan
 
 TILE = 256  # feature tile edge; measured on Kodak (README, large images): bounded memory, no slower
 
-_MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
-
-
 def _splitmix64(x: np.ndarray) -> np.ndarray:
-    """A fixed integer hash, so the order never depends on a library's random number stream."""
+    """A fixed integer hash, so the order never depends on a library's random number stream.
+
+    uint64 arithmetic wraps modulo 2**64; in place, so a large image needs two arrays, not six."""
     with np.errstate(over="ignore"):
-        x = (x + np.uint64(0x9E3779B97F4A7C15)) & _MASK64
-        x = ((x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)) & _MASK64
-        x = ((x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)) & _MASK64
-        return x ^ (x >> np.uint64(31))
+        x = x + np.uint64(0x9E3779B97F4A7C15)
+        t = x >> np.uint64(30)
+        x ^= t
+        x *= np.uint64(0xBF58476D1CE4E5B9)
+        np.right_shift(x, np.uint64(27), out=t)
+        x ^= t
+        x *= np.uint64(0x94D049BB133111EB)
+        np.right_shift(x, np.uint64(31), out=t)
+        x ^= t
+        return x
 
 
 def generation_order(shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
@@ -36,7 +41,9 @@ def generation_order(shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
     key = np.uint64(seed)
     for s in shape:
         key = _splitmix64(np.array([key ^ np.uint64(s)], dtype=np.uint64))[0]
-    keys = _splitmix64(np.arange(d, dtype=np.uint64) ^ key)
+    keys = np.arange(d, dtype=np.uint64)
+    keys ^= key
+    keys = _splitmix64(keys)
     return np.argsort(keys, kind="stable")
 
 

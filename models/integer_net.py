@@ -24,7 +24,7 @@ def _requant(y: torch.Tensor, mult: torch.Tensor, bias: torch.Tensor) -> torch.T
     """round(y * mult / 2**SHIFT + bias / 2**SHIFT) per channel, in exact int64 arithmetic."""
     y = y.to(torch.int64)
     shape = (1, -1) + (1,) * (y.dim() - 2)
-    return (y * mult.view(shape) + bias.view(shape) + (1 << (SHIFT - 1))) >> SHIFT
+    return y.mul_(mult.view(shape)).add_(bias.view(shape) + (1 << (SHIFT - 1))).bitwise_right_shift_(SHIFT)
 
 
 def export_integer_tensors(net: ARDMNet) -> dict[str, torch.Tensor]:
@@ -86,7 +86,7 @@ class IntegerARDMNet:
         return _requant(y, self.t[f"{name}.mult"], self.t[f"{name}.bias"])
 
     def _activation(self, h: torch.Tensor) -> torch.Tensor:
-        u = (h * self.t["act.mult"] + (1 << (SHIFT - 1))) >> SHIFT
+        u = (h * self.t["act.mult"]).add_(1 << (SHIFT - 1)).bitwise_right_shift_(SHIFT)
         return u.clamp_(0, ACT_LEVELS)
 
     @torch.no_grad()
