@@ -48,9 +48,19 @@ class NetConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "NetConfig":
+        """A config from a model file, refused when outside what any sane model uses: a file is
+        untrusted input, and a dilation of 10**6 would make one call allocate without bound."""
         d = dict(d)
         d["dilations"] = tuple(d["dilations"])
-        return cls(**d)
+        cfg = cls(**d)
+        ints = [cfg.width, cfg.logit_scale, cfg.logit_range, cfg.mixtures, cfg.branching, *cfg.dilations]
+        if not (all(isinstance(v, int) and not isinstance(v, bool) for v in ints)
+                and 1 <= cfg.width <= 1024 and 1 <= len(cfg.dilations) <= 64
+                and all(1 <= v <= 256 for v in cfg.dilations) and 0 < cfg.act_clip <= 64
+                and 1 <= cfg.logit_scale <= 64 and 1 <= cfg.logit_range <= 64 and 1 <= cfg.mixtures <= 64
+                and cfg.branching in (2, 4, 16, 256) and cfg.head in HEADS):
+            raise ValueError(f"model config out of range: {d}")
+        return cfg
 
 
 class QConv2d(nn.Conv2d):

@@ -104,3 +104,13 @@ def test_float32_equals_a_float64_reference_at_full_width(head):
     inputs = random_inputs(1, 40, 36, seed=6)
     fast = weights_of(IntegerARDMNet(t, cfg), inputs)
     assert torch.equal(fast, weights_of(IntegerARDMNet(t, cfg, dtype=torch.float64), inputs))
+
+
+@pytest.mark.parametrize("change", [{"dilations": [10 ** 6]}, {"width": 0}, {"branching": 3}, {"head": "gauss"},
+                                    {"mixtures": 10 ** 9}, {"width": 64.5}])
+def test_model_file_configs_out_of_range_are_refused(change):
+    d = NetConfig().to_dict()
+    d.update(change)
+    with pytest.raises((ValueError, TypeError)):
+        NetConfig.from_dict(d)
+    assert NetConfig.from_dict(NetConfig().to_dict()) == NetConfig()
