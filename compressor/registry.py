@@ -82,6 +82,14 @@ REGISTRY = Registry(
             default_budget=64,
             description="OA-ARDM, 0.5M parameters, trained on CIFAR-10 train (CPU); see ardm-c10-v1.md",
         ),
+        ModelEntry(
+            name="ardm-mix-c10",
+            model_id=2,
+            path=WEIGHTS_DIR / "ardm-mix-c10-v1.safetensors",
+            sha256="c2c96532d9db99f4cfca0105941e0a6e0ca4875e993dff3843c4528bc74486f2",
+            default_budget=32,
+            description="OA-ARDM, logistic-mixture head, planned budget, 0.5M parameters, CIFAR-10 train (CPU); see ardm-mix-c10-v1.md",
+        ),
     ],
-    default="ardm-c10",
+    default="ardm-mix-c10",
 )

@@ -96,7 +96,7 @@ def to_nchw(x: np.ndarray) -> torch.Tensor:
 
 def train(data_dir: Path, out: Path, cfg: TrainConfig, minutes: float, log=print, device: str = "cpu",
           init_from: Path | None = None) -> Path:
-    """init_from: another run's checkpoint whose EMA weights start a new run (for example an upscaling
+    """init_from: another run's checkpoint whose last weights start a new run (for example an upscaling
     model fine-tuned from an order-agnostic one); ignored when `out` already has a checkpoint."""
     out.mkdir(parents=True, exist_ok=True)
     ckpt_path = out / "checkpoint.pt"
@@ -117,7 +117,7 @@ def train(data_dir: Path, out: Path, cfg: TrainConfig, minutes: float, log=print
         step = int(state["step"])
         log(f"resumed from step {step}")
     elif init_from is not None:
-        start_weights = torch.load(init_from, weights_only=True, map_location=device)["ema"]
+        start_weights = torch.load(init_from, weights_only=True, map_location=device)["net"]
         net.load_state_dict(start_weights)
         ema.load_state_dict(start_weights)
         log(f"initialized from {init_from}")
@@ -189,7 +189,7 @@ def main() -> None:
     p.add_argument("--mixtures", type=int, default=NetConfig.mixtures)
     p.add_argument("--branching", type=int, default=NetConfig.branching,
                    help="depth-upscaling ARDM with this many values per digit (2, 4, 16); 256 = order-agnostic")
-    p.add_argument("--init-from", type=Path, help="start from the EMA weights of another run's checkpoint.pt")
+    p.add_argument("--init-from", type=Path, help="start from the last weights of another run's checkpoint.pt")
     p.add_argument("--device", default="cpu", help="cpu or cuda (training only; coding always runs the exact CPU path)")
     a = p.parse_args()
     torch.set_num_threads(a.threads)

@@ -1,4 +1,5 @@
-"""Files written by ardmzip 0.1.0 (format 1, ardm-c10-v1): every later version must decode them exactly."""
+"""Files written by ardmzip 0.1.0 (format 1; ardm-c10-v1, and mix_* with ardm-mix-c10-v1 at budget 32):
+every later version must decode them exactly."""
 
 from pathlib import Path
 
@@ -13,7 +14,7 @@ CASES = sorted(p.stem for p in GOLDEN.glob("*.ardm"))
 
 
 def test_golden_files_present():
-    assert len(CASES) == 4
+    assert len(CASES) == 6
 
 
 @pytest.mark.parametrize("name", CASES)

@@ -58,7 +58,7 @@ def test_a_new_run_starts_from_another_runs_weights(tmp_path):
     data = fake_data(tmp_path / "data")
     cfg = TrainConfig(batch=4, total_steps=2, eval_images=4, net=NetConfig(width=8, dilations=(1,)))
     train(data, tmp_path / "oa", cfg, minutes=5, log=lambda s: None)
-    source = torch.load(tmp_path / "oa" / "checkpoint.pt", weights_only=True)["ema"]
+    source = torch.load(tmp_path / "oa" / "checkpoint.pt", weights_only=True)["net"]
     up = TrainConfig(batch=4, total_steps=0, eval_images=4, net=NetConfig(width=8, dilations=(1,), branching=4))
     messages = []
     train(data, tmp_path / "up", up, minutes=5, log=messages.append, init_from=tmp_path / "oa" / "checkpoint.pt")
