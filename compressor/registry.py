@@ -90,6 +90,14 @@ REGISTRY = Registry(
             default_budget=32,
             description="OA-ARDM, logistic-mixture head, planned budget, 0.5M parameters, CIFAR-10 train (CPU); see ardm-mix-c10-v1.md",
         ),
+        ModelEntry(
+            name="ardm-up4-c10",
+            model_id=3,
+            path=WEIGHTS_DIR / "ardm-up4-c10-v1.safetensors",
+            sha256="97925eaf6be44cb886606dd534d3e87d69ef27d1254e81002372b976d901c90e",
+            default_budget=32,
+            description="Depth-upscaling ARDM (branching 4), logistic-mixture head, planned budget, fine-tuned from ardm-mix-c10; see ardm-up4-c10-v1.md",
+        ),
     ],
     default="ardm-mix-c10",
 )
