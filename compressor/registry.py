@@ -88,7 +88,7 @@ REGISTRY = Registry(
             path=WEIGHTS_DIR / "ardm-mix-c10-v1.safetensors",
             sha256="c2c96532d9db99f4cfca0105941e0a6e0ca4875e993dff3843c4528bc74486f2",
             default_budget=32,
-            description="OA-ARDM, logistic-mixture head, planned budget, 0.5M parameters, CIFAR-10 train (CPU); see ardm-mix-c10-v1.md",
+            description="OA-ARDM, logistic-mixture head, planned budget, 0.45M parameters, CIFAR-10 train (CPU); see ardm-mix-c10-v1.md",
         ),
         ModelEntry(
             name="ardm-up4-c10",
