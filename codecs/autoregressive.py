@@ -42,6 +42,11 @@ Progress = Callable[[int], None]  # called with the number of model calls just f
 CHUNK = 1 << 14  # table rows made at once: 16k x 256 float64 = 32 MB
 
 
+def _chunks(idx: np.ndarray) -> list[np.ndarray]:
+    """One call's indices in runs of CHUNK rows (the encoder pushes them in reverse)."""
+    return [idx[lo:lo + CHUNK] for lo in range(0, len(idx), CHUNK)]
+
+
 @dataclass
 class AutoregressiveCodec:
     model: SteppedModel
@@ -71,8 +76,7 @@ class AutoregressiveCodec:
         for idx in reversed(self._schedule()):
             known.flat[idx] = False  # now exactly what the decoder knows before this group
             weights = self._condition(np.where(known, x, 0), known)
-            for lo in reversed(range(0, len(idx), CHUNK)):
-                part = idx[lo:lo + CHUNK]
+            for part in reversed(_chunks(idx)):
                 push_symbols(coder, x.flat[part], frequency_table(weights(part), self.precision))
 
     def ideal_bits(self, x: np.ndarray) -> float:
@@ -82,8 +86,7 @@ class AutoregressiveCodec:
         bits = 0.0
         for idx in self._schedule():
             weights = self.model.condition(np.where(known, x, 0), known)
-            for lo in range(0, len(idx), CHUNK):
-                part = idx[lo:lo + CHUNK]
+            for part in _chunks(idx):
                 w = weights(part).astype(np.float64)
                 bits -= np.log2(w[np.arange(len(part)), x.flat[part]] / w.sum(axis=1)).sum()
             known.flat[idx] = True
@@ -94,8 +97,7 @@ class AutoregressiveCodec:
         known = np.zeros(x.shape, dtype=bool)
         for idx in self._schedule():
             weights = self._condition(x, known)
-            for lo in range(0, len(idx), CHUNK):
-                part = idx[lo:lo + CHUNK]
+            for part in _chunks(idx):
                 x.flat[part] = pop_symbols(coder, frequency_table(weights(part), self.precision))
             known.flat[idx] = True
         return self.model.from_symbols(x)

@@ -53,6 +53,11 @@ def even_groups(d: int, budget: int) -> np.ndarray:
     return (np.arange(k + 1, dtype=np.int64) * d) // k
 
 
+def call_edges(step_loss: Sequence[float] | None, d: int, budget: int) -> np.ndarray:
+    """Edges of the calls over d steps: planned on the model's L_t, or even splits when it has none."""
+    return even_groups(d, budget) if step_loss is None else plan(step_loss, d, budget)
+
+
 class OrderAgnosticARDM:
     """Turns a partially known image into integer class weights for the dimensions coded next."""
 
@@ -68,10 +73,7 @@ class OrderAgnosticARDM:
     def schedule(self, shape: tuple[int, int, int], budget: int) -> list[np.ndarray]:
         """Flat indices coded by each network call, in generation order."""
         order = generation_order(shape)
-        if self.step_loss is None:
-            edges = even_groups(len(order), budget)
-        else:
-            edges = plan(self.step_loss, len(order), budget)
+        edges = call_edges(self.step_loss, len(order), budget)
         return [order[lo:hi] for lo, hi in zip(edges[:-1], edges[1:])]
 
     def symbol_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:

@@ -15,10 +15,9 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from .ardm import TILE, channels_first, even_groups, generation_order, tiled_features
+from .ardm import TILE, call_edges, channels_first, generation_order, tiled_features
 from .ardm_net import NUM_CLASSES, fraction_level
 from .integer_net import IntegerARDMNet
-from .planner import plan
 
 VALUE_BITS = 8
 
@@ -94,14 +93,11 @@ class UpscaleARDM:
         """Stage after stage; within a stage, the image shape's fixed order, split by the planner."""
         stages, image_shape = shape[0], tuple(shape[1:])
         order = generation_order(image_shape)
-        d = len(order)
+        d, n = len(order), len(self.step_loss or ())
         groups = []
         for s, k in enumerate(stage_budgets(budget, stages)):
-            if self.step_loss is None:
-                edges = even_groups(d, k)
-            else:
-                n = len(self.step_loss)
-                edges = plan(self.step_loss[s * n // stages:(s + 1) * n // stages], d, k)
+            loss = None if self.step_loss is None else self.step_loss[s * n // stages:(s + 1) * n // stages]
+            edges = call_edges(loss, d, k)
             groups += [s * d + order[lo:hi] for lo, hi in zip(edges[:-1], edges[1:])]
         return groups
 
@@ -110,8 +106,7 @@ class UpscaleARDM:
         stages, h, w, c = symbols.shape
         d = h * w * c
         k = known.sum(axis=0)  # digits known per sub-pixel
-        partial = self.digits.join(np.where(known, symbols, 0))
-        lo, _ = self.digits.interval(partial, k)
+        partial = self.digits.join(np.where(known, symbols, 0))  # unknown digits are 0: each interval's start
         position = int(known.sum())
         stage = min(position // d, stages - 1)
         part_t, k_t = channels_first(partial), channels_first(k)
@@ -122,7 +117,7 @@ class UpscaleARDM:
 
         feats = tiled_features(self.net, intervals, (h, w), fraction_level(position, stages * d), self.tile)
         width = NUM_CLASSES >> (self.digits.bits * stage)
-        starts = torch.from_numpy(lo.reshape(-1))
+        starts = torch.from_numpy(partial.reshape(-1))
 
         def weights(idx: np.ndarray) -> np.ndarray:
             dim = torch.from_numpy(np.asarray(idx, dtype=np.int64)) - stage * d
