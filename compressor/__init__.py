@@ -12,6 +12,9 @@ from .api import compress, compress_file, decompress, decompress_file, inspect, 
 from .errors import ArdmzipError, CorruptFileError, FormatError, LimitError, ModelError, UnsupportedImageError
 from .header import FORMAT_VERSION, Header
 from .registry import REGISTRY, REGISTRY_VERSION
+from . import pillow_plugin
+
+pillow_plugin.register()  # Image.open / Image.save read and write .ardm once ardmzip is imported
 
 try:
     __version__ = version("ardmzip")

@@ -1,0 +1,70 @@
+"""Pillow reads and writes .ardm files: ``Image.open("x.ardm")`` and ``im.save("x.ardm")``.
+
+Registered when ``ardmzip`` is imported (Pillow has no entry-point discovery for plugins). Opening
+reads only the header, so size and mode are known at once; the pixels are decoded in ``load()``,
+since decoding takes seconds per small image and minutes per photo.
+"""
+
+from __future__ import annotations
+
+from typing import IO
+
+from PIL import Image, ImageFile
+
+from . import api
+from . import header as fmt
+from .errors import ArdmzipError
+
+FORMAT = "ARDM"
+EXTENSION = ".ardm"
+MIME = "image/x-ardm"
+
+
+def _accept(prefix: bytes) -> bool:
+    return prefix[:len(fmt.MAGIC)] == fmt.MAGIC
+
+
+class ArdmImageFile(ImageFile.ImageFile):
+    """A .ardm file; the whole file is read at open (its CRC covers every byte), decoded on load()."""
+
+    format = FORMAT
+    format_description = "ardmzip learned lossless image"
+
+    def _open(self) -> None:
+        self._data = self.fp.read()
+        try:
+            head = api.inspect(self._data)
+        except ArdmzipError as e:
+            raise SyntaxError(f"not a valid ardmzip file: {e}") from None
+        self._size = (head.width, head.height)
+        self._mode = head.mode
+        self.info["ardmzip_header"] = head
+        if head.icc:
+            self.info["icc_profile"] = head.icc
+        self.tile = []
+
+    def load(self):
+        if self._im is None:
+            decoded = api.decompress(self._data)
+            decoded.load()  # realizes the palette in the pixel storage taken below
+            self.im = decoded.im
+            self.palette = decoded.palette.copy() if decoded.palette is not None else None
+            self.info.update(decoded.info)
+            self._data = b""
+            if self._exclusive_fp and self.fp is not None:
+                self.fp.close()
+            self.fp = None
+        return Image.Image.load(self)
+
+
+def _save(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
+    """Save options: ``model`` (name or .safetensors path) and ``budget`` (network calls per plane)."""
+    opts = im.encoderinfo
+    fp.write(api.compress(im, model=opts.get("model"), budget=opts.get("budget")))
+
+
+def register() -> None:
+    Image.register_open(FORMAT, ArdmImageFile, _accept)
+    Image.register_save(FORMAT, _save)
+    Image.register_extension(FORMAT, EXTENSION)
+    Image.register_mime(FORMAT, MIME)

@@ -1,0 +1,69 @@
+"""The Pillow plugin, used only through Pillow's own API (Image.open, Image.save, registries)."""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import ardmzip  # noqa: F401  (registers the plugin)
+from conftest import FIXTURES
+from test_image_planes import photo
+
+
+def same_pixels(a: Image.Image, b: Image.Image) -> bool:
+    return a.mode == b.mode and a.size == b.size and np.array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_registered_extension_and_mime():
+    assert Image.registered_extensions()[".ardm"] == "ARDM"
+    assert Image.MIME["ARDM"] == "image/x-ardm"
+    assert "ARDM" in Image.OPEN and "ARDM" in Image.SAVE
+
+
+def test_save_by_extension_then_open(tiny_registry, tmp_path):
+    src = Image.open(FIXTURES / "kodim05_crop17x33.png")
+    src.save(tmp_path / "x.ardm", budget=3)
+    with Image.open(tmp_path / "x.ardm") as im:
+        assert im.format == "ARDM" and im.get_format_mimetype() == "image/x-ardm"
+        assert im.size == src.size and im.mode == src.mode
+        assert same_pixels(im, src)
+
+
+def test_open_reads_header_only_until_load(tiny_registry, tmp_path, monkeypatch):
+    src = Image.open(FIXTURES / "kodim23_crop48x40.png")
+    src.save(tmp_path / "y.ardm", budget=2)
+    decoded = []
+    monkeypatch.setattr(ardmzip.api, "decompress",
+                        lambda data, _real=ardmzip.api.decompress: decoded.append(1) or _real(data))
+    im = Image.open(tmp_path / "y.ardm")
+    assert im.size == (48, 40) and im.mode == "RGB" and not decoded
+    im.load()
+    assert decoded == [1] and same_pixels(im, src)
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "L", "P", "PA", "1"])
+def test_modes_through_file_objects(tiny_registry, mode):
+    src = photo(mode)
+    buf = io.BytesIO()
+    src.save(buf, format="ARDM", budget=4)
+    buf.seek(0)
+    im = Image.open(buf)
+    assert same_pixels(im, src)
+    if mode in ("P", "PA"):
+        assert im.getpalette() == src.getpalette()
+
+
+def test_save_options_model_and_budget(tiny_model_entry, tmp_path):
+    """A model file given by path is recorded by hash; the header shows the budget that was asked for."""
+    src = Image.open(FIXTURES / "kodim05_crop17x33.png")
+    src.save(tmp_path / "z.ardm", model=tiny_model_entry.path, budget=5)
+    im = Image.open(tmp_path / "z.ardm")
+    head = im.info["ardmzip_header"]
+    assert head.budget == 5 and head.weights_tag.hex() == tiny_model_entry.sha256
+
+
+def test_not_an_ardm_file_is_not_identified(tmp_path):
+    (tmp_path / "bad.ardm").write_bytes(b"ARZ\x01garbage")
+    with pytest.raises(Image.UnidentifiedImageError):
+        Image.open(tmp_path / "bad.ardm")
