@@ -157,7 +157,38 @@ common = [
     click.option("--threads", type=click.IntRange(min=1), help="Torch threads (results do not depend on it)."),
     click.option("--max-pixels", type=click.IntRange(1, api.MAX_PIXELS), default=api.DEFAULT_MAX_PIXELS,
                  show_default=True, help="Refuse larger images (guards memory against decompression bombs)."),
+    click.option("-r", "--recursive", is_flag=True, help="Work on every file in the folders given, recursively."),
+    click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+                 help="With -r: worker processes (torch threads shared out among them unless --threads)."),
+    click.option("--out-dir", type=click.Path(file_okay=False), help="With -r: write outputs under this "
+                 "folder, keeping paths relative to each folder given (default: beside the inputs)."),
 ]
+
+
+def _run_folders(roots: tuple[str, ...], opts: Options, jobs: int, out_dir: str | None, **config) -> None:
+    """-r: whole trees, in worker processes, one progress bar and a summary (folders.py)."""
+    from . import folders  # imports this module's helpers
+
+    if opts.output or opts.stdout:
+        raise click.UsageError("-r writes beside the inputs or under --out-dir, not to -o/-c")
+    progress = LazyProgress("ardmzip", enabled=not opts.quiet)
+    cfg = folders.FolderConfig(opts=opts, jobs=jobs, out_dir=Path(out_dir) if out_dir else None, **config)
+    try:
+        status = folders.main(roots, cfg, progress, lambda msg: _say(opts, msg), _fail)
+    except ArdmzipError as e:
+        _fail(str(e))
+        status = 1
+    except KeyboardInterrupt:
+        _fail("interrupted")
+        status = 130
+    finally:
+        progress.close()
+    sys.exit(status)
+
+
+def _no_folder_options(jobs: int, out_dir: str | None) -> None:
+    if jobs > 1 or out_dir:
+        raise click.UsageError("-j/--jobs and --out-dir go with -r")
 
 
 def with_common(f):
@@ -182,9 +213,13 @@ def main() -> None:
               shell_complete=lambda ctx, param, incomplete: [n for n in REGISTRY.entries if n.startswith(incomplete)])
 @click.option("--budget", type=click.IntRange(1, api.MAX_BUDGET), help="Network calls per image plane: "
               "fewer is faster, more is smaller.")
-def compress(files, output, to_stdout, force, remove, quiet, verbose, threads, max_pixels, model, budget):
+def compress(files, output, to_stdout, force, remove, quiet, verbose, threads, max_pixels, recursive, jobs, out_dir,
+             model, budget):
     """Compress images (PNG, BMP, TIFF, ...) to FILE.ardm."""
     opts = Options(output, to_stdout, force, remove, quiet, verbose, threads, max_pixels)
+    if recursive:
+        _run_folders(files, opts, jobs, out_dir, decompress=False, model=model, budget=budget)
+    _no_folder_options(jobs, out_dir)
 
     def one(src: str, opts: Options) -> None:
         raw = _read_input(src)
@@ -219,9 +254,13 @@ def compress(files, output, to_stdout, force, remove, quiet, verbose, threads, m
 @click.option("-t", "--test", is_flag=True, help="Decode and verify only; write nothing.")
 @click.option("--model", type=click.Path(dir_okay=False), default=None,
               help="The .safetensors model file the files were compressed with, if one was.")
-def decompress(files, output, to_stdout, force, remove, quiet, verbose, threads, max_pixels, test, model):
+def decompress(files, output, to_stdout, force, remove, quiet, verbose, threads, max_pixels, recursive, jobs,
+               out_dir, test, model):
     """Decompress FILE.ardm to the exact original image (PNG)."""
     opts = Options(output, to_stdout, force, remove, quiet, verbose, threads, max_pixels)
+    if recursive:
+        _run_folders(files, opts, jobs, out_dir, decompress=True, model=model, test=test)
+    _no_folder_options(jobs, out_dir)
 
     def one(src: str, opts: Options) -> None:
         raw = _read_input(src)

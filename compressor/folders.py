@@ -1,0 +1,219 @@
+"""``ardmzip compress -r`` / ``decompress -r``: whole folder trees, in parallel worker processes.
+
+Each file goes through the same steps as a single file on the command line (output names, -f,
+--rm, atomic writes: the helpers in cli.py and api.py); this module walks the trees, spreads the
+files over worker processes, shows one progress bar and sums up. A file that is not an image is
+skipped with a message; a file that fails is reported and the rest go on; the exit status is 1 if
+any failed.
+
+Same-size images are not batched through the network: the codec runs one image at a time
+(``AutoregressiveCodec`` over a ``SteppedModel``), so batching exactly would mean a batched codec
+path; parallelism comes from the worker processes instead.
+"""
+
+from __future__ import annotations
+
+import io
+import multiprocessing
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from PIL import Image, UnidentifiedImageError
+
+from . import api
+from .cli import LOSSY_FORMATS, SUFFIX, _check_target, _decompressed_name, _finish, _write_output
+from .errors import ArdmzipError
+
+OK, SKIPPED, FAILED = "ok", "skipped", "failed"
+
+
+@dataclass(frozen=True)
+class FolderConfig:
+    decompress: bool
+    opts: Any  # the command's cli.Options (-f, --rm, -q/-v, --threads, --max-pixels), used as for one file
+    jobs: int = 1
+    out_dir: Path | None = None  # outputs under it, keeping paths relative to each root; else beside inputs
+    model: str | None = None
+    budget: int | None = None
+    test: bool = False  # decompress: verify only
+
+    @property
+    def threads(self) -> int | None:
+        """Torch threads per worker: as asked, else the cores shared out (results never depend on it)."""
+        if self.opts.threads or self.jobs == 1:
+            return self.opts.threads
+        return max(1, (os.cpu_count() or 1) // self.jobs)
+
+
+@dataclass(frozen=True)
+class Job:
+    src: Path
+    name: str  # shown in messages: the input's path, or with out_dir its path relative to its root
+    target: Path | None  # None when only testing
+
+
+@dataclass
+class Outcome:
+    name: str
+    status: str
+    message: str = ""
+    bytes_in: int = 0
+    bytes_out: int = 0
+    dims: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def plan(roots: tuple[str, ...], cfg: FolderConfig) -> list[Job]:
+    """Every file to work on under the roots (a root may also be a file), in sorted order.
+
+    Compressing takes every file but .ardm files; decompressing only .ardm files. Symbolic links
+    are not followed, as gzip -r does not.
+    """
+    jobs = []
+    for root in roots:
+        base = Path(root)
+        if not base.exists():
+            raise ArdmzipError(f"{root}: no such file or directory")
+        files = [base] if base.is_file() else sorted(
+            Path(d) / f for d, _, names in os.walk(base) for f in names)
+        for src in files:
+            if src.is_symlink() or src.name.endswith(".tmp") and src.name.startswith("."):
+                continue
+            if src.name.endswith(SUFFIX) != cfg.decompress:
+                continue
+            rel = src.relative_to(base) if base.is_dir() else Path(src.name)
+            out = (cfg.out_dir / rel) if cfg.out_dir else src
+            if cfg.decompress:
+                target = None if cfg.test else _decompressed_name(out)
+            else:
+                target = out.with_name(out.name + SUFFIX)
+            jobs.append(Job(src, str(src if cfg.out_dir is None else rel), target))
+    return jobs
+
+
+def _compress(job: Job, cfg: FolderConfig, out: Outcome) -> None:
+    raw = job.src.read_bytes()
+    try:
+        Image.open(io.BytesIO(raw))  # identifies the format from its header only
+    except UnidentifiedImageError:
+        out.status, out.message = SKIPPED, "not an image"
+        return
+    _check_target(job.target, cfg.opts, str(job.src))
+    image = api.open_image(io.BytesIO(raw), name=job.name, max_pixels=cfg.opts.max_pixels)
+    if image.format in LOSSY_FORMATS:
+        out.notes.append(f"warning: {job.name} is {image.format}, a lossy format: the .ardm file keeps its "
+                         f"decoded pixels and will be larger")
+    data = api.compress(image, model=cfg.model, budget=cfg.budget, threads=cfg.threads,
+                        max_pixels=cfg.opts.max_pixels)
+    job.target.parent.mkdir(parents=True, exist_ok=True)
+    _write_output(data, job.target, cfg.opts)
+    _finish(str(job.src), cfg.opts)
+    out.bytes_in, out.bytes_out, out.dims = len(raw), len(data), api.inspect(data).dims
+
+
+def _decompress(job: Job, cfg: FolderConfig, out: Outcome) -> None:
+    raw = job.src.read_bytes()
+    _check_target(job.target, cfg.opts, str(job.src))
+    image = api.decompress(raw, threads=cfg.threads, model=Path(cfg.model) if cfg.model else None,
+                           max_pixels=cfg.opts.max_pixels)
+    out.bytes_in, out.dims = len(raw), api.inspect(raw).dims
+    if job.target is None:
+        return
+    png = api.encode_png(image)
+    job.target.parent.mkdir(parents=True, exist_ok=True)
+    _write_output(png, job.target, cfg.opts)
+    _finish(str(job.src), cfg.opts)
+    out.bytes_out = len(png)
+
+
+def work(job: Job, cfg: FolderConfig) -> Outcome:
+    """One file, never raising: whatever goes wrong becomes the outcome's one-line message."""
+    out = Outcome(job.name, OK)
+    try:
+        (_decompress if cfg.decompress else _compress)(job, cfg, out)
+    except ArdmzipError as e:
+        msg = str(e)
+        out.status, out.message = FAILED, msg[len(job.name) + 2:] if msg.startswith(job.name + ": ") else msg
+    except OSError as e:
+        out.status, out.message = FAILED, f"cannot read or write ({e.strerror or e})"
+    except Exception as e:  # a bug of ours: still one line, and the other files go on
+        out.status, out.message = FAILED, f"internal error: {e.__class__.__name__}: {e}"
+    return out
+
+
+def _worker_init() -> None:
+    """Ctrl-C is the parent's to handle; terminate() unwinds a worker, so a temporary file is removed."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+
+
+def _work_star(args: tuple[Job, FolderConfig]) -> Outcome:
+    return work(*args)
+
+
+def run(jobs: list[Job], cfg: FolderConfig, report: Callable[[Outcome], None]) -> list[Outcome]:
+    """All jobs, in cfg.jobs worker processes (in this process for one); report() sees each as it ends."""
+    outcomes = []
+    if cfg.jobs == 1 or len(jobs) <= 1:
+        for job in jobs:
+            outcomes.append(work(job, cfg))
+            report(outcomes[-1])
+        return outcomes
+    # spawn, not fork: a forked child of a process that already ran OpenMP threads can hang
+    pool = multiprocessing.get_context("spawn").Pool(min(cfg.jobs, len(jobs)), initializer=_worker_init)
+    try:
+        for out in pool.imap_unordered(_work_star, [(job, cfg) for job in jobs]):
+            outcomes.append(out)
+            report(out)
+        pool.close()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
+    return outcomes
+
+
+def summary(outcomes: list[Outcome], seconds: float, decompress: bool) -> str:
+    """One line: files, bytes before and after, bits per dimension of the .ardm bytes, time."""
+    done = [o for o in outcomes if o.status == OK]
+    skipped = sum(o.status == SKIPPED for o in outcomes)
+    failed = sum(o.status == FAILED for o in outcomes)
+    before, after, dims = (sum(o.bytes_in for o in done), sum(o.bytes_out for o in done), sum(o.dims for o in done))
+    coded = before if decompress else after
+    verb = "decompressed" if decompress else "compressed"
+    line = f"{len(done)} files {verb}, {skipped} skipped, {failed} failed"
+    if done:
+        line += f"; {before:,} -> {after:,} bytes" if after else f"; {before:,} bytes verified"
+        line += f", {8 * coded / dims:.3f} bits/dim"
+    return line + f"; {seconds:.1f} s"
+
+
+def main(roots: tuple[str, ...], cfg: FolderConfig, progress, say: Callable[[str], None],
+         fail: Callable[[str], None]) -> int:
+    """The whole -r command; returns the exit status. `progress(done, total)` draws the one bar."""
+    t0 = time.perf_counter()
+    jobs = plan(roots, cfg)
+    done = 0
+
+    def report(out: Outcome) -> None:
+        nonlocal done
+        done += 1
+        for note in out.notes:
+            say(f"ardmzip: {note}")
+        if out.status == FAILED:
+            fail(f"{out.name}: {out.message}")
+        elif out.status == SKIPPED:
+            say(f"ardmzip: {out.name}: skipped, {out.message}")
+        elif cfg.opts.verbose:
+            say(f"{out.name}: {out.bytes_in} -> {out.bytes_out} bytes")
+        progress(done, len(jobs))
+
+    outcomes = run(jobs, cfg, report)
+    say(summary(outcomes, time.perf_counter() - t0, cfg.decompress))
+    return 1 if any(o.status == FAILED for o in outcomes) else 0

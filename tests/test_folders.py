@@ -1,0 +1,85 @@
+"""`compress -r` / `decompress -r`: trees, skips, failures, summaries, worker processes."""
+
+import shutil
+
+import numpy as np
+from click.testing import CliRunner
+from PIL import Image
+
+from ardmzip.cli import main
+from conftest import FIXTURES
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def make_tree(root):
+    """Real photo crops at three depths, a text file, and a PNG cut short."""
+    (root / "a" / "b").mkdir(parents=True)
+    shutil.copy(FIXTURES / "kodim05_crop17x33.png", root / "top.png")
+    shutil.copy(FIXTURES / "kodim23_crop48x40.png", root / "a" / "mid.png")
+    Image.open(FIXTURES / "kodim05_crop17x33.png").convert("L").save(root / "a" / "b" / "deep.bmp")
+    (root / "a" / "notes.txt").write_text("not an image")
+    (root / "a" / "b" / "cut.png").write_bytes((FIXTURES / "kodim15_crop64x64.png").read_bytes()[:100])
+    return ["top.png", "a/mid.png", "a/b/deep.bmp"]
+
+
+def same_pixels(a, b) -> bool:
+    a, b = Image.open(a), Image.open(b)
+    return a.mode == b.mode and np.array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_tree_round_trip_keeps_paths_skips_and_fails_at_the_end(tiny_registry, tmp_path):
+    images = make_tree(tmp_path / "in")
+    r = run("compress", "-r", "--budget", 3, tmp_path / "in")
+    assert r.exit_code == 1  # the cut PNG failed, after every other file was done
+    assert "notes.txt: skipped, not an image" in r.stderr
+    assert "cut.png: cannot read image" in r.stderr and "Traceback" not in r.output
+    assert "3 files compressed, 1 skipped, 1 failed" in r.stderr and "bits/dim" in r.stderr
+    for rel in images:
+        assert (tmp_path / "in" / (rel + ".ardm")).is_file() and (tmp_path / "in" / rel).is_file()
+    assert not (tmp_path / "in" / "a" / "notes.txt.ardm").exists()
+
+    r = run("decompress", "-r", "--out-dir", tmp_path / "out", tmp_path / "in")
+    assert r.exit_code == 0, r.output
+    assert "3 files decompressed, 0 skipped, 0 failed" in r.stderr
+    for rel in images:
+        restored = tmp_path / "out" / (rel if rel.endswith(".png") else rel + ".png")
+        assert same_pixels(restored, tmp_path / "in" / rel)
+
+
+def test_existing_outputs_need_force_and_rm_removes_inputs(tiny_registry, tmp_path):
+    make_tree(tmp_path)
+    (tmp_path / "top.png.ardm").write_bytes(b"keep me")
+    r = run("compress", "-r", "--budget", 2, tmp_path / "a", tmp_path / "top.png")
+    assert r.exit_code == 1 and "already exists; use -f" in r.stderr
+    assert (tmp_path / "top.png.ardm").read_bytes() == b"keep me"
+    r = run("compress", "-r", "-f", "--rm", "--budget", 2, tmp_path / "top.png")
+    assert r.exit_code == 0 and not (tmp_path / "top.png").exists()
+    r = run("decompress", "-r", "-t", tmp_path)
+    assert r.exit_code == 0 and "3 files decompressed" in r.stderr and "bytes verified" in r.stderr
+
+
+def test_two_workers_write_the_same_bytes_as_one(tiny_model_entry, tmp_path):
+    """Spawned workers load the model file themselves; outputs do not depend on the worker count."""
+    for d in ("one", "two"):
+        make_tree(tmp_path / d)
+    model = tiny_model_entry.path
+    assert run("compress", "-r", "-j", 1, "--model", model, "--budget", 3, tmp_path / "one").exit_code == 1
+    r = run("compress", "-r", "-j", 2, "--model", model, "--budget", 3, tmp_path / "two")
+    assert r.exit_code == 1 and "3 files compressed, 1 skipped, 1 failed" in r.stderr
+    for f in sorted((tmp_path / "one").rglob("*.ardm")):
+        assert f.read_bytes() == (tmp_path / "two" / f.relative_to(tmp_path / "one")).read_bytes()
+    r = run("decompress", "-r", "-j", 2, "--model", model, "--out-dir", tmp_path / "back", tmp_path / "two")
+    assert r.exit_code == 0, r.output
+    assert same_pixels(tmp_path / "back" / "a" / "mid.png", FIXTURES / "kodim23_crop48x40.png")
+
+
+def test_folder_options_need_r(tiny_registry, tmp_path):
+    r = run("compress", "-j", 2, FIXTURES / "kodim05_crop17x33.png")
+    assert r.exit_code == 2 and "go with -r" in r.output
+    r = run("compress", "-r", "-o", tmp_path / "x", tmp_path)
+    assert r.exit_code == 2
+    r = run("compress", "-r", tmp_path / "missing")
+    assert r.exit_code == 1 and "no such file or directory" in r.stderr
