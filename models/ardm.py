@@ -47,6 +47,14 @@ def generation_order(shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
     return np.argsort(keys, kind="stable")
 
 
+def check_order(order: np.ndarray, d: int) -> np.ndarray:
+    """A given generation order, refused unless it is a permutation of the d dimensions."""
+    order = np.asarray(order, dtype=np.int64)
+    if order.shape != (d,) or not np.array_equal(np.sort(order), np.arange(d)):
+        raise ValueError(f"generation order is not a permutation of {d} dimensions")
+    return order
+
+
 def even_groups(d: int, budget: int) -> np.ndarray:
     """Left edges plus the end, splitting d generation steps into at most `budget` calls."""
     k = max(1, min(int(budget), d))
@@ -70,9 +78,9 @@ class OrderAgnosticARDM:
         self.step_loss = tuple(step_loss) if step_loss is not None else None
         self.tile = tile
 
-    def schedule(self, shape: tuple[int, int, int], budget: int) -> list[np.ndarray]:
-        """Flat indices coded by each network call, in generation order."""
-        order = generation_order(shape)
+    def schedule(self, shape: tuple[int, int, int], budget: int, order: np.ndarray | None = None) -> list[np.ndarray]:
+        """Flat indices coded by each network call, in generation order (default: the shape's fixed order)."""
+        order = generation_order(shape) if order is None else check_order(order, int(np.prod(shape)))
         edges = call_edges(self.step_loss, len(order), budget)
         return [order[lo:hi] for lo, hi in zip(edges[:-1], edges[1:])]
 

@@ -15,7 +15,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from .ardm import TILE, call_edges, channels_first, generation_order, tiled_features
+from .ardm import TILE, call_edges, channels_first, check_order, generation_order, tiled_features
 from .ardm_net import NUM_CLASSES, fraction_level
 from .integer_net import IntegerARDMNet
 
@@ -89,10 +89,11 @@ class UpscaleARDM:
     def from_symbols(self, symbols: np.ndarray) -> np.ndarray:
         return self.digits.join(symbols)
 
-    def schedule(self, shape: tuple[int, ...], budget: int) -> list[np.ndarray]:
-        """Stage after stage; within a stage, the image shape's fixed order, split by the planner."""
+    def schedule(self, shape: tuple[int, ...], budget: int, order: np.ndarray | None = None) -> list[np.ndarray]:
+        """Stage after stage; within a stage, `order` over the image's dimensions (default: the shape's
+        fixed order), split by the planner."""
         stages, image_shape = shape[0], tuple(shape[1:])
-        order = generation_order(image_shape)
+        order = generation_order(image_shape) if order is None else check_order(order, int(np.prod(image_shape)))
         d, n = len(order), len(self.step_loss or ())
         groups = []
         for s, k in enumerate(stage_budgets(budget, stages)):
