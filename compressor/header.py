@@ -3,13 +3,15 @@
 Layout (integers little-endian; "varint" = unsigned LEB128, 1 byte below 128):
 
     magic        3  b"ARZ"
-    version      1  FORMAT_VERSION
+    version      1  1, or 2 for a 16-bit image (8-bit files stay format 1, readable by ardmzip 0.1.0)
     model id     1  registry number of the model; 0 (EXTERNAL_MODEL_ID): a model file given by path
     weights tag  4  first 4 bytes of the sha256 of the model's weights file (model id 0: all 32 bytes,
                     since no registry vouches for the file and decoding must be given the same one)
     precision    1  coder precision in bits
     budget       varint  network calls per coded plane
-    mode/flags   1  low 3 bits: image mode; bit 3: ICC profile; bit 4: uniform alpha; bit 5: colour key
+    mode/flags   1  low 3 bits: image mode; bit 3: ICC profile; bit 4: uniform alpha; bit 5: colour key;
+                    bit 6 (format 2): 16 bits per sample, modes L and RGB (high bytes coded by the model,
+                    then low bytes by ardmzip.codecs.low_bytes)
     width        varint
     height       varint
     [alpha       1  the uniform alpha value, if flagged]
@@ -33,7 +35,10 @@ from .errors import CorruptFileError, FormatError
 from .image_planes import MODE_CHANNELS, MODES
 
 MAGIC = b"ARZ"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # the newest format read and written
+SIXTEEN_BIT_VERSION = 2  # format 2 added 16-bit samples; nothing else changed
+SIXTEEN_BIT_MODES = ("L", "RGB")
+_SIXTEEN_FLAG = 0x40
 _ICC_FLAG = 0x08
 _ALPHA_FLAG = 0x10
 _KEY_FLAG = 0x20
@@ -57,12 +62,18 @@ class Header:
     palette: bytes | None = None
     icc: bytes | None = None
     colour_key: tuple[int, ...] | None = None
-    version: int = FORMAT_VERSION
+    bits: int = 8  # per sample: 8, or 16 in modes L and RGB
+    version: int = 1  # version_for(bits)
 
     @property
     def dims(self) -> int:
         """Dimensions of the image (pixels times channels), the denominator of bits per dimension."""
         return self.width * self.height * MODE_CHANNELS[self.mode]
+
+
+def version_for(bits: int) -> int:
+    """The oldest format that holds an image of these bits per sample, so 8-bit files stay format 1."""
+    return SIXTEEN_BIT_VERSION if bits == 16 else 1
 
 
 def tag_length(model_id: int) -> int:
@@ -75,7 +86,7 @@ def weights_tag(model_id: int, sha256: str) -> bytes:
     return bytes.fromhex(sha256)[:tag_length(model_id)]
 
 
-def _varint(n: int) -> bytes:
+def varint(n: int) -> bytes:
     out = bytearray()
     while True:
         byte = n & 0x7F
@@ -85,7 +96,7 @@ def _varint(n: int) -> bytes:
             return bytes(out)
 
 
-class _Reader:
+class Reader:
     def __init__(self, data: bytes):
         self.data, self.pos = data, 0
 
@@ -113,30 +124,53 @@ class _Reader:
 
 def pack(header: Header, payload: bytes) -> bytes:
     """The whole file: header, payload and the trailing CRC."""
-    flags = MODES.index(header.mode)
-    if header.icc:
-        flags |= _ICC_FLAG
-    if header.alpha_constant is not None:
-        flags |= _ALPHA_FLAG
-    if header.colour_key is not None:
-        flags |= _KEY_FLAG
     if len(header.weights_tag) != tag_length(header.model_id):
         raise ValueError(f"weights tag of {len(header.weights_tag)} bytes does not fit model id {header.model_id}")
     out = bytearray(MAGIC)
     out += bytes([header.version, header.model_id]) + header.weights_tag
-    out += bytes([header.precision]) + _varint(header.budget)
-    out += bytes([flags]) + _varint(header.width) + _varint(header.height)
-    if header.alpha_constant is not None:
-        out.append(header.alpha_constant)
-    if header.colour_key is not None:
-        out += b"".join(_varint(v) for v in header.colour_key)
-    if header.mode in ("P", "PA"):
-        out += _varint(len(header.palette)) + header.palette
-    if header.icc:
-        icc = zlib.compress(header.icc, 9)
-        out += _varint(len(icc)) + icc
+    out += bytes([header.precision]) + varint(header.budget)
+    if header.bits not in (8, 16) or header.bits == 16 and (
+            header.mode not in SIXTEEN_BIT_MODES or header.version < SIXTEEN_BIT_VERSION):
+        raise ValueError(f"{header.bits} bits per sample in mode {header.mode}, format {header.version}")
+    out += pack_image_fields(header, _SIXTEEN_FLAG if header.bits == 16 else 0)
     out += struct.pack("<I", header.pixel_crc) + payload
-    return bytes(out) + struct.pack("<I", zlib.crc32(out))
+    return with_crc(bytes(out))
+
+
+def with_crc(body: bytes) -> bytes:
+    """A file's bytes: the body and its trailing CRC-32."""
+    return body + struct.pack("<I", zlib.crc32(body))
+
+
+def pack_image_fields(image, extra_flags: int = 0) -> bytes:
+    """Mode/flags byte, size and the optional fields of an image with Header's image attributes
+    (mode, width, height, alpha_constant, colour_key, palette, icc); extra_flags sets bits 6-7."""
+    flags = MODES.index(image.mode) | extra_flags
+    if image.icc:
+        flags |= _ICC_FLAG
+    if image.alpha_constant is not None:
+        flags |= _ALPHA_FLAG
+    if image.colour_key is not None:
+        flags |= _KEY_FLAG
+    out = bytearray([flags]) + varint(image.width) + varint(image.height)
+    if image.alpha_constant is not None:
+        out.append(image.alpha_constant)
+    if image.colour_key is not None:
+        out += b"".join(varint(v) for v in image.colour_key)
+    if image.mode in ("P", "PA"):
+        out += varint(len(image.palette)) + image.palette
+    if image.icc:
+        icc = zlib.compress(image.icc, 9)
+        out += varint(len(icc)) + icc
+    return bytes(out)
+
+
+def checked_body(data: bytes) -> bytes:
+    """A file's bytes before its trailing CRC-32, which must match them."""
+    body, (crc,) = data[:-_CRC_BYTES], struct.unpack("<I", data[-_CRC_BYTES:])
+    if zlib.crc32(body) != crc:
+        raise CorruptFileError("file is corrupted or truncated (checksum mismatch)")
+    return body
 
 
 def _inflate_icc(packed: bytes) -> bytes:
@@ -169,27 +203,34 @@ def unpack(data: bytes) -> tuple[Header, bytes]:
         raise FormatError(f"unknown format version {version}")
     if len(data) < len(MAGIC) + 1 + _CRC_BYTES:
         raise CorruptFileError("file is truncated")
-    body, (crc,) = data[:-_CRC_BYTES], struct.unpack("<I", data[-_CRC_BYTES:])
-    if zlib.crc32(body) != crc:
-        raise CorruptFileError("file is corrupted or truncated (checksum mismatch)")
-    r = _Reader(body)
+    body = checked_body(data)
+    r = Reader(body)
     r.take(len(MAGIC) + 1)
     model_id = r.byte()
     tag = r.take(tag_length(model_id))
     precision = r.byte()
     budget = r.varint()
+    fields, sixteen = read_image_fields(r, _SIXTEEN_FLAG if version >= SIXTEEN_BIT_VERSION else 0)
+    if sixteen and (fields["mode"] not in SIXTEEN_BIT_MODES or fields["alpha_constant"] is not None
+                    or fields["colour_key"] is not None):
+        raise CorruptFileError("file is corrupted (16 bits per sample in a mode that cannot have them)")
+    fields["bits"] = 16 if sixteen else 8
+    (pixel_crc,) = struct.unpack("<I", r.take(4))
+    header = Header(model_id, tag, precision, budget, pixel_crc=pixel_crc, version=version, **fields)
+    return header, body[r.pos:]
+
+
+def read_image_fields(r: Reader, extra_flags: int = 0) -> tuple[dict, int]:
+    """The fields `pack_image_fields` wrote, by Header attribute name, and which of extra_flags were set."""
     flags = r.byte()
-    if flags & _MODE_MASK >= len(MODES) or flags & ~(_MODE_MASK | _ICC_FLAG | _ALPHA_FLAG | _KEY_FLAG):
+    if flags & _MODE_MASK >= len(MODES) or flags & ~(_MODE_MASK | _ICC_FLAG | _ALPHA_FLAG | _KEY_FLAG | extra_flags):
         raise CorruptFileError("file is corrupted (unknown image mode)")
     mode = MODES[flags & _MODE_MASK]
     width, height = r.varint(), r.varint()
     alpha = r.byte() if flags & _ALPHA_FLAG else None
     key = tuple(r.varint() for _ in range(MODE_CHANNELS[mode])) if flags & _KEY_FLAG else None
     palette = r.take(r.varint()) if mode in ("P", "PA") else None
-    icc = None
-    if flags & _ICC_FLAG:
-        icc = _inflate_icc(r.take(r.varint()))
-    (pixel_crc,) = struct.unpack("<I", r.take(4))
-    header = Header(model_id, tag, precision, budget, mode, width, height, pixel_crc,
-                    alpha, palette, icc, key, version)
-    return header, body[r.pos:]
+    icc = _inflate_icc(r.take(r.varint())) if flags & _ICC_FLAG else None
+    fields = dict(mode=mode, width=width, height=height, alpha_constant=alpha, palette=palette, icc=icc,
+                  colour_key=key)
+    return fields, flags & extra_flags
