@@ -1,0 +1,33 @@
+"""Model files of the discrete flows: safetensors of the exact integer model, its family and config as JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
+
+from .idf import FAMILY as IDF_FAMILY, IDFConfig, IntegerIDF
+
+FAMILIES = {IDF_FAMILY: (IDFConfig, IntegerIDF)}
+
+
+def family_of(path: str | Path) -> str | None:
+    with safe_open(str(path), framework="pt") as f:
+        return (f.metadata() or {}).get("family")
+
+
+def save_flow(path: str | Path, family: str, model, info: dict | None = None) -> None:
+    meta = {"family": family, "config": model.config_json(), "info": json.dumps(info or {})}
+    save_file({k: v.contiguous() for k, v in model.tensors.items()}, str(path), metadata=meta)
+
+
+def load_flow(path: str | Path):
+    """The exact flow of a model file; plain tensors and JSON, so nothing executes on load."""
+    with safe_open(str(path), framework="pt") as f:
+        meta = f.metadata() or {}
+    if meta.get("family") not in FAMILIES:
+        raise ValueError(f"{path}: not a discrete flow model file")
+    config_cls, model_cls = FAMILIES[meta["family"]]
+    return model_cls(load_file(str(path)), config_cls.from_dict(json.loads(meta["config"])))
