@@ -1,0 +1,166 @@
+"""Dataset mode: many images coded into one rANS stack, later ones bits-back with their order as latent.
+
+Bits-back needs bits already on the stack. An archive starts empty, so its first images are coded
+as single images are (the model's fixed order, no bits borrowed); once the stack holds what one
+image's pop takes (K * log2(D!) bits for K orders of D dimensions, `OrderLatentCodec.bits_needed`),
+images are coded bits-back. Those first images are the initial bits: they cost what single-image
+coding costs, forgoing only the bits-back gain, instead of log2(D!) random bits per order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+from PIL import Image
+
+from ardmzip.codecs.ans import AnsCoder, Serial, from_bytes, to_bytes
+from ardmzip.codecs.order_latent import OrderLatentCodec
+from ardmzip.codecs.quantize import DEFAULT_PRECISION, MAX_PRECISION, MIN_PRECISION
+
+from . import api, model_file
+from .archive_format import ArchiveHeader, Entry, check_name, pack_archive, unpack_archive
+from .errors import ArdmzipError, CorruptFileError, FormatError, UnsupportedImageError
+from .image_planes import ImageParts, join_image, plane_shapes
+from .model_file import ModelSpec
+
+DEFAULT_ORDERS = 1
+MAX_ORDERS = 64  # decoding weighs every order with a full pass, so a file may not ask for unboundedly many
+Progress = Callable[[int, int], None]  # (images done, total)
+
+
+@dataclass(frozen=True)
+class ImageCost:
+    """What one image added to the stack: bits-back images add their net cost, -log2 mean_k p(x|order_k)."""
+
+    name: str
+    dims: int
+    stack_bits: int
+    order_latent: bool
+
+
+@dataclass(frozen=True)
+class EncodedArchive:
+    data: bytes
+    costs: tuple[ImageCost, ...]
+
+
+def _plane_codecs(net, shapes, budget: int, precision: int, orders: int, order_latent: bool) -> Serial:
+    if order_latent:
+        return Serial([OrderLatentCodec(net, s, budget, orders, precision) for s in shapes])
+    return api._codec(net, shapes, budget, precision, None)
+
+
+def _bits_back_possible(shapes, orders: int) -> bool:
+    return orders > 0 and all(OrderLatentCodec.supports(int(np.prod(s))) for s in shapes)
+
+
+def _bits_needed(net, shapes, budget: int, precision: int, orders: int) -> float:
+    return sum(OrderLatentCodec(net, s, budget, orders, precision).bits_needed for s in shapes)
+
+
+def encode_archive(images: Sequence[tuple[str, api.ImageLike]], model: ModelSpec = None, budget: int | None = None,
+                   orders: int = DEFAULT_ORDERS, precision: int = DEFAULT_PRECISION, threads: int | None = None,
+                   progress: Progress | None = None, max_pixels: int = api.DEFAULT_MAX_PIXELS) -> EncodedArchive:
+    """Code (name, image) pairs into one archive, with what each image added to the stack.
+
+    orders: generation orders weighed per bits-back image (1: one random order; 0: no bits-back)."""
+    if not MIN_PRECISION <= precision <= MAX_PRECISION:
+        raise ArdmzipError(f"precision must be between {MIN_PRECISION} and {MAX_PRECISION}, got {precision}")
+    if not 0 <= orders <= MAX_ORDERS:
+        raise ArdmzipError(f"orders must be between 0 and {MAX_ORDERS}, got {orders}")
+    if not images:
+        raise ArdmzipError("an archive needs at least one image")
+    names = [check_name(name) for name, _ in images]
+    if len(set(names)) != len(names):
+        raise ArdmzipError(f"two images have the same name: {next(n for n in names if names.count(n) > 1)}")
+    coder = AnsCoder()
+    entries, costs, entry, net = [], [], None, None
+    with api.torch_threads(threads):
+        for i, (name, image) in enumerate(images):
+            try:
+                image_entry, image_budget, parts = api._prepare(image, model, budget, max_pixels)
+            except ArdmzipError as e:
+                raise type(e)(f"{name}: {e}") from None
+            if getattr(parts, "low", None) is not None:
+                raise UnsupportedImageError(f"{name}: 16-bit images cannot go into an archive yet")
+            entry, budget = image_entry, image_budget
+            net = net or model_file.load(entry)  # once: a model file is probed when loaded
+            shapes = [p.shape for p in parts.planes]
+            latent = (_bits_back_possible(shapes, orders)
+                      and coder.num_valid_bits() >= _bits_needed(net, shapes, budget, precision, orders))
+            before = coder.num_valid_bits()
+            _plane_codecs(net, shapes, budget, precision, orders, latent).push(
+                coder, [p.astype(np.int64) for p in parts.planes])
+            entries.append(Entry(name, parts.mode, parts.width, parts.height, parts.pixel_checksum(), latent,
+                                 parts.alpha_constant, parts.palette, parts.icc, parts.colour_key))
+            costs.append(ImageCost(name, entries[-1].dims, coder.num_valid_bits() - before, latent))
+            if progress:
+                progress(i + 1, len(images))
+    head = ArchiveHeader(entry.model_id, model_file.tag(entry), precision, budget, orders, tuple(entries))
+    return EncodedArchive(pack_archive(head, to_bytes(coder)), tuple(costs))
+
+
+def compress_archive(images: Sequence[tuple[str, api.ImageLike]], **kwargs) -> bytes:
+    """Archive bytes for (name, image) pairs; keyword arguments as for `encode_archive`."""
+    return encode_archive(images, **kwargs).data
+
+
+def inspect_archive(data: bytes) -> ArchiveHeader:
+    """The verified header of archive bytes."""
+    return _checked(data)[0]
+
+
+def _checked(data: bytes) -> tuple[ArchiveHeader, bytes]:
+    head, payload = unpack_archive(data)
+    if not MIN_PRECISION <= head.precision <= MAX_PRECISION:
+        raise FormatError(f"unsupported coder precision {head.precision}")
+    if not 1 <= head.budget <= api.MAX_BUDGET:
+        raise FormatError(f"unsupported budget {head.budget}")
+    if head.orders > MAX_ORDERS:
+        raise FormatError(f"archive weighs {head.orders} orders per image; at most {MAX_ORDERS} are supported")
+    for e in head.entries:
+        if e.width < 1 or e.height < 1 or e.width * e.height > api.MAX_PIXELS:
+            raise FormatError(f"{e.name}: image size {e.width}x{e.height} is outside the supported range")
+        if e.order_latent and head.orders < 1:
+            raise CorruptFileError("archive is corrupted (an image coded bits-back with no orders)")
+    if len(payload) % 4:
+        raise CorruptFileError("archive is corrupted (payload is not whole 32-bit words)")
+    return head, payload
+
+
+def decompress_archive(data: bytes, threads: int | None = None, progress: Progress | None = None,
+                       model: ModelSpec = None, max_pixels: int = api.DEFAULT_MAX_PIXELS
+                       ) -> list[tuple[str, Image.Image]]:
+    """Every (name, image) of an archive, in the order they were given; raises an ArdmzipError on any mismatch.
+
+    Images above `max_pixels` are refused from the header, before anything is decoded."""
+    head, payload = _checked(data)
+    for e in head.entries:
+        api.check_size(e.width, e.height, max_pixels, e.name)
+    net = model_file.load(model_file.for_decoding(head.model_id, head.weights_tag, model))
+    try:
+        coder = from_bytes(payload)
+    except ValueError as e:
+        raise CorruptFileError(f"archive is corrupted ({e})") from None
+    out = []
+    with api.torch_threads(threads):
+        for done, e in enumerate(reversed(head.entries), 1):  # a stack: the last image pushed comes off first
+            shapes = plane_shapes(e.mode, e.width, e.height, alpha_coded=e.alpha_constant is None)
+            if e.order_latent and not _bits_back_possible(shapes, head.orders):
+                raise CorruptFileError(f"archive is corrupted ({e.name}: too large to be coded bits-back)")
+            try:
+                planes = _plane_codecs(net, shapes, head.budget, head.precision, head.orders, e.order_latent).pop(coder)
+            except MemoryError:
+                raise ArdmzipError(f"{e.name}: not enough memory to decode a {e.width}x{e.height} image") from None
+            parts = ImageParts(e.mode, e.width, e.height, [p.astype(np.uint8) for p in planes], e.alpha_constant,
+                               e.palette, e.icc, e.colour_key)
+            if parts.pixel_checksum() != e.pixel_crc:
+                raise CorruptFileError(f"{e.name}: decoded pixels do not match the archive's checksum")
+            out.append((e.name, join_image(parts)))
+            if progress:
+                progress(done, len(head.entries))
+    if not coder.is_empty():
+        raise CorruptFileError("archive is corrupted (coded data left over after the last image)")
+    return out[::-1]

@@ -1,0 +1,135 @@
+"""The archive file format: many images in one rANS stack (dataset mode), beside header.py's rules.
+
+Layout (integers little-endian; "varint" = unsigned LEB128; image fields as in header.py):
+
+    magic        3  b"ARA" (a single image is b"ARZ")
+    version      1  ARCHIVE_VERSION
+    model id     1  as in header.py, then the weights tag (4 bytes; 32 for a model file)
+    precision    1  coder precision in bits
+    budget       varint  network calls per coded plane
+    orders       varint  K, generation orders weighed per bits-back image (0: none coded bits-back)
+    count        varint  number of images, then for each image:
+      name       varint length + UTF-8, a relative path ("/" between parts, no "." or "..")
+      fields     header.pack_image_fields; flag bit 7: coded bits-back with its order as the latent
+      pixel crc  4  CRC-32 of the image's decoded pixels
+    payload      n  one rANS stack, 32-bit little-endian words; images pushed first to last
+    file crc     4  CRC-32 of every byte before it
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from .errors import CorruptFileError, FormatError
+from .header import (Reader, checked_body, pack_image_fields, read_image_fields, tag_length, varint,
+                     with_crc)
+from .image_planes import MODE_CHANNELS
+
+ARCHIVE_MAGIC = b"ARA"
+ARCHIVE_VERSION = 1
+ORDER_LATENT_FLAG = 0x80
+MAX_NAME_BYTES = 4096
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    mode: str
+    width: int
+    height: int
+    pixel_crc: int
+    order_latent: bool  # coded bits-back; otherwise with the model's fixed order, needing no bits on the stack
+    alpha_constant: int | None = None
+    palette: bytes | None = None
+    icc: bytes | None = None
+    colour_key: tuple[int, ...] | None = None
+
+    @property
+    def dims(self) -> int:
+        return self.width * self.height * MODE_CHANNELS[self.mode]
+
+
+@dataclass(frozen=True)
+class ArchiveHeader:
+    model_id: int
+    weights_tag: bytes
+    precision: int
+    budget: int
+    orders: int
+    entries: tuple[Entry, ...]
+    version: int = ARCHIVE_VERSION
+
+    @property
+    def dims(self) -> int:
+        return sum(e.dims for e in self.entries)
+
+
+def is_archive(data: bytes) -> bool:
+    return bytes(data[:len(ARCHIVE_MAGIC)]) == ARCHIVE_MAGIC
+
+
+def check_name(name: str) -> str:
+    """A name that extracts inside the target folder: relative, no "..", no backslash or NUL."""
+    parts = name.split("/")
+    if (not name or len(name.encode("utf-8")) > MAX_NAME_BYTES or "\\" in name or "\0" in name
+            or any(p in ("", ".", "..") for p in parts) or ":" in parts[0]):
+        raise FormatError(f"unsafe or invalid image name in archive: {name!r}")
+    return name
+
+
+def pack_archive(head: ArchiveHeader, payload: bytes) -> bytes:
+    if len(head.weights_tag) != tag_length(head.model_id):
+        raise ValueError(f"weights tag of {len(head.weights_tag)} bytes does not fit model id {head.model_id}")
+    names = [check_name(e.name) for e in head.entries]
+    if len(set(names)) != len(names):
+        raise FormatError("two images in an archive have the same name")
+    out = bytearray(ARCHIVE_MAGIC)
+    out += bytes([head.version, head.model_id]) + head.weights_tag
+    out += bytes([head.precision]) + varint(head.budget) + varint(head.orders) + varint(len(head.entries))
+    for e in head.entries:
+        name = e.name.encode("utf-8")
+        out += varint(len(name)) + name
+        out += pack_image_fields(e, ORDER_LATENT_FLAG if e.order_latent else 0)
+        out += struct.pack("<I", e.pixel_crc)
+    return with_crc(bytes(out) + payload)
+
+
+def unpack_archive(data: bytes) -> tuple[ArchiveHeader, bytes]:
+    """Parse and verify an archive; returns its header and payload. Raises FormatError/CorruptFileError."""
+    data = bytes(data)
+    if not data:
+        raise CorruptFileError("archive is empty")
+    if not is_archive(data):
+        if len(data) < len(ARCHIVE_MAGIC) and ARCHIVE_MAGIC.startswith(data):
+            raise CorruptFileError("archive is truncated (shorter than the magic bytes)")
+        raise FormatError("not an ardmzip archive (wrong magic bytes)")
+    if len(data) < len(ARCHIVE_MAGIC) + 1:
+        raise CorruptFileError("archive is truncated (no format version)")
+    version = data[len(ARCHIVE_MAGIC)]
+    if version > ARCHIVE_VERSION:
+        raise FormatError(f"archive was written by a newer ardmzip (archive format {version}; "
+                          f"this version reads {ARCHIVE_VERSION})")
+    if version < 1:
+        raise FormatError(f"unknown archive format version {version}")
+    if len(data) < len(ARCHIVE_MAGIC) + 5:
+        raise CorruptFileError("archive is truncated")
+    r = Reader(checked_body(data))
+    r.take(len(ARCHIVE_MAGIC) + 1)
+    model_id = r.byte()
+    tag = r.take(tag_length(model_id))
+    precision, budget, orders, count = r.byte(), r.varint(), r.varint(), r.varint()
+    entries = []
+    for _ in range(count):
+        raw = r.take(r.varint())
+        try:
+            name = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise FormatError("archive has an image name that is not UTF-8") from None
+        fields, latent = read_image_fields(r, ORDER_LATENT_FLAG)
+        (pixel_crc,) = struct.unpack("<I", r.take(4))
+        entries.append(Entry(check_name(name), pixel_crc=pixel_crc, order_latent=bool(latent), **fields))
+    if len({e.name for e in entries}) != len(entries):
+        raise FormatError("archive has two images of the same name")
+    head = ArchiveHeader(model_id, tag, precision, budget, orders, tuple(entries), version)
+    return head, r.data[r.pos:]
