@@ -153,3 +153,11 @@ class FlowCodec:
             if len(distance):
                 bits += len(distance) * np.log2(ESCAPE_LENGTHS) + np.floor(np.log2(distance + 1.0)).sum()
         return float(bits)
+
+
+FLOW_BUDGET = 1  # the budget a flow's file records: one pass of the flow, whatever was asked
+
+
+def is_latent_model(model: object) -> bool:
+    """Whether a coding model is a flow (``LatentModel``) rather than a stepped autoregressive model."""
+    return all(hasattr(model, name) for name in ("bounded", "parts", "forward", "prior", "inverse"))

@@ -15,6 +15,7 @@ from PIL import Image, UnidentifiedImageError
 
 from ardmzip.codecs.ans import AnsCoder, Serial, from_bytes, to_bytes
 from ardmzip.codecs.autoregressive import AutoregressiveCodec
+from ardmzip.codecs.flow import FLOW_BUDGET, FlowCodec, is_latent_model
 from ardmzip.codecs.quantize import DEFAULT_PRECISION, MAX_PRECISION, MIN_PRECISION
 
 from . import header as fmt
@@ -103,9 +104,27 @@ def _from_array(a: np.ndarray) -> Image.Image:
     return Image.frombytes(modes[a.shape[2]], (a.shape[1], a.shape[0]), np.ascontiguousarray(a).tobytes())
 
 
+def _plane_codec(model, shape: tuple[int, ...], budget: int, precision: int = DEFAULT_PRECISION):
+    """A discrete flow codes a plane in one pass and its files record FLOW_BUDGET; an ARDM spends the budget."""
+    if not is_latent_model(model):
+        return AutoregressiveCodec(model, shape, budget, precision)
+    if budget != FLOW_BUDGET:
+        raise FormatError(f"a discrete flow's files record budget {FLOW_BUDGET}, not {budget}")
+    return FlowCodec(model, shape, precision)
+
+
+def _flow_budget(model, requested: int | None, resolved: int) -> int:
+    """The budget to code with: a flow's is FLOW_BUDGET (asking for another is an error), else `resolved`."""
+    if not is_latent_model(model):
+        return resolved
+    if requested not in (None, FLOW_BUDGET):
+        raise ArdmzipError(f"a discrete flow makes one network pass: budget must be {FLOW_BUDGET}, got {requested}")
+    return FLOW_BUDGET
+
+
 def _codec(model, shapes, budget: int, precision: int, progress: Progress | None) -> Serial:
     """One autoregressive codec per plane; progress(done, total) counts network calls."""
-    codecs = [AutoregressiveCodec(model, s, budget, precision) for s in shapes]
+    codecs = [_plane_codec(model, s, budget, precision) for s in shapes]
     if progress is not None:
         total = sum(c.calls for c in codecs)
         done = 0
@@ -143,8 +162,9 @@ def compress(image: ImageLike, model: ModelSpec = None, budget: int | None = Non
     """
     if not MIN_PRECISION <= precision <= MAX_PRECISION:
         raise ArdmzipError(f"precision must be between {MIN_PRECISION} and {MAX_PRECISION}, got {precision}")
-    entry, budget, parts = _prepare(image, model, budget, max_pixels)
+    entry, resolved, parts = _prepare(image, model, budget, max_pixels)
     net = model_file.load(entry)
+    budget = _flow_budget(net, budget, resolved)
     coder = AnsCoder()
     with torch_threads(threads):
         _codec(net, [p.shape for p in parts.planes], budget, precision, progress).push(
@@ -158,10 +178,11 @@ def compress(image: ImageLike, model: ModelSpec = None, budget: int | None = Non
 def model_bits(image: ImageLike, model: ModelSpec = None, budget: int | None = None,
                threads: int | None = None, max_pixels: int = DEFAULT_MAX_PIXELS) -> float:
     """The model's ideal code length -log2 p(image) in bits at this budget (no header, no coder overhead)."""
-    entry, budget, parts = _prepare(image, model, budget, max_pixels)
+    entry, resolved, parts = _prepare(image, model, budget, max_pixels)
     net = model_file.load(entry)
+    budget = _flow_budget(net, budget, resolved)
     with torch_threads(threads):
-        return sum(AutoregressiveCodec(net, p.shape, budget).ideal_bits(p.astype(np.int64)) for p in parts.planes)
+        return sum(_plane_codec(net, p.shape, budget).ideal_bits(p.astype(np.int64)) for p in parts.planes)
 
 
 def inspect(data: bytes) -> fmt.Header:

@@ -16,6 +16,7 @@ import numpy as np
 
 from ardmzip.codecs.ans import AnsCoder
 from ardmzip.codecs.autoregressive import AutoregressiveCodec
+from ardmzip.codecs.flow import FlowCodec, is_latent_model
 
 from .errors import ModelError
 from .header import EXTERNAL_MODEL_ID, weights_tag
@@ -73,7 +74,8 @@ def _probe(model) -> None:
     does not decode what it encoded, is refused before it touches a user's image."""
     for channels in (3, 1):
         x = (np.arange(4 * channels, dtype=np.int64) * 37 % 256).reshape(2, 2, channels)
-        codec, coder = AutoregressiveCodec(model, x.shape, budget=2), AnsCoder()
+        codec = FlowCodec(model, x.shape) if is_latent_model(model) else AutoregressiveCodec(model, x.shape, budget=2)
+        coder = AnsCoder()
         codec.push(coder, x)
         if not np.array_equal(codec.pop(coder), x) or not coder.is_empty():
             raise ValueError("the model does not decode what it encodes")

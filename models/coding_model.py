@@ -1,19 +1,22 @@
-"""A model file as the coder's model: plain order-agnostic or depth-upscaling ARDM, planned or not."""
+"""A model file as the coder's model: plain order-agnostic or depth-upscaling ARDM, planned or not, or a discrete flow."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from .ardm import OrderAgnosticARDM
+from .flow_files import FAMILIES as FLOW_FAMILIES, family_of, load_flow
 from .serialization import load_model, model_info
 from .upscale import UpscaleARDM
 
 PLANNED = "planned"  # a model file's info["schedule"] value that turns the budget planner on
 
 
-def load_coding_model(path: str | Path) -> OrderAgnosticARDM | UpscaleARDM:
+def load_coding_model(path: str | Path):
     """The file says whether its budget is planned: the first shipped model predates the planner and
     keeps even splits, so its files still decode."""
+    if family_of(path) in FLOW_FAMILIES:
+        return load_flow(path)
     info = model_info(path)
     net = load_model(path)
     loss = None

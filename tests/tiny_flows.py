@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 
-from ardmzip.models.idf import IDF, IDFConfig, IntegerIDF
+from ardmzip.models.flow_files import save_flow
+from ardmzip.models.idf import FAMILY as IDF_FAMILY, IDF, IDFConfig, IntegerIDF
+from ardmzip.registry import ModelEntry, file_sha256
 
 
 def tiny_float_idf(seed: int = 0, levels: int = 2, mixtures: int = 2, std: float = 0.2) -> IDF:
@@ -18,3 +22,10 @@ def tiny_float_idf(seed: int = 0, levels: int = 2, mixtures: int = 2, std: float
 
 def tiny_idf(seed: int = 0, levels: int = 2, mixtures: int = 2) -> IntegerIDF:
     return IntegerIDF.from_float(tiny_float_idf(seed, levels, mixtures))
+
+
+def tiny_idf_entry(directory: Path, model_id: int = 201, name: str = "tiny-idf") -> ModelEntry:
+    path = directory / f"{name}.safetensors"
+    save_flow(path, IDF_FAMILY, tiny_idf(3), {"note": "random init, tests only"})
+    return ModelEntry(name=name, model_id=model_id, path=path, sha256=file_sha256(path), default_budget=1,
+                      description="tiny random test flow")

@@ -1,0 +1,73 @@
+"""Discrete flows through the public API: registered or by path, every image mode, budget rules, damage."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import ardmzip
+from ardmzip.registry import REGISTRY
+from conftest import FIXTURES
+from tiny_flows import tiny_idf_entry
+
+ENTRIES = {"idf": tiny_idf_entry}
+
+
+@pytest.fixture(scope="module", params=sorted(ENTRIES))
+def entry(request, tmp_path_factory):
+    return ENTRIES[request.param](tmp_path_factory.mktemp("flows"))
+
+
+@pytest.fixture
+def registered(entry, monkeypatch):
+    monkeypatch.setattr(REGISTRY, "entries", {entry.name: entry})
+    monkeypatch.setattr(REGISTRY, "_loaded", {})
+    return entry
+
+
+def images():
+    rgb = Image.open(FIXTURES / "kodim05_crop17x33.png").convert("RGB")
+    rgba = rgb.convert("RGBA")
+    rgba.putalpha(Image.linear_gradient("L").resize(rgb.size))
+    return {"RGB": rgb, "RGBA": rgba, "L": rgb.convert("L"), "P": rgb.convert("P"), "1": rgb.convert("1")}
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "L", "P", "1"])
+def test_round_trip_every_mode(registered, mode):
+    im = images()[mode]
+    data = ardmzip.compress(im, model=registered.name)
+    head = ardmzip.inspect(data)
+    assert head.model_id == registered.model_id and head.budget == 1
+    back = ardmzip.decompress(data)
+    assert back.mode == im.mode and np.array_equal(np.asarray(back), np.asarray(im))
+
+
+def test_model_file_by_path(entry):
+    im = images()["RGB"]
+    data = ardmzip.compress(im, model=str(entry.path))
+    assert ardmzip.inspect(data).model_id == 0
+    assert np.array_equal(np.asarray(ardmzip.decompress(data, model=str(entry.path))), np.asarray(im))
+
+
+def test_same_bytes_for_any_thread_count(registered):
+    im = images()["RGB"]
+    assert ardmzip.compress(im, model=registered.name, threads=1) == ardmzip.compress(im, model=registered.name, threads=2)
+
+
+def test_budget_other_than_one_is_refused(registered):
+    with pytest.raises(ardmzip.ArdmzipError, match="one network pass"):
+        ardmzip.compress(images()["RGB"], model=registered.name, budget=8)
+    assert ardmzip.inspect(ardmzip.compress(images()["RGB"], model=registered.name, budget=1)).budget == 1
+
+
+def test_model_bits_near_the_file_size(registered):
+    im = images()["RGB"]
+    bits = ardmzip.model_bits(im, model=registered.name)
+    coded = 8 * len(ardmzip.compress(im, model=registered.name))
+    assert abs(bits - coded) < 0.1 * coded  # a random model: its zero weights cost more than their quantized counts
+
+
+def test_damaged_payload_is_reported(registered):
+    data = bytearray(ardmzip.compress(images()["RGB"], model=registered.name))
+    data[len(data) // 2] ^= 0x10
+    with pytest.raises(ardmzip.ArdmzipError):
+        ardmzip.decompress(bytes(data))
