@@ -15,6 +15,7 @@ import click
 from ardmzip.benchmarks.cli import bench
 
 from . import api
+from .archive_format import is_archive
 from .errors import ArdmzipError
 from .header import EXTERNAL_MODEL_ID, FORMAT_VERSION
 from .registry import REGISTRY, REGISTRY_VERSION
@@ -148,7 +149,8 @@ def _target(src: str, opts: Options, default: Callable[[Path], Path]) -> Path | 
 
 
 common = [
-    click.option("-o", "--output", type=click.Path(dir_okay=False), help="Output file (single input only)."),
+    click.option("-o", "--output", type=click.Path(), help="Output file (single input only); for an archive, "
+                 "the folder to extract into."),
     click.option("-c", "--stdout", "to_stdout", is_flag=True, help="Write to standard output."),
     click.option("-f", "--force", is_flag=True, help="Overwrite existing output files."),
     click.option("--rm", "remove", is_flag=True, help="Remove the input after success (kept by default)."),
@@ -213,10 +215,22 @@ def main() -> None:
               shell_complete=lambda ctx, param, incomplete: [n for n in REGISTRY.entries if n.startswith(incomplete)])
 @click.option("--budget", type=click.IntRange(1, api.MAX_BUDGET), help="Network calls per image plane: "
               "fewer is faster, more is smaller.")
+@click.option("--archive", type=click.Path(dir_okay=False), help="Code all the images into this one archive "
+              "(dataset mode: later images coded bits-back with their generation order as latent).")
+@click.option("--orders", type=click.IntRange(0, 64), default=1, show_default=True,
+              help="With --archive: generation orders weighed per image (more: smaller and slower; 0: no bits-back).")
 def compress(files, output, to_stdout, force, remove, quiet, verbose, threads, max_pixels, recursive, jobs, out_dir,
-             model, budget):
-    """Compress images (PNG, BMP, TIFF, ...) to FILE.ardm."""
+             model, budget, archive, orders):
+    """Compress images (PNG, BMP, TIFF, ...) to FILE.ardm, or all of them into one archive."""
     opts = Options(output, to_stdout, force, remove, quiet, verbose, threads, max_pixels)
+    if archive:
+        from . import archive_cli
+
+        if recursive:
+            raise click.UsageError("--archive takes files, not -r")
+        _no_folder_options(jobs, out_dir)
+        _run_all((archive,), opts, lambda _, o: archive_cli.create(files, archive, o, model, budget, orders))
+        return
     if recursive:
         _run_folders(files, opts, jobs, out_dir, decompress=False, model=model, budget=budget)
     _no_folder_options(jobs, out_dir)
@@ -256,7 +270,7 @@ def compress(files, output, to_stdout, force, remove, quiet, verbose, threads, m
               help="The .safetensors model file the files were compressed with, if one was.")
 def decompress(files, output, to_stdout, force, remove, quiet, verbose, threads, max_pixels, recursive, jobs,
                out_dir, test, model):
-    """Decompress FILE.ardm to the exact original image (PNG)."""
+    """Decompress FILE.ardm to the exact original image (PNG); an archive to a folder (-o)."""
     opts = Options(output, to_stdout, force, remove, quiet, verbose, threads, max_pixels)
     if recursive:
         _run_folders(files, opts, jobs, out_dir, decompress=True, model=model, test=test)
@@ -264,6 +278,10 @@ def decompress(files, output, to_stdout, force, remove, quiet, verbose, threads,
 
     def one(src: str, opts: Options) -> None:
         raw = _read_input(src)
+        if is_archive(raw):
+            from . import archive_cli
+
+            return archive_cli.extract(src, raw, opts, test, model)
         if not test and not opts.output and src != "-" and not opts.stdout and not src.endswith(SUFFIX):
             raise ArdmzipError(f"{src}: unknown suffix -- ignored (expected {SUFFIX}, or give -o)")
         target = None if test else _target(src, opts, _decompressed_name)

@@ -1,0 +1,85 @@
+"""``ardmzip compress --archive SET.ardm FILE...`` and ``ardmzip decompress SET.ardm -o DIR``.
+
+The command-line side of dataset mode (archive.py): the same habits as single files (inputs kept
+unless --rm, nothing overwritten without -f, every output written atomically, one-line errors).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from . import api
+from .archive import encode_archive, decompress_archive, inspect_archive
+from .cli import LazyProgress, Options, _check_target, _decompressed_name, _read_input, _say, _write_output
+from .errors import ArdmzipError
+
+SUFFIX = ".ardm"
+
+
+def create(files: tuple[str, ...], archive: str, opts: Options, model: str | None, budget: int | None,
+           orders: int) -> None:
+    """Code every file into one archive; an image is named by its file name, which must be unique."""
+    if opts.output or opts.stdout:
+        raise ArdmzipError("--archive names the output; -o/-c do not go with it")
+    if "-" in files:
+        raise ArdmzipError("an archive is made of files; standard input cannot go into one")
+    target = Path(archive)
+    _check_target(target, opts)
+    for src in files:
+        _read_input(src)  # the same one-line refusals as single files: missing, a folder, unreadable
+    t0 = time.perf_counter()
+    progress = LazyProgress(f"compressing {len(files)} images into {archive}", enabled=not opts.quiet)
+    try:
+        encoded = encode_archive([(Path(src).name, src) for src in files], model=model, budget=budget,
+                                 orders=orders, threads=opts.threads, progress=progress, max_pixels=opts.max_pixels)
+    finally:
+        progress.close()
+    _write_output(encoded.data, target, opts)
+    if opts.remove:
+        for src in files:
+            os.unlink(src)
+    if opts.verbose:
+        dims = sum(c.dims for c in encoded.costs)
+        first = sum(1 for c in encoded.costs if not c.order_latent)
+        _say(opts, f"{archive}: {len(files)} images, {len(encoded.data)} bytes, "
+                   f"{8 * len(encoded.data) / dims:.3f} bits/dim, {first} coded with the fixed order "
+                   f"(the initial bits), {time.perf_counter() - t0:.2f} s")
+
+
+def extract(src: str, raw: bytes, opts: Options, test: bool, model: str | None) -> None:
+    """Decode every image of an archive into -o DIR (default: the archive's name less .ardm) as PNG."""
+    if opts.stdout:
+        raise ArdmzipError(f"{src}: an archive holds several images; give a folder with -o, not -c")
+    head = inspect_archive(raw)
+    if opts.output:
+        folder = Path(opts.output)
+    elif src != "-" and src.endswith(SUFFIX):
+        folder = Path(src[:-len(SUFFIX)])
+    else:
+        raise ArdmzipError(f"{src}: give the folder to extract the archive into with -o")
+    targets = [folder / _decompressed_name(Path(e.name + SUFFIX)) for e in head.entries]
+    if not test:
+        if folder.exists() and not folder.is_dir():
+            raise ArdmzipError(f"{folder} exists and is not a folder")
+        for t in targets:
+            _check_target(t, opts)
+    t0 = time.perf_counter()
+    progress = LazyProgress(f"decompressing {src}", enabled=not opts.quiet)
+    try:
+        images = decompress_archive(raw, threads=opts.threads, progress=progress,
+                                    model=Path(model) if model else None, max_pixels=opts.max_pixels)
+    except ArdmzipError as e:
+        raise ArdmzipError(f"{src}: {e}") from None
+    finally:
+        progress.close()
+    if not test:
+        for target, (_, image) in zip(targets, images):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _write_output(api.encode_png(image), target, opts)
+        if opts.remove and src != "-":
+            os.unlink(src)
+    if opts.verbose:
+        _say(opts, f"{src}: {len(images)} images {'OK' if test else f'into {folder}'}, "
+                   f"{time.perf_counter() - t0:.2f} s")
