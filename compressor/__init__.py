@@ -4,11 +4,13 @@
     data = ardmzip.compress("photo.png")          # bytes of a .ardm file
     image = ardmzip.decompress(data)              # PIL.Image, pixel-exact
     ardmzip.inspect(data)                         # the file's header
+    ardmzip.compress_archive([("a.png", "a.png"), ("b.png", image)])   # many images, one file (bits-back)
 """
 
 from importlib.metadata import PackageNotFoundError, version
 
 from .api import compress, compress_file, decompress, decompress_file, inspect, model_bits, open_image
+from .archive import compress_archive, decompress_archive, encode_archive, inspect_archive
 from .errors import ArdmzipError, CorruptFileError, FormatError, LimitError, ModelError, UnsupportedImageError
 from .header import FORMAT_VERSION, Header
 from .registry import REGISTRY, REGISTRY_VERSION
@@ -23,6 +25,7 @@ except PackageNotFoundError:  # running from a source tree without installing
 
 __all__ = [
     "compress", "decompress", "inspect", "compress_file", "decompress_file", "open_image", "model_bits",
+    "compress_archive", "decompress_archive", "encode_archive", "inspect_archive",
     "ArdmzipError", "CorruptFileError", "FormatError", "LimitError", "ModelError", "UnsupportedImageError",
     "Header", "FORMAT_VERSION", "REGISTRY", "REGISTRY_VERSION", "__version__",
 ]
