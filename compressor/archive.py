@@ -44,6 +44,7 @@ class ImageCost:
 class EncodedArchive:
     data: bytes
     costs: tuple[ImageCost, ...]
+    payload_bytes: int  # the rANS stack; the rest of `data` is header, names and checksums
 
 
 def _plane_codecs(net, shapes, budget: int, precision: int, orders: int, order_latent: bool) -> Serial:
@@ -99,7 +100,8 @@ def encode_archive(images: Sequence[tuple[str, api.ImageLike]], model: ModelSpec
             if progress:
                 progress(i + 1, len(images))
     head = ArchiveHeader(entry.model_id, model_file.tag(entry), precision, budget, orders, tuple(entries))
-    return EncodedArchive(pack_archive(head, to_bytes(coder)), tuple(costs))
+    payload = to_bytes(coder)
+    return EncodedArchive(pack_archive(head, payload), tuple(costs), len(payload))
 
 
 def compress_archive(images: Sequence[tuple[str, api.ImageLike]], **kwargs) -> bytes:

@@ -14,6 +14,8 @@ from . import api
 from .archive import encode_archive, decompress_archive, inspect_archive
 from .cli import LazyProgress, Options, _check_target, _decompressed_name, _read_input, _say, _write_output
 from .errors import ArdmzipError
+from .header import EXTERNAL_MODEL_ID
+from .registry import REGISTRY
 
 SUFFIX = ".ardm"
 
@@ -83,3 +85,19 @@ def extract(src: str, raw: bytes, opts: Options, test: bool, model: str | None) 
     if opts.verbose:
         _say(opts, f"{src}: {len(images)} images {'OK' if test else f'into {folder}'}, "
                    f"{time.perf_counter() - t0:.2f} s")
+
+
+def describe(src: str, raw: bytes) -> str:
+    """`ardmzip info` of an archive: its header, then one line per image."""
+    head = inspect_archive(raw)
+    try:
+        model = "file" if head.model_id == EXTERNAL_MODEL_ID else REGISTRY.by_id(head.model_id).name
+    except ArdmzipError:
+        model = f"unknown (number {head.model_id})"
+    latent = sum(e.order_latent for e in head.entries)
+    lines = [f"{src}: archive of {len(head.entries)} images, model {model} (weights {head.weights_tag.hex()}), "
+             f"budget {head.budget}, precision {head.precision}, {head.orders} orders, archive format "
+             f"{head.version}, {len(raw)} bytes, {8 * len(raw) / head.dims:.3f} bits/dim, {latent} coded bits-back"]
+    lines += [f"  {e.name}: {e.width}x{e.height} {e.mode}{', bits-back' if e.order_latent else ''}"
+              for e in head.entries]
+    return "\n".join(lines)

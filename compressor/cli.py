@@ -315,6 +315,11 @@ def info(files):
     for src in files:
         try:
             raw = _read_input(src)
+            if is_archive(raw):
+                from . import archive_cli
+
+                click.echo(archive_cli.describe(src, raw))
+                continue
             h = api.inspect(raw)
         except ArdmzipError as e:
             _fail(str(e) if str(e).startswith(src) else f"{src}: {e}")

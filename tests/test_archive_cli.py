@@ -59,3 +59,13 @@ def test_remove_inputs_after_success(images, tmp_path):
     archive = tmp_path / "set.ardm"
     assert run("compress", "--budget", 2, "--orders", 0, "--rm", "--archive", archive, *images[:2]).exit_code == 0
     assert not images[0].exists() and not images[1].exists() and archive.exists()
+
+
+def test_info_lists_the_images(images, tmp_path):
+    archive = tmp_path / "set.ardm"
+    assert run("compress", "--budget", 2, "--archive", archive, *images[:2]).exit_code == 0
+    r = run("info", archive)
+    assert r.exit_code == 0, r.output
+    lines = r.output.strip().splitlines()
+    assert "archive of 2 images" in lines[0] and "tiny" in lines[0]
+    assert lines[1].startswith(f"  {images[0].name}: 9x7 RGB")
