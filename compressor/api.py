@@ -16,10 +16,11 @@ from PIL import Image, UnidentifiedImageError
 from ardmzip.codecs.ans import AnsCoder, Serial, from_bytes, to_bytes
 from ardmzip.codecs.autoregressive import AutoregressiveCodec
 from ardmzip.codecs.flow import FLOW_BUDGET, FlowCodec, is_latent_model
+from ardmzip.codecs.low_bytes import LowByteCodec
 from ardmzip.codecs.quantize import DEFAULT_PRECISION, MAX_PRECISION, MIN_PRECISION
 
 from . import header as fmt
-from . import model_file
+from . import model_file, sixteen_bit
 from .errors import ArdmzipError, CorruptFileError, FormatError, LimitError, UnsupportedImageError
 from .image_planes import ImageParts, join_image, plane_shapes, split_image
 from .model_file import ModelSpec
@@ -59,8 +60,9 @@ def check_size(width: int, height: int, max_pixels: int, name: str | None = None
 
 
 def open_image(source: ImageLike | io.BytesIO, name: str | None = None,
-               max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
-    """A loaded Pillow image from a path, file object, Pillow image or uint8 array.
+               max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image | np.ndarray:
+    """A loaded Pillow image from a path, file object, Pillow image or uint8 array; a uint16 array
+    for 16-bit arrays and 16-bit RGB files (Pillow cannot hold 16-bit RGB).
 
     Refuses what cannot be kept exactly, and images above `max_pixels` before decoding their pixels;
     `name` labels error messages (default: the path).
@@ -87,15 +89,23 @@ def open_image(source: ImageLike | io.BytesIO, name: str | None = None,
         raise UnsupportedImageError(f"{name}: no such file") from None
     except OSError as e:
         raise UnsupportedImageError(f"{name}: cannot read image ({e})") from None
+    if im.mode in sixteen_bit.GREY_MODES:
+        return im
+    if sixteen and im.mode == "RGB":
+        if im.info.get("icc_profile"):
+            raise UnsupportedImageError(f"{name}: 16-bit RGB with an ICC profile is not supported yet")
+        return sixteen_bit.read_rgb(source, name)
     if sixteen or im.mode.startswith("I") or im.mode == "F":
-        raise UnsupportedImageError(f"{name}: 16-bit and 32-bit images are not supported yet "
-                                    f"(mode {im.mode}{', 16 bits per sample' if sixteen else ''})")
+        raise UnsupportedImageError(f"{name}: of images deeper than 8 bits, only 16-bit greyscale and RGB are "
+                                    f"supported (mode {im.mode}{', 16 bits per sample' if sixteen else ''})")
     return im
 
 
-def _from_array(a: np.ndarray) -> Image.Image:
+def _from_array(a: np.ndarray) -> Image.Image | np.ndarray:
+    if a.dtype == np.uint16:
+        return sixteen_bit.samples(a)
     if a.dtype != np.uint8:
-        raise UnsupportedImageError(f"arrays must be uint8, got {a.dtype}")
+        raise UnsupportedImageError(f"arrays must be uint8 or uint16, got {a.dtype}")
     if a.ndim == 2:
         a = a[..., None]
     modes = {1: "L", 3: "RGB", 4: "RGBA"}
@@ -167,11 +177,13 @@ def compress(image: ImageLike, model: ModelSpec = None, budget: int | None = Non
     budget = _flow_budget(net, budget, resolved)
     coder = AnsCoder()
     with torch_threads(threads):
+        if parts.low is not None:  # pushed first, so popped after the high bytes it is conditioned on
+            LowByteCodec(parts.planes[0], precision).push(coder, parts.low)
         _codec(net, [p.shape for p in parts.planes], budget, precision, progress).push(
             coder, [p.astype(np.int64) for p in parts.planes])
     head = fmt.Header(entry.model_id, model_file.tag(entry), precision, budget, parts.mode, parts.width,
                       parts.height, parts.pixel_checksum(), parts.alpha_constant, parts.palette, parts.icc,
-                      parts.colour_key)
+                      parts.colour_key, bits=parts.bits, version=fmt.version_for(parts.bits))
     return fmt.pack(head, to_bytes(coder))
 
 
@@ -182,7 +194,8 @@ def model_bits(image: ImageLike, model: ModelSpec = None, budget: int | None = N
     net = model_file.load(entry)
     budget = _flow_budget(net, budget, resolved)
     with torch_threads(threads):
-        return sum(_plane_codec(net, p.shape, budget).ideal_bits(p.astype(np.int64)) for p in parts.planes)
+        bits = sum(_plane_codec(net, p.shape, budget).ideal_bits(p.astype(np.int64)) for p in parts.planes)
+    return bits + (LowByteCodec(parts.planes[0]).ideal_bits(parts.low) if parts.low is not None else 0.0)
 
 
 def inspect(data: bytes) -> fmt.Header:
@@ -204,8 +217,10 @@ def _checked_header(data: bytes) -> tuple[fmt.Header, bytes]:
 
 
 def decompress(data: bytes, threads: int | None = None, progress: Progress | None = None,
-               model: ModelSpec = None, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+               model: ModelSpec = None, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image | np.ndarray:
     """Decode .ardm bytes to the exact original image; raises an ArdmzipError on any mismatch.
+
+    16-bit greyscale comes back as an I;16 image, 16-bit RGB as a (H, W, 3) uint16 array.
 
     `model` is needed only for files written with a model file (the same file); images above
     `max_pixels` are refused from the header, before the model is loaded or anything allocated.
@@ -221,12 +236,13 @@ def decompress(data: bytes, threads: int | None = None, progress: Progress | Non
     with torch_threads(threads):
         try:
             planes = _codec(net, shapes, head.budget, head.precision, progress).pop(coder)
+            low = LowByteCodec(planes[0].astype(np.uint8), head.precision).pop(coder) if head.bits == 16 else None
         except MemoryError:
             raise ArdmzipError(f"not enough memory to decode a {head.width}x{head.height} image") from None
     if not coder.is_empty():  # popping everything returns rANS to its empty start state
         raise CorruptFileError("file is corrupted (coded data left over after the last pixel)")
     parts = ImageParts(head.mode, head.width, head.height, [p.astype(np.uint8) for p in planes],
-                       head.alpha_constant, head.palette, head.icc, head.colour_key)
+                       head.alpha_constant, head.palette, head.icc, head.colour_key, head.bits, low)
     if parts.pixel_checksum() != head.pixel_crc:
         raise CorruptFileError("decoded pixels do not match the file's checksum")
     return join_image(parts)
@@ -239,15 +255,17 @@ def compress_file(src: ImageLike, dst: str | os.PathLike, **kwargs) -> int:
     return len(data)
 
 
-def decompress_file(src: str | os.PathLike, dst: str | os.PathLike, **kwargs) -> Image.Image:
+def decompress_file(src: str | os.PathLike, dst: str | os.PathLike, **kwargs) -> Image.Image | np.ndarray:
     """Decompress a .ardm file to a PNG file, written atomically."""
     im = decompress(Path(src).read_bytes(), **kwargs)
     atomic_write(dst, encode_png(im))
     return im
 
 
-def encode_png(im: Image.Image) -> bytes:
+def encode_png(im: Image.Image | np.ndarray) -> bytes:
     """PNG bytes of a decoded image; PNG has no palette+alpha mode, so PA is written as RGBA."""
+    if isinstance(im, np.ndarray):  # 16-bit RGB, which Pillow cannot write
+        return sixteen_bit.encode_png(im)
     if im.mode == "PA":
         im = im.convert("RGBA")
         im.info.pop("transparency", None)  # the alpha channel carries it now

@@ -244,7 +244,7 @@ def compress(files, output, to_stdout, force, remove, quiet, verbose, threads, m
         progress = LazyProgress(f"compressing {src}", enabled=not opts.quiet)
         t0 = time.perf_counter()
         image = api.open_image(io.BytesIO(raw), name=src, max_pixels=opts.max_pixels)
-        if image.format in LOSSY_FORMATS:
+        if getattr(image, "format", None) in LOSSY_FORMATS:  # 16-bit RGB is an array, never lossy
             _say(opts, f"ardmzip: warning: {src} is {image.format}, a lossy format: the .ardm file keeps its decoded "
                        f"pixels exactly and will be larger than the {image.format} file")
         try:
@@ -302,7 +302,9 @@ def decompress(files, output, to_stdout, force, remove, quiet, verbose, threads,
         _write_output(api.encode_png(image), target, opts)
         _finish(src, opts)
         if opts.verbose:
-            _say(opts, f"{src}: {image.width}x{image.height} {image.mode}, {time.perf_counter() - t0:.2f} s")
+            h = api.inspect(raw)
+            _say(opts, f"{src}: {h.width}x{h.height} {h.mode}{' 16-bit' if h.bits == 16 else ''}, "
+                       f"{time.perf_counter() - t0:.2f} s")
 
     _run_all(files, opts, one)
 
@@ -329,7 +331,8 @@ def info(files):
             model = "file" if h.model_id == EXTERNAL_MODEL_ID else REGISTRY.by_id(h.model_id).name
         except ArdmzipError:
             model = f"unknown (number {h.model_id})"
-        click.echo(f"{src}: {h.width}x{h.height} {h.mode}, model {model} (weights {h.weights_tag.hex()}), "
+        click.echo(f"{src}: {h.width}x{h.height} {h.mode}{' 16-bit' if h.bits == 16 else ''}, model {model} "
+                   f"(weights {h.weights_tag.hex()}), "
                    f"budget {h.budget}, precision {h.precision}, format {h.version}, "
                    f"{len(raw)} bytes, {8 * len(raw) / h.dims:.3f} bits/dim"
                    f"{', ICC profile' if h.icc else ''}")

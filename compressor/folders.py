@@ -105,7 +105,7 @@ def _compress(job: Job, cfg: FolderConfig, out: Outcome) -> None:
         return
     _check_target(job.target, cfg.opts, str(job.src))
     image = api.open_image(io.BytesIO(raw), name=job.name, max_pixels=cfg.opts.max_pixels)
-    if image.format in LOSSY_FORMATS:
+    if getattr(image, "format", None) in LOSSY_FORMATS:  # 16-bit RGB is an array, never lossy
         out.notes.append(f"warning: {job.name} is {image.format}, a lossy format: the .ardm file keeps its "
                          f"decoded pixels and will be larger")
     data = api.compress(image, model=cfg.model, budget=cfg.budget, threads=cfg.threads,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from . import sixteen_bit
 from .errors import UnsupportedImageError
 
 MODE_CHANNELS = {"RGB": 3, "RGBA": 4, "L": 1, "LA": 2, "P": 1, "PA": 2, "1": 1}  # dimensions per pixel
@@ -31,6 +32,8 @@ class ImageParts:
     palette: bytes | None = None  # serialized palette (modes P, PA)
     icc: bytes | None = None
     colour_key: tuple[int, ...] | None = None  # the transparent colour of RGB, L and 1 images (PNG tRNS)
+    bits: int = 8  # per sample; with 16, planes[0] holds the high bytes and `low` the low bytes
+    low: np.ndarray | None = None
 
     @property
     def has_alpha(self) -> bool:
@@ -41,12 +44,21 @@ class ImageParts:
         crc = zlib.crc32(self.palette or b"")
         if self.alpha_constant is not None:
             crc = zlib.crc32(bytes([self.alpha_constant]), crc)
-        for plane in self.planes:
+        for plane in self.planes + ([self.low] if self.low is not None else []):
             crc = zlib.crc32(np.ascontiguousarray(plane, dtype=np.uint8).tobytes(), crc)
         return crc
 
 
-def split_image(im: Image.Image) -> ImageParts:
+def split_image(im: Image.Image | np.ndarray) -> ImageParts:
+    """A Pillow image, or a uint16 array for 16-bit RGB (which Pillow cannot hold)."""
+    if sixteen_bit.is_sixteen(im):
+        a = sixteen_bit.samples(im)
+        high, low = sixteen_bit.split(a)
+        info = {} if isinstance(im, np.ndarray) else im.info
+        if info.get("transparency") is not None:
+            raise UnsupportedImageError("16-bit images with a transparent colour are not supported")
+        icc = info.get("icc_profile") or None
+        return ImageParts("RGB" if a.shape[2] == 3 else "L", a.shape[1], a.shape[0], [high], icc=icc, bits=16, low=low)
     if im.mode not in MODES:
         raise UnsupportedImageError(f"image mode {im.mode} is not supported (supported: {', '.join(MODES)})")
     w, h = im.size
@@ -73,7 +85,10 @@ def split_image(im: Image.Image) -> ImageParts:
     return parts
 
 
-def join_image(parts: ImageParts) -> Image.Image:
+def join_image(parts: ImageParts) -> Image.Image | np.ndarray:
+    """The image; 16-bit RGB as a (H, W, 3) uint16 array."""
+    if parts.bits == 16:
+        return sixteen_bit.join(parts.planes[0], parts.low, parts.icc)
     size = (parts.width, parts.height)
     main = parts.planes[0].astype(np.uint8)
     if parts.mode == "1":

@@ -36,8 +36,10 @@ class ArdmImageFile(ImageFile.ImageFile):
             head = api.inspect(self._data)
         except ArdmzipError as e:
             raise SyntaxError(f"not a valid ardmzip file: {e}") from None
+        if head.bits == 16 and head.mode == "RGB":
+            raise SyntaxError("16-bit RGB cannot be held by Pillow: use ardmzip.decompress (a uint16 array)")
         self._size = (head.width, head.height)
-        self._mode = head.mode
+        self._mode = "I;16" if head.bits == 16 else head.mode
         self.info["ardmzip_header"] = head
         if head.icc:
             self.info["icc_profile"] = head.icc

@@ -8,6 +8,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from ardmzip.cli import main
+from ardmzip.header import FORMAT_VERSION
 from conftest import FIXTURES
 from test_image_planes import photo
 
@@ -150,7 +151,7 @@ def test_info_models_version(work, tiny_model_entry):
     r = run("models")
     assert r.exit_code == 0 and "tiny" in r.stdout
     r = run("--version")
-    assert r.exit_code == 0 and "file format 1" in r.stdout
+    assert r.exit_code == 0 and f"file format {FORMAT_VERSION}" in r.stdout
 
 
 @pytest.mark.parametrize("mode", ["RGB", "RGBA", "L", "LA", "P", "1"])  # PNG has no PA mode

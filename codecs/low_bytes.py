@@ -1,0 +1,169 @@
+"""The low bytes of 16-bit samples, coded given their high bytes (which the 8-bit model codes first).
+
+Samples are visited coarse to fine (hierarchical interpolation): first pixel (0, 0), then for
+every step s = S/2, ..., 1 the centres of the 2s-grid's squares, predicted from their four diagonal
+neighbours at distance s, then the edge midpoints, from their four axial neighbours. Every
+neighbour is fully known by then, so each pass is one vectorized step, and the prediction is the
+whole 16-bit value: a low byte is cheap where the image is smooth at 16-bit precision.
+
+A sample's 256 possible low bytes (its high byte is known) get weights falling off as
+1 / (t + |v - prediction|)^2, with t = base + m * (spread of the neighbours) / 4. The encoder picks
+(m, base) per pass from a small set (measured on a sample of the pass) and codes the choice
+uniformly; everything the decoder computes is int64 arithmetic, so tables are identical anywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .ans import AnsCoder, frequency_table, pop_symbols, push_symbols
+from .quantize import DEFAULT_PRECISION
+
+SCALE_MULTIPLIERS = (0, 1, 2, 4, 8)  # m, in quarters of the neighbours' spread
+SCALE_BASES = (1, 4, 16, 64, 256, 1024, 4096)
+DEFAULT_CHOICE = (2, 3)  # m = 2, base = 64: passes too small to be worth choosing for
+MIN_PIXELS_TO_CHOOSE = 256  # a choice costs log2(35) bits, so tiny passes take the default
+SEARCH_ROWS = 2048  # encoder only: rows of a pass sampled to pick its choice
+CHUNK = 1 << 14  # table rows made at once (16k x 256 int64)
+_LOW = np.arange(256, dtype=np.int64)
+_CHOICE_TABLE = frequency_table(np.ones((1, len(SCALE_MULTIPLIERS) * len(SCALE_BASES)), dtype=np.int64))
+
+
+@dataclass(frozen=True)
+class Pass:
+    ys: np.ndarray  # pixel rows and columns visited in this pass
+    xs: np.ndarray
+    offsets: tuple[tuple[int, int], ...]  # neighbours it is predicted from, all known by now
+
+
+def passes(height: int, width: int) -> list[Pass]:
+    """Every pixel exactly once, coarse to fine, each pass predicted from earlier ones only."""
+    out = [Pass(np.zeros(1, np.int64), np.zeros(1, np.int64), ())]
+    step = 1
+    while step < max(height, width):
+        step *= 2
+    while step > 1:
+        s = step // 2
+        centre_y, centre_x = np.arange(s, height, step), np.arange(s, width, step)
+        grid_y, grid_x = np.arange(0, height, step), np.arange(0, width, step)
+        diag = ((-s, -s), (-s, s), (s, -s), (s, s))
+        axial = ((-s, 0), (s, 0), (0, -s), (0, s))
+        out.append(Pass(*_mesh(centre_y, centre_x), diag))
+        ey1, ex1 = _mesh(centre_y, grid_x)
+        ey2, ex2 = _mesh(grid_y, centre_x)
+        out.append(Pass(np.concatenate([ey1, ey2]), np.concatenate([ex1, ex2]), axial))
+        step = s
+    return [p for p in out if len(p.ys)]
+
+
+def _mesh(ys: np.ndarray, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    yy, xx = np.meshgrid(ys, xs, indexing="ij")
+    return yy.ravel().astype(np.int64), xx.ravel().astype(np.int64)
+
+
+def _context(values: np.ndarray, p: Pass) -> tuple[np.ndarray, np.ndarray]:
+    """Prediction (rounded mean of the known neighbours) and spread (max - min), per (pixel, channel)."""
+    height, width, channels = values.shape
+    total = np.zeros((len(p.ys), channels), np.int64)
+    count = np.zeros((len(p.ys), 1), np.int64)
+    low = np.full((len(p.ys), channels), 1 << 16, np.int64)
+    high = np.full((len(p.ys), channels), -1, np.int64)
+    for dy, dx in p.offsets:
+        y, x = p.ys + dy, p.xs + dx
+        ok = (y >= 0) & (y < height) & (x >= 0) & (x < width)
+        v = values[np.where(ok, y, 0), np.where(ok, x, 0)]
+        total += np.where(ok[:, None], v, 0)
+        count += ok[:, None]
+        low = np.where(ok[:, None], np.minimum(low, v), low)
+        high = np.where(ok[:, None], np.maximum(high, v), high)
+    none = count == 0
+    prediction = np.where(none, 128, (total + count // 2) // np.maximum(count, 1))
+    spread = np.where(none, 0, high - low)
+    return prediction.ravel(), spread.ravel()
+
+
+def _weights(high: np.ndarray, prediction: np.ndarray, spread: np.ndarray, choice: tuple[int, int]) -> np.ndarray:
+    """(n, 256) integer weights of every low byte, at most 2**30 (quantize_probabilities' range)."""
+    t = SCALE_BASES[choice[1]] + (spread * SCALE_MULTIPLIERS[choice[0]]) // 4
+    d = np.abs((high[:, None] << 8) + _LOW[None, :] - prediction[:, None])
+    q = (t[:, None] << 15) // (t[:, None] + d)
+    return q * q
+
+
+def _choose(high: np.ndarray, low: np.ndarray, prediction: np.ndarray, spread: np.ndarray) -> tuple[int, int]:
+    """The encoder's pick of (m, base) for a pass: fewest ideal bits on a sample of its rows."""
+    rows = np.linspace(0, len(low) - 1, min(len(low), SEARCH_ROWS)).astype(np.int64)
+    best, best_bits = DEFAULT_CHOICE, np.inf
+    for m in range(len(SCALE_MULTIPLIERS)):
+        for b in range(len(SCALE_BASES)):
+            w = _weights(high[rows], prediction[rows], spread[rows], (m, b)).astype(np.float64)
+            bits = -np.log2(np.maximum(w[np.arange(len(rows)), low[rows]], 1.0) / w.sum(axis=1)).sum()
+            if bits < best_bits:
+                best, best_bits = (m, b), bits
+    return best
+
+
+def _encode_choice(choice: tuple[int, int]) -> int:
+    return choice[0] * len(SCALE_BASES) + choice[1]
+
+
+def _decode_choice(symbol: int) -> tuple[int, int]:
+    return divmod(int(symbol), len(SCALE_BASES))
+
+
+@dataclass
+class LowByteCodec:
+    """Codes the (H, W, C) low bytes of 16-bit samples whose (H, W, C) high bytes are `high`."""
+
+    high: np.ndarray
+    precision: int = DEFAULT_PRECISION
+
+    def _chosen(self, p: Pass) -> bool:
+        return len(p.ys) * self.high.shape[2] >= MIN_PIXELS_TO_CHOOSE
+
+    def _encoder_passes(self, low: np.ndarray):
+        """Per pass, coarse first: the pass, its rows' high and low bytes, prediction, spread and choice."""
+        high = self.high.astype(np.int64)
+        values = (high << 8) | low.astype(np.int64)
+        for p in passes(*high.shape[:2]):
+            prediction, spread = _context(values, p)
+            h, lo = high[p.ys, p.xs].ravel(), low[p.ys, p.xs].ravel().astype(np.int64)
+            choice = _choose(h, lo, prediction, spread) if self._chosen(p) else DEFAULT_CHOICE
+            yield p, h, lo, prediction, spread, choice
+
+    def ideal_bits(self, low: np.ndarray) -> float:
+        """-log2 p(low | high) under the unquantized weights (the per-pass choices not counted)."""
+        bits = 0.0
+        for _, h, lo, prediction, spread, choice in self._encoder_passes(low):
+            for a in range(0, len(lo), CHUNK):
+                w = _weights(h[a:a + CHUNK], prediction[a:a + CHUNK], spread[a:a + CHUNK], choice).astype(np.float64)
+                bits -= np.log2(np.maximum(w[np.arange(len(w)), lo[a:a + CHUNK]], 1.0) / w.sum(axis=1)).sum()
+        return float(bits)
+
+    def push(self, coder: AnsCoder, low: np.ndarray) -> None:
+        # the passes' contexts use only earlier passes, so they can be made coarse first and pushed in reverse
+        for p, h, lo, prediction, spread, choice in reversed(list(self._encoder_passes(low))):
+            starts = range(0, len(lo), CHUNK)
+            for a in reversed(starts):
+                sl = slice(a, a + CHUNK)
+                push_symbols(coder, lo[sl], frequency_table(_weights(h[sl], prediction[sl], spread[sl], choice),
+                                                            self.precision))
+            if self._chosen(p):
+                push_symbols(coder, np.array([_encode_choice(choice)]), _CHOICE_TABLE)
+
+    def pop(self, coder: AnsCoder) -> np.ndarray:
+        high = self.high.astype(np.int64)
+        values = high << 8
+        channels = high.shape[2]
+        for p in passes(*high.shape[:2]):
+            prediction, spread = _context(values, p)
+            h = high[p.ys, p.xs].ravel()
+            choice = _decode_choice(pop_symbols(coder, _CHOICE_TABLE)[0]) if self._chosen(p) else DEFAULT_CHOICE
+            lo = np.concatenate([
+                pop_symbols(coder, frequency_table(_weights(h[a:a + CHUNK], prediction[a:a + CHUNK],
+                                                            spread[a:a + CHUNK], choice), self.precision))
+                for a in range(0, len(h), CHUNK)])
+            values[p.ys, p.xs] = (h << 8 | lo).reshape(len(p.ys), channels)
+        return (values & 0xFF).astype(np.uint8)
