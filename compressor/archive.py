@@ -84,7 +84,7 @@ def encode_archive(images: Sequence[tuple[str, api.ImageLike]], model: ModelSpec
                 image_entry, image_budget, parts = api._prepare(image, model, budget, max_pixels)
             except ArdmzipError as e:
                 raise type(e)(f"{name}: {e}") from None
-            if getattr(parts, "low", None) is not None:
+            if parts.low is not None:
                 raise UnsupportedImageError(f"{name}: 16-bit images cannot go into an archive yet")
             entry, budget = image_entry, image_budget
             net = net or model_file.load(entry)  # once: a model file is probed when loaded

@@ -123,3 +123,8 @@ def test_bad_requests_are_clear_errors(tiny_registry):
         compress_archive([("a.png", one)], orders=1000)
     with pytest.raises(ArdmzipError, match="b.png"):
         compress_archive([("a.png", one), ("b.png", FIXTURES / "missing.png")])
+
+
+def test_sixteen_bit_images_are_refused_clearly(tiny_registry):
+    with pytest.raises(ArdmzipError, match="16-bit"):
+        compress_archive([("dem.png", FIXTURES / "dem_crop48x40_16bit.png")], budget=2)
