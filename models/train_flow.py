@@ -19,12 +19,13 @@ from pathlib import Path
 import torch
 
 from .data import cifar10_test, cifar10_train, spread_subset
+from .discrete_flow import FAMILY as DF_FAMILY, DiscreteFlow
 from .flow_files import FAMILIES
 from .idf import FAMILY as IDF_FAMILY, IDF
 from .train import batch_indices, to_nchw
 
 LN2 = 0.6931471805599453
-FLOAT_MODELS = {IDF_FAMILY: IDF}  # the trainable model of each family
+FLOAT_MODELS = {IDF_FAMILY: IDF, DF_FAMILY: DiscreteFlow}  # the trainable model of each family
 
 
 @dataclass
@@ -40,6 +41,7 @@ class FlowTrainConfig:
     eval_images: int = 500
     eval_every_s: float = 300.0
     checkpoint_every_s: float = 180.0
+    crop: int = 0  # train on random crops of this side (0: whole images); the flows are convolutional
 
 
 def lr_at(step: int, cfg: FlowTrainConfig) -> float:
@@ -106,6 +108,9 @@ def train(family: str, model_config: dict, data_dir: Path, out: Path, cfg: FlowT
             x = to_nchw(train_x[idx]).to(device)
             flip = (torch.rand(len(idx), generator=gen) < 0.5).to(device)
             x = torch.where(flip.view(-1, 1, 1, 1), x.flip(3), x)
+            if cfg.crop:
+                i, j = torch.randint(0, x.shape[2] - cfg.crop + 1, (2,), generator=gen).tolist()
+                x = x[:, :, i:i + cfg.crop, j:j + cfg.crop]
             for group in opt.param_groups:
                 group["lr"] = lr_at(step, cfg)
             loss = bits_per_dim(flow, x).mean()
@@ -147,6 +152,7 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--total-steps", type=int, default=100_000)
+    p.add_argument("--crop", type=int, default=0, help="train on random crops of this side (a multiple of 2**levels)")
     p.add_argument("--model", type=json.loads, default={},
                    help='model config as JSON, e.g. \'{"levels": 3, "couplings": 4, "width": 48}\'')
     p.add_argument("--device", default="cpu", help="cpu or cuda (training only; coding always runs the exact CPU path)")
@@ -154,7 +160,7 @@ def main() -> None:
     torch.set_num_threads(a.threads)
     config_cls, _ = FAMILIES[a.family]
     model_config = config_cls.from_dict(a.model).to_dict()
-    cfg = FlowTrainConfig(batch=a.batch, lr=a.lr, total_steps=a.total_steps)
+    cfg = FlowTrainConfig(batch=a.batch, lr=a.lr, total_steps=a.total_steps, crop=a.crop)
     train(a.family, model_config, a.data_dir, a.out, cfg, a.minutes, log=lambda s: print(s, flush=True),
           device=a.device)
 

@@ -7,9 +7,9 @@ from PIL import Image
 import ardmzip
 from ardmzip.registry import REGISTRY
 from conftest import FIXTURES
-from tiny_flows import tiny_idf_entry
+from tiny_flows import tiny_df_entry, tiny_idf_entry
 
-ENTRIES = {"idf": tiny_idf_entry}
+ENTRIES = {"idf": tiny_idf_entry, "discrete-flow": tiny_df_entry}
 
 
 @pytest.fixture(scope="module", params=sorted(ENTRIES))

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import torch
 
+from ardmzip.models.discrete_flow import FAMILY as DF_FAMILY, DFConfig, DiscreteFlow, IntegerDiscreteFlow
 from ardmzip.models.flow_files import save_flow
 from ardmzip.models.idf import FAMILY as IDF_FAMILY, IDF, IDFConfig, IntegerIDF
 from ardmzip.registry import ModelEntry, file_sha256
@@ -29,3 +30,23 @@ def tiny_idf_entry(directory: Path, model_id: int = 201, name: str = "tiny-idf")
     save_flow(path, IDF_FAMILY, tiny_idf(3), {"note": "random init, tests only"})
     return ModelEntry(name=name, model_id=model_id, path=path, sha256=file_sha256(path), default_budget=1,
                       description="tiny random test flow")
+
+
+def tiny_float_df(seed: int = 0, classes: int = 256, scales: int = 3, std: float = 0.2) -> DiscreteFlow:
+    torch.manual_seed(seed)
+    flow = DiscreteFlow(DFConfig(classes=classes, couplings=3, width=8, blocks=1, scales=scales, seed=seed))
+    with torch.no_grad():
+        for p in flow.parameters():
+            p.normal_(0.0, std)
+    return flow
+
+
+def tiny_df(seed: int = 0, classes: int = 256, scales: int = 3) -> IntegerDiscreteFlow:
+    return IntegerDiscreteFlow.from_float(tiny_float_df(seed, classes, scales))
+
+
+def tiny_df_entry(directory: Path, model_id: int = 202, name: str = "tiny-df") -> ModelEntry:
+    path = directory / f"{name}.safetensors"
+    save_flow(path, DF_FAMILY, tiny_df(4), {"note": "random init, tests only"})
+    return ModelEntry(name=name, model_id=model_id, path=path, sha256=file_sha256(path), default_budget=1,
+                      description="tiny random test discrete flow")

@@ -1,0 +1,244 @@
+"""Discrete Flows (Tran et al. 2019): bipartite modular location-scale couplings over K classes.
+
+After one squeeze, each coupling permutes the channels (fixed), keeps the first half and maps every
+value x of the second half to (mu + sigma * x) mod K, where mu is the argmax of K location logits and
+sigma the argmax over a few units of Z_K (odd numbers for K = 256), so sigma is invertible mod K and
+the layer is a bijection; both come from a net of the kept half. The latents get a factorized
+categorical prior with free logits per channel. Training sees hard one-hot values forward and
+tempered softmaxes backward (straight-through); the modular sum of one-hot vectors is a circular
+convolution, computed by FFT for the gradient only. Coding uses the integer net (``flow_net.py``):
+its integer logits' argmax (first of equals) is the same on any machine, and the prior's weights come
+from the categorical head's exp table (``heads.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .flow_net import IntegerResNet, QuantResNet, ResNetShape, prefixed, unprefixed
+from .heads import CategoricalHead, round_half_up
+from .idf import squeeze, unsqueeze
+
+FAMILY = "discrete-flow"
+CHANNELS = 12  # a colour image after one squeeze
+
+
+@dataclass(frozen=True)
+class DFConfig:
+    classes: int = 256
+    couplings: int = 4
+    width: int = 32
+    blocks: int = 1
+    scales: int = 4  # candidate scales: the first units of Z_K (1 = location only)
+    temperature: float = 0.25  # of the straight-through softmax
+    act_clip: float = 6.0
+    seed: int = 0
+
+    def units(self) -> list[int]:
+        return [u for u in range(1, self.classes) if math.gcd(u, self.classes) == 1][:self.scales] or [1]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "DFConfig":
+        """Refused outside sane sizes: a model file is untrusted input."""
+        cfg = cls(**d)
+        ints = [cfg.classes, cfg.couplings, cfg.width, cfg.blocks, cfg.scales, cfg.seed]
+        if not (all(isinstance(v, int) and not isinstance(v, bool) for v in ints) and 2 <= cfg.classes <= 256
+                and 1 <= cfg.couplings <= 32 and 1 <= cfg.width <= 512 and 0 <= cfg.blocks <= 16
+                and 1 <= cfg.scales <= 128 and 0 < cfg.temperature <= 10 and 0 < cfg.act_clip <= 64
+                and 0 <= cfg.seed < 2 ** 31):
+            raise ValueError(f"discrete flow config out of range: {d}")
+        return cfg
+
+    def head(self) -> CategoricalHead:
+        return CategoricalHead()
+
+
+def permutations(cfg: DFConfig) -> list[torch.Tensor]:
+    g = torch.Generator().manual_seed(cfg.seed)
+    return [torch.randperm(CHANNELS, generator=g) for _ in range(cfg.couplings)]
+
+
+def _net_input(values: torch.Tensor, classes: int) -> torch.Tensor:
+    """Class values spread over the integer nets' input range [-128, 127] (pixels: x - 128)."""
+    return (values - classes // 2) * (256 // classes)
+
+
+def _straight_through(logits: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Hard one-hot of the argmax forward, tempered softmax backward; logits (..., K, H, W) on dim 2."""
+    soft = F.softmax(logits / temperature, dim=2)
+    hard = F.one_hot(logits.argmax(dim=2), logits.shape[2]).movedim(-1, 2).to(soft.dtype)
+    return hard + soft - soft.detach()
+
+
+class DiscreteFlow(nn.Module):
+    """The trainable flow on one-hot tensors (B, 12, K, h, w)."""
+
+    def __init__(self, cfg: DFConfig = DFConfig()):
+        super().__init__()
+        self.cfg = cfg
+        self.perms = permutations(cfg)
+        units = torch.tensor(cfg.units())
+        self.register_buffer("units", units, persistent=False)
+        k = cfg.classes
+        inverse = torch.tensor([pow(int(u), -1, k) for u in units])
+        # scaled[j] = x[(u^-1 j) mod K]: the one-hot of (u x) mod K
+        self.register_buffer("gather", (inverse.view(-1, 1) * torch.arange(k)) % k, persistent=False)
+        half = CHANNELS // 2
+        self.couplings = nn.ModuleList(
+            QuantResNet(ResNetShape(half, half * (k + len(units)), cfg.width, cfg.blocks), cfg.act_clip)
+            for _ in range(cfg.couplings))
+        self.prior = nn.Parameter(torch.zeros(CHANNELS, k))
+
+    def _couple(self, i: int, z: torch.Tensor) -> torch.Tensor:
+        cfg, k, m = self.cfg, self.cfg.classes, len(self.cfg.units())
+        z = z[:, self.perms[i]]
+        half = CHANNELS // 2
+        za, zb = z[:, :half], z[:, half:]
+        values = (za * torch.arange(k, device=z.device).view(1, 1, -1, 1, 1)).sum(2)  # hard forward, soft backward
+        out = self.couplings[i](_net_input(values, k))
+        b, _, h, w = out.shape
+        out = out.view(b, half, k + m, h, w)
+        loc = _straight_through(out[:, :, :k], cfg.temperature)
+        scale = _straight_through(out[:, :, k:], cfg.temperature)
+        # hard forward values
+        x = zb.argmax(2)
+        mu, sigma = loc.argmax(2), self.units[scale.argmax(2)]
+        hard = F.one_hot((mu + sigma * x) % k, k).movedim(-1, 2).to(zb.dtype)
+        # gradient path: sum over scales of the permuted one-hots, then a circular convolution with mu
+        permuted = zb.unsqueeze(2).expand(-1, -1, m, -1, -1, -1).gather(
+            3, self.gather.view(1, 1, m, k, 1, 1).expand(b, half, m, k, h, w))
+        scaled = (scale.unsqueeze(3) * permuted).sum(2)
+        soft = torch.fft.irfft(torch.fft.rfft(scaled, dim=2) * torch.fft.rfft(loc, dim=2), n=k, dim=2)
+        return torch.cat([za, hard + soft - soft.detach()], 1)
+
+    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (B, 3, H, W) classes, even sides. Returns log p(x) in nats per image."""
+        k = self.cfg.classes
+        z = F.one_hot(squeeze(x.long()), k).movedim(-1, 2).float()
+        for i in range(self.cfg.couplings):
+            z = self._couple(i, z)
+        logp = F.log_softmax(self.prior, dim=1).view(1, CHANNELS, k, 1, 1)
+        return (z * logp).sum((1, 2, 3, 4))
+
+    def integer_tensors(self) -> dict[str, torch.Tensor]:
+        k, m = self.cfg.classes, len(self.cfg.units())
+        head = self.cfg.head()
+        t: dict[str, torch.Tensor] = {}
+        step = torch.full((CHANNELS // 2 * (k + m),), 1.0 / head.logit_scale, dtype=torch.float64)
+        for i, net in enumerate(self.couplings):
+            t.update(prefixed(f"coupling{i}", net.integer_tensors(step, torch.zeros_like(step))))
+            t[f"perm{i}"] = self.perms[i].clone()
+        logp = F.log_softmax(self.prior.detach().double(), dim=1)
+        t["prior"] = round_half_up(logp * head.logit_scale)
+        t.update(prefixed("head", head.tables()))
+        return t
+
+
+class IntegerDiscreteFlow:
+    """The exact flow, as a bounded ``codecs.flow.LatentModel`` over (H, W, 1 or 3) planes of 8-bit values.
+
+    Grey planes are shown as three equal channels and odd sides padded with edge values (cropped after
+    decoding), as for the IDF.
+    """
+
+    bounded = True
+
+    def __init__(self, tensors: dict[str, torch.Tensor], cfg: DFConfig):
+        self.cfg = cfg
+        self.head = cfg.head()
+        self.tables = unprefixed("head", tensors)
+        self.couplings = [IntegerResNet(unprefixed(f"coupling{i}", tensors), cfg.blocks) for i in range(cfg.couplings)]
+        self.perms = [tensors[f"perm{i}"].long() for i in range(cfg.couplings)]
+        for i, perm in enumerate(self.perms):
+            if not torch.equal(torch.sort(perm).values, torch.arange(CHANNELS)):
+                raise ValueError(f"perm{i} is not a permutation of the channels")
+        self.inverse_perms = [torch.argsort(perm) for perm in self.perms]
+        self.units = torch.tensor(cfg.units())
+        self.inverse_units = torch.tensor([pow(int(u), -1, cfg.classes) for u in cfg.units()])
+        self.prior_logits = tensors["prior"].long()
+        if self.prior_logits.shape != (CHANNELS, cfg.classes):
+            raise ValueError("prior has the wrong shape")
+        self.tensors = tensors
+
+    @classmethod
+    def from_float(cls, flow: DiscreteFlow) -> "IntegerDiscreteFlow":
+        return cls(flow.integer_tensors(), flow.cfg)
+
+    def _location_scale(self, i: int, za: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        k = self.cfg.classes
+        out = self.couplings[i](_net_input(za, k))
+        b, _, h, w = out.shape
+        out = out.view(b, CHANNELS // 2, k + len(self.units), h, w)
+        return out[:, :, :k].argmax(2), out[:, :, k:].argmax(2)  # the first of equal logits: deterministic
+
+    def _couple(self, i: int, z: torch.Tensor, sign: int) -> torch.Tensor:
+        k, half = self.cfg.classes, CHANNELS // 2
+        if sign > 0:
+            z = z[:, self.perms[i]]
+        za, zb = z[:, :half], z[:, half:]
+        mu, s = self._location_scale(i, za)
+        zb = (mu + self.units[s] * zb) % k if sign > 0 else ((zb - mu) * self.inverse_units[s]) % k
+        z = torch.cat([za, zb], 1)
+        return z if sign > 0 else z[:, self.inverse_perms[i]]
+
+    def image_latents(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 3, H, W) classes -> latents (B, 12, H/2, W/2) in [0, K)."""
+        z = squeeze(x.long())
+        for i in range(self.cfg.couplings):
+            z = self._couple(i, z, +1)
+        return z
+
+    def image(self, z: torch.Tensor) -> torch.Tensor:
+        for i in reversed(range(self.cfg.couplings)):
+            z = self._couple(i, z, -1)
+        return unsqueeze(z)
+
+    # codecs.flow.LatentModel
+
+    def _padded(self, shape: tuple[int, ...]) -> tuple[int, int]:
+        if len(shape) != 3 or shape[2] not in (1, 3):
+            raise ValueError(f"a discrete flow codes (H, W, 1) or (H, W, 3) planes, not {shape}")
+        if self.cfg.classes != 256:
+            raise ValueError(f"this discrete flow has {self.cfg.classes} classes: it does not code 8-bit images")
+        return shape[0] + shape[0] % 2, shape[1] + shape[1] % 2
+
+    def parts(self, shape: tuple[int, ...]) -> int:
+        self._padded(shape)
+        return 1
+
+    def forward(self, x: np.ndarray) -> list[np.ndarray]:
+        h, w = self._padded(x.shape)
+        a = torch.from_numpy(np.asarray(x, dtype=np.int64)).permute(2, 0, 1)
+        a = a.expand(3, -1, -1) if a.shape[0] == 1 else a
+        a = F.pad(a[None].double(), (0, w - x.shape[1], 0, h - x.shape[0]), mode="replicate").long()
+        return [self.image_latents(a).flatten().numpy()]
+
+    def prior(self, shape: tuple[int, ...], k: int, parts: list[np.ndarray]):
+        h, w = self._padded(shape)
+        per_channel = (h // 2) * (w // 2)
+        logits = self.prior_logits
+
+        def weights(rows: np.ndarray) -> np.ndarray:
+            return self.head.class_weights(logits[torch.from_numpy(rows // per_channel)], self.tables).numpy()
+
+        return np.zeros(CHANNELS * per_channel, dtype=np.int64), weights
+
+    def inverse(self, shape: tuple[int, ...], parts: list[np.ndarray]) -> np.ndarray:
+        h, w = self._padded(shape)
+        z = torch.from_numpy(np.asarray(parts[0], dtype=np.int64)).view(1, CHANNELS, h // 2, w // 2)
+        if z.min() < 0 or z.max() >= self.cfg.classes:
+            raise ValueError("latents outside the flow's classes")
+        return self.image(z)[0].permute(1, 2, 0)[:shape[0], :shape[1], :shape[2]].numpy()
+
+    def config_json(self) -> str:
+        return json.dumps(self.cfg.to_dict())

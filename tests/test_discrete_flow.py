@@ -1,0 +1,129 @@
+"""Discrete Flows (modular location-scale couplings): a bijection on Z_K, exact integers, coding round trips."""
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from ardmzip.codecs.ans import AnsCoder
+from ardmzip.codecs.flow import FlowCodec
+from ardmzip.models.discrete_flow import FAMILY, DFConfig, IntegerDiscreteFlow
+from ardmzip.models.flow_files import load_flow, save_flow
+from ardmzip.models.idf import squeeze
+from conftest import FIXTURES
+from tiny_flows import tiny_df, tiny_float_df
+
+
+@pytest.fixture(scope="module")
+def flow():
+    return tiny_df(1)
+
+
+@pytest.mark.parametrize("classes", [2, 5, 12, 256])
+@pytest.mark.parametrize("batch,h,w", [(1, 2, 2), (3, 8, 6), (2, 16, 32)])
+def test_forward_then_inverse_is_the_identity(classes, batch, h, w):
+    m = tiny_df(classes, classes=classes)
+    x = torch.randint(0, classes, (batch, 3, h, w), generator=torch.Generator().manual_seed(h * w + classes))
+    z = m.image_latents(x)
+    assert z.min() >= 0 and z.max() < classes
+    assert torch.equal(m.image(z), x)
+
+
+def test_scales_are_units_and_used():
+    cfg = DFConfig(classes=12, scales=10)
+    assert cfg.units() == [1, 5, 7, 11]  # every unit of Z_12, no more
+    assert DFConfig(classes=256, scales=3).units() == [1, 3, 5]
+    m = tiny_df(2, scales=3)
+    za = torch.randint(-128, 128, (1, 6, 8, 8), generator=torch.Generator().manual_seed(0))
+    _, s = m._location_scale(0, za)
+    assert len(s.unique()) > 1
+
+
+def test_couplings_are_not_the_identity(flow):
+    x = torch.randint(0, 256, (1, 3, 16, 16), generator=torch.Generator().manual_seed(2))
+    assert not torch.equal(flow.image_latents(x), squeeze(x))
+
+
+def test_same_latents_for_any_thread_count_and_batch(flow):
+    x = torch.randint(0, 256, (4, 3, 32, 32), generator=torch.Generator().manual_seed(3))
+    old = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = flow.image_latents(x)
+        torch.set_num_threads(2)
+        two = flow.image_latents(x)
+    finally:
+        torch.set_num_threads(old)
+    assert torch.equal(one, two)
+    assert torch.equal(one, torch.cat([flow.image_latents(x[i:i + 1]) for i in range(4)]))
+    with torch.backends.mkldnn.flags(enabled=False):
+        assert torch.equal(one, flow.image_latents(x))
+
+
+def test_float_model_reaches_the_integer_latents():
+    """Training's hard forward pass computes the coder's latents, up to argmaxes that fake and exact
+    quantization decide apart."""
+    f = tiny_float_df(5, std=0.5)  # smaller random weights leave many of the 256 logits tied on the grid
+    m = IntegerDiscreteFlow.from_float(f)
+    x = torch.randint(0, 256, (2, 3, 16, 16), generator=torch.Generator().manual_seed(5))
+    with torch.no_grad():
+        z = torch.nn.functional.one_hot(squeeze(x), 256).movedim(-1, 2).float()
+        z = f._couple(0, z)
+    assert (z.argmax(2) == m._couple(0, squeeze(x), +1)).float().mean() > 0.95
+
+
+def code(model, img):
+    codec, coder = FlowCodec(model, img.shape), AnsCoder()
+    codec.push(coder, img)
+    back = codec.pop(coder)
+    assert coder.is_empty()
+    return back
+
+
+@pytest.mark.parametrize("name", ["kodim05_crop17x33.png", "kodim23_crop48x40.png"])
+def test_round_trip_on_real_images(flow, name):
+    img = np.asarray(Image.open(FIXTURES / name).convert("RGB")).astype(np.int64)
+    assert np.array_equal(code(flow, img), img)
+    assert np.array_equal(code(flow, img[..., 1:2]), img[..., 1:2])
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 3), (3, 5, 1)])
+def test_round_trip_on_odd_sizes(flow, shape):
+    img = np.random.default_rng(sum(shape)).integers(0, 256, shape)
+    assert np.array_equal(code(flow, img), img)
+
+
+def test_only_256_classes_code_images():
+    with pytest.raises(ValueError, match="classes"):
+        FlowCodec(tiny_df(0, classes=5), (4, 4, 3)).push(AnsCoder(), np.zeros((4, 4, 3), dtype=np.int64))
+
+
+def test_model_file_round_trip(tmp_path, flow):
+    path = tmp_path / "df.safetensors"
+    save_flow(path, FAMILY, flow)
+    x = torch.randint(0, 256, (1, 3, 8, 8), generator=torch.Generator().manual_seed(6))
+    assert torch.equal(load_flow(path).image_latents(x), flow.image_latents(x))
+
+
+def test_config_refuses_hostile_sizes():
+    with pytest.raises(ValueError, match="out of range"):
+        DFConfig.from_dict({"classes": 1})
+    with pytest.raises(ValueError, match="out of range"):
+        DFConfig.from_dict({"couplings": 1000})
+
+
+def test_training_loss_falls_on_categorical_data():
+    """Three-class maps whose right half copies the left: the couplings can learn to zero it."""
+    f = tiny_float_df(7, classes=3, scales=2, std=0.05)
+    opt = torch.optim.Adam(f.parameters(), lr=1e-2)
+    g = torch.Generator().manual_seed(7)
+    x = torch.randint(0, 3, (16, 3, 4, 4), generator=g)
+    x = torch.cat([x, x], 3)
+    losses = []
+    for _ in range(60):
+        loss = -f.log_prob(x).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert min(losses[-10:]) < 0.9 * losses[0]
