@@ -10,6 +10,7 @@ from .serialization import load_model, model_info
 from .upscale import UpscaleARDM
 
 PLANNED = "planned"  # a model file's info["schedule"] value that turns the budget planner on
+# info["stage_budgets"] = PLANNED: an upscaling model also splits the budget between stages by its L_t
 
 
 def load_coding_model(path: str | Path):
@@ -27,4 +28,4 @@ def load_coding_model(path: str | Path):
             raise ValueError("model file's step_loss_bits must be 1 to 4096 numbers in [0, 64]")
     if net.config.branching == 256:
         return OrderAgnosticARDM(net, loss)
-    return UpscaleARDM(net, net.config.branching, loss)
+    return UpscaleARDM(net, net.config.branching, loss, share_by_loss=info.get("stage_budgets") == PLANNED)

@@ -19,20 +19,24 @@ class ObjectiveResult:
     step_bits: torch.Tensor  # (B,) mean bits per dimension generated at that step: the paper's L_t
 
 
-def random_visibility(batch: int, shape: tuple[int, int, int], generator: torch.Generator | None = None):
-    """t ~ U{0..D-1} and a uniformly random order per example; visible = first t dimensions of it."""
+def random_visibility(batch: int, shape: tuple[int, int, int], generator: torch.Generator | None = None,
+                      t: torch.Tensor | None = None):
+    """t ~ U{0..D-1} (unless given) and a uniformly random order per example; visible = first t dimensions of it."""
     d = shape[0] * shape[1] * shape[2]
-    t = torch.randint(0, d, (batch,), generator=generator)
+    if t is None:
+        t = torch.randint(0, d, (batch,), generator=generator)
     ranks = torch.rand(batch, d, generator=generator).argsort(dim=1).argsort(dim=1)
     visible = (ranks < t[:, None]).view(batch, *shape)
     return t, visible
 
 
-def order_agnostic_loss(net: ARDMNet, x: torch.Tensor, generator: torch.Generator | None = None) -> ObjectiveResult:
-    """x: (B, 3, H, W) uint8 images. One network call per image predicts all hidden dimensions."""
+def order_agnostic_loss(net: ARDMNet, x: torch.Tensor, generator: torch.Generator | None = None,
+                        position: torch.Tensor | None = None) -> ObjectiveResult:
+    """x: (B, 3, H, W) uint8 images. One network call per image predicts all hidden dimensions.
+    position: (B,) steps already taken (CPU); uniformly random when None."""
     b = x.shape[0]
     d = x[0].numel()
-    t, visible = random_visibility(b, tuple(x.shape[1:]), generator)  # drawn on the CPU, reproducibly
+    t, visible = random_visibility(b, tuple(x.shape[1:]), generator, position)  # drawn on the CPU, reproducibly
     t, visible = t.to(x.device), visible.to(x.device)
     out = net(network_inputs(x, visible, fraction_level(t, d)))  # (B, C, P, H, W)
     logp = net.output.log_prob(out, x)
@@ -43,13 +47,18 @@ def order_agnostic_loss(net: ARDMNet, x: torch.Tensor, generator: torch.Generato
     return ObjectiveResult(bpd=bpd, step=t, steps=d, step_bits=bpd)
 
 
-def upscale_loss(net: ARDMNet, x: torch.Tensor, generator: torch.Generator | None = None) -> ObjectiveResult:
+def upscale_loss(net: ARDMNet, x: torch.Tensor, generator: torch.Generator | None = None,
+                 position: torch.Tensor | None = None) -> ObjectiveResult:
     """A random stage s and step t: digits up to s known for the first t dimensions of a random order,
-    up to s - 1 for the rest; the loss is the next digit of the rest. S stages make S times the bits."""
+    up to s - 1 for the rest; the loss is the next digit of the rest. S stages make S times the bits.
+    position: (B,) steps s * D + t already taken (CPU); uniformly random when None."""
     digits = Digits(net.config.branching)
     b, stages, d = x.shape[0], digits.stages, x[0].numel()
-    stage = torch.randint(0, stages, (b,), generator=generator)
-    t, upgraded = random_visibility(b, tuple(x.shape[1:]), generator)
+    if position is None:
+        stage, t = torch.randint(0, stages, (b,), generator=generator), None
+    else:
+        stage, t = position // d, position % d
+    t, upgraded = random_visibility(b, tuple(x.shape[1:]), generator, t)
     stage, t, upgraded = stage.to(x.device), t.to(x.device), upgraded.to(x.device)
     x = x.to(torch.int64)
     k = stage.view(-1, 1, 1, 1) + upgraded.to(torch.int64)  # digits known per dimension
@@ -64,8 +73,9 @@ def upscale_loss(net: ARDMNet, x: torch.Tensor, generator: torch.Generator | Non
     return ObjectiveResult(bpd=stages * step_bits, step=position, steps=stages * d, step_bits=step_bits)
 
 
-def training_loss(net: ARDMNet, x: torch.Tensor, generator: torch.Generator | None = None) -> ObjectiveResult:
+def training_loss(net: ARDMNet, x: torch.Tensor, generator: torch.Generator | None = None,
+                  position: torch.Tensor | None = None) -> ObjectiveResult:
     """The objective of the net's model: order-agnostic, or upscaling when its branching is below 256."""
     if net.config.branching == 256:
-        return order_agnostic_loss(net, x, generator)
-    return upscale_loss(net, x, generator)
+        return order_agnostic_loss(net, x, generator, position)
+    return upscale_loss(net, x, generator, position)

@@ -18,6 +18,7 @@ import torch
 from .ardm import TILE, call_edges, channels_first, check_order, generation_order, tiled_features
 from .ardm_net import NUM_CLASSES, fraction_level
 from .integer_net import IntegerARDMNet
+from .planner import plan_stages
 
 VALUE_BITS = 8
 
@@ -72,13 +73,16 @@ class UpscaleARDM:
     """SteppedModel over digit planes (S, H, W, C): one network call generates part of one stage."""
 
     def __init__(self, net: IntegerARDMNet, branching: int, step_loss: Sequence[float] | None = None,
-                 tile: int = TILE):
-        """step_loss: L_t over the whole generation (all stages, in order); None splits calls evenly."""
+                 tile: int = TILE, share_by_loss: bool = False):
+        """step_loss: L_t over the whole generation (all stages, in order); None splits calls evenly.
+        share_by_loss: split the budget between stages by their L_t too (otherwise evenly; the first
+        upscaling model's files were made that way)."""
         self.net = net
         self.digits = Digits(branching)
         self.alphabet_size = branching
         self.step_loss = tuple(step_loss) if step_loss is not None else None
         self.tile = tile
+        self.share_by_loss = share_by_loss and step_loss is not None
 
     def symbol_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
         return (self.digits.stages, *shape)
@@ -95,12 +99,13 @@ class UpscaleARDM:
         stages, image_shape = shape[0], tuple(shape[1:])
         order = generation_order(image_shape) if order is None else check_order(order, int(np.prod(image_shape)))
         d, n = len(order), len(self.step_loss or ())
-        groups = []
-        for s, k in enumerate(stage_budgets(budget, stages)):
-            loss = None if self.step_loss is None else self.step_loss[s * n // stages:(s + 1) * n // stages]
-            edges = call_edges(loss, d, k)
-            groups += [s * d + order[lo:hi] for lo, hi in zip(edges[:-1], edges[1:])]
-        return groups
+        if self.share_by_loss:
+            stage_edges = plan_stages(self.step_loss, stages, d, budget)
+        else:
+            stage_edges = [call_edges(None if self.step_loss is None
+                                      else self.step_loss[s * n // stages:(s + 1) * n // stages], d, k)
+                           for s, k in enumerate(stage_budgets(budget, stages))]
+        return [s * d + order[lo:hi] for s, edges in enumerate(stage_edges) for lo, hi in zip(edges[:-1], edges[1:])]
 
     def condition(self, symbols: np.ndarray, known: np.ndarray):
         """One network call; returns flat symbol indices (all of the current stage) -> (n, b) weights."""

@@ -44,8 +44,24 @@ def test_train_resume_and_export(tmp_path, head, branching):
     assert net.config.width == 8 and net.config.branching == branching
     info = model_info(tmp_path / "m.safetensors")
     assert info["train_steps"] == 5 and len(info["step_loss_bits"]) == 256
+    assert info["step_loss_source"] == "training tracker"
     model = load_coding_model(tmp_path / "m.safetensors")
     assert model.alphabet_size == (256 if branching == 256 else branching) and model.step_loss is not None
+    assert getattr(model, "share_by_loss", False) == (branching != 256)
+
+
+def test_export_measures_the_step_loss_on_calibration_images(tmp_path):
+    data = fake_data(tmp_path / "data")
+    cfg = TrainConfig(batch=4, total_steps=1, eval_images=4,
+                      net=NetConfig(width=8, dilations=(1,), head="logistic-mixture", mixtures=2))
+    train(data, tmp_path / "run", cfg, minutes=5, log=lambda s: None)
+    images = np.random.default_rng(1).integers(0, 256, (2, 4, 4, 3), dtype=np.uint8)
+    export(tmp_path / "run", tmp_path / "m.safetensors", calibration=images)
+    info = model_info(tmp_path / "m.safetensors")
+    assert info["step_loss_source"] == "measured on 2 training images"
+    tracker = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)["tracker"]["values"]
+    assert len(info["step_loss_bits"]) == len(tracker) and all(info["step_loss_seen"])
+    assert info["step_loss_bits"] != [round(float(v), 4) for v in tracker]
 
 
 def test_data_order_is_reproducible():

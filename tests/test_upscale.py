@@ -35,16 +35,27 @@ def test_unsupported_branching_is_refused(b):
         Digits(b)
 
 
+def test_planned_shares_give_the_steep_first_stage_more_calls_than_even_shares():
+    net, shape = tiny_integer_net(5, "categorical", 4), (4, 32, 32, 3)
+    shared = UpscaleARDM(net, 4, STEP_LOSS, share_by_loss=True).schedule(shape, 20)
+    even = UpscaleARDM(net, 4, STEP_LOSS).schedule(shape, 20)
+    assert len(shared) == len(even) == 20
+    first_stage = [sum(int(g[0]) < 32 * 32 * 3 for g in groups) for groups in (shared, even)]
+    assert first_stage[0] > first_stage[1] == 5
+
+
 def test_stage_budgets():
     assert stage_budgets(10, 4) == [3, 3, 2, 2]
     assert stage_budgets(1, 4) == [1, 1, 1, 1]
 
 
 @pytest.mark.parametrize("head", ["categorical", "logistic-mixture"])
-@pytest.mark.parametrize("b,shape,budget,planned", [(4, (6, 5, 3), 9, True), (2, (3, 4, 1), 16, False),
-                                                    (16, (5, 7, 3), 2, True), (4, (1, 1, 1), 100, False)])
+@pytest.mark.parametrize("b,shape,budget,planned", [(4, (6, 5, 3), 9, "shared"), (2, (3, 4, 1), 16, None),
+                                                    (16, (5, 7, 3), 2, "within"), (4, (1, 1, 1), 100, None)])
 def test_round_trip(head, b, shape, budget, planned):
-    model = UpscaleARDM(tiny_integer_net(5, head, b), b, STEP_LOSS if planned else None)
+    """planned: None = even splits; "within" = planned inside even stage shares; "shared" = shares planned too."""
+    model = UpscaleARDM(tiny_integer_net(5, head, b), b, STEP_LOSS if planned else None,
+                        share_by_loss=planned == "shared")
     x = np.random.default_rng(3).integers(0, 256, shape)
     codec = AutoregressiveCodec(model, shape, budget)
     coder = AnsCoder()
