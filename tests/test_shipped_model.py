@@ -23,6 +23,18 @@ def test_default_weights_match_the_registry():
     ardmzip.REGISTRY.load(entry)  # raises if missing or if the sha256 differs
 
 
+@pytest.mark.parametrize("name", sorted(ardmzip.REGISTRY.entries))
+def test_every_registered_model_loads_and_round_trips(name):
+    entry = ardmzip.REGISTRY.get(name)
+    ardmzip.REGISTRY.load(entry)
+    assert len({e.model_id for e in ardmzip.REGISTRY.entries.values()}) == len(ardmzip.REGISTRY.entries)
+    im = Image.open(FIXTURES / "kodim05_crop17x33.png").crop((0, 0, 9, 7))
+    budget = entry.default_budget if entry.default_budget == 1 else 6
+    data = ardmzip.compress(im, model=name, budget=budget, threads=1)
+    assert ardmzip.inspect(data).model_id == entry.model_id
+    assert np.array_equal(np.asarray(ardmzip.decompress(data, threads=1)), np.asarray(im))
+
+
 @pytest.mark.parametrize("name", ["kodim23_crop48x40.png", "kodim05_crop17x33.png", "kodim15_crop64x64.png"])
 def test_cli_round_trip_on_real_photos(tmp_path, name):
     src = tmp_path / name
