@@ -15,6 +15,7 @@ import click
 from ardmzip.benchmarks.cli import bench
 
 from . import api
+from .archive import DEFAULT_ORDERS, MAX_ORDERS
 from .archive_format import is_archive
 from .errors import ArdmzipError
 from .header import EXTERNAL_MODEL_ID, FORMAT_VERSION
@@ -217,7 +218,7 @@ def main() -> None:
               "fewer is faster, more is smaller.")
 @click.option("--archive", type=click.Path(dir_okay=False), help="Code all the images into this one archive "
               "(dataset mode: later images coded bits-back with their generation order as latent).")
-@click.option("--orders", type=click.IntRange(0, 64), default=1, show_default=True,
+@click.option("--orders", type=click.IntRange(0, MAX_ORDERS), default=DEFAULT_ORDERS, show_default=True,
               help="With --archive: generation orders weighed per image (more: smaller and slower; 0: no bits-back).")
 def compress(files, output, to_stdout, force, remove, quiet, verbose, threads, max_pixels, recursive, jobs, out_dir,
              model, budget, archive, orders):
