@@ -20,7 +20,7 @@ from typing import Sequence
 import numpy as np
 
 from .ans import AnsCoder, CategoricalCodec
-from .autoregressive import AutoregressiveCodec, Progress, SteppedModel
+from .autoregressive import AutoregressiveCodec, SteppedModel
 from .bits_back import bits_back
 from .permutation import MAX_UNIFORM, PermutationCodec, UniformCodec, permutation_bits
 from .quantize import DEFAULT_PRECISION
@@ -70,7 +70,6 @@ class OrderLatentCodec:
     budget: int
     orders: int = 1
     precision: int = DEFAULT_PRECISION
-    progress: Progress | None = None
 
     def __post_init__(self):
         if not 1 <= self.orders <= MAX_UNIFORM:
@@ -91,14 +90,8 @@ class OrderLatentCodec:
         """Bits the encoder pops before it pushes anything: a stack holding fewer gets them only in part back."""
         return self.orders * permutation_bits(self.dims) + (self.precision if self.orders > 1 else 0)
 
-    @property
-    def calls(self) -> int:
-        """Network calls to code or decode: one pass, plus one per order to weigh them when there are several."""
-        passes = 1 + (self.orders if self.orders > 1 else 0)
-        return passes * self._plane(None).calls
-
     def _plane(self, order: np.ndarray | None) -> AutoregressiveCodec:
-        return AutoregressiveCodec(self.model, self.shape, self.budget, self.precision, self.progress, order)
+        return AutoregressiveCodec(self.model, self.shape, self.budget, self.precision, order=order)
 
     def choice(self, x: np.ndarray, orders: Sequence[np.ndarray]) -> CategoricalCodec:
         weights = [likelihood_weight(self._plane(o).symbol_frequencies(x)) for o in orders]
