@@ -22,7 +22,8 @@ Layout (integers little-endian; "varint" = unsigned LEB128, 1 byte below 128):
     payload      n  rANS stack, 32-bit little-endian words
     file crc     4  CRC-32 of every byte before it
 
-A 32x32 RGB image has an 18-byte header plus the 4-byte file CRC.
+A 32x32 RGB image has an 18-byte header plus the 4-byte file CRC. Archives (many images in one
+file, magic b"ARA") are laid out in archive_format.py from the image-field, varint and CRC helpers here.
 """
 
 from __future__ import annotations
