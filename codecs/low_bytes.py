@@ -1,4 +1,8 @@
-"""The low bytes of 16-bit samples, coded given their high bytes (which the 8-bit model codes first).
+"""The low bits of 16-bit samples, coded given their high bytes (which the 8-bit model codes first).
+
+A sample v is split as v - offset = high << shift | low, offset the image's smallest sample and shift
+the fewest low bits that leave at most 8 bits for `high`: data using 10 or 12 of its 16 bits (elevation
+maps, medical scans) gives the 8-bit model a full-contrast image instead of a near-black one.
 
 Samples are visited coarse to fine (hierarchical interpolation): first pixel (0, 0), then for
 every step s = S/2, ..., 1 the centres of the 2s-grid's squares, predicted from their four diagonal
@@ -43,8 +47,29 @@ def _exp_table(n: int = 24 * STEPS) -> np.ndarray:
 _EXP = _exp_table()
 SEARCH_ROWS = 2048  # encoder only: rows of a pass sampled to pick its choice
 CHUNK = 1 << 14  # table rows made at once (16k x 256 int64)
-_LOW = np.arange(256, dtype=np.int64)
+MAX_SHIFT = 8
 _CHOICE_TABLE = frequency_table(np.ones((1, len(SCALE_MULTIPLIERS) * len(SCALE_BASES)), dtype=np.int64))
+_BYTE_TABLE = frequency_table(np.ones((1, 256), dtype=np.int64))
+_SHIFT_TABLE = frequency_table(np.ones((1, MAX_SHIFT + 1), dtype=np.int64))
+
+
+def sample_range(a: np.ndarray) -> tuple[int, int]:
+    """(offset, shift) for 16-bit samples: the smallest sample, and the low bits that leave 8 for the model."""
+    offset = int(a.min()) if a.size else 0
+    span = int(a.max()) - offset if a.size else 0
+    return offset, max(0, span.bit_length() - 8)
+
+
+def push_range(coder: AnsCoder, offset: int, shift: int) -> None:
+    """Offset and shift as uniform symbols (about 20 bits), popped by pop_range."""
+    push_symbols(coder, np.array([shift]), _SHIFT_TABLE)
+    push_symbols(coder, np.array([offset >> 8]), _BYTE_TABLE)
+    push_symbols(coder, np.array([offset & 0xFF]), _BYTE_TABLE)
+
+
+def pop_range(coder: AnsCoder) -> tuple[int, int]:
+    low, high = pop_symbols(coder, _BYTE_TABLE)[0], pop_symbols(coder, _BYTE_TABLE)[0]
+    return int(high) << 8 | int(low), int(pop_symbols(coder, _SHIFT_TABLE)[0])
 
 
 @dataclass(frozen=True)
@@ -95,25 +120,27 @@ def _context(values: np.ndarray, p: Pass) -> tuple[np.ndarray, np.ndarray]:
         low = np.where(ok[:, None], np.minimum(low, v), low)
         high = np.where(ok[:, None], np.maximum(high, v), high)
     none = count == 0
-    prediction = np.where(none, 128, (total + count // 2) // np.maximum(count, 1))
+    prediction = np.where(none, -(1 << 24), (total + count // 2) // np.maximum(count, 1))  # none: uniform
     spread = np.where(none, 0, high - low)
     return prediction.ravel(), spread.ravel()
 
 
-def _weights(high: np.ndarray, prediction: np.ndarray, spread: np.ndarray, choice: tuple[int, int]) -> np.ndarray:
-    """(n, 256) integer weights of every low byte, at most 2**30 (quantize_probabilities' range)."""
+def _weights(high: np.ndarray, prediction: np.ndarray, spread: np.ndarray, choice: tuple[int, int],
+             shift: int) -> np.ndarray:
+    """(n, 2**shift) integer weights of every low part, at most 2**30 (quantize_probabilities' range)."""
     t4 = SCALE_BASES[choice[1]] + spread * SCALE_MULTIPLIERS[choice[0]]  # 4 t
-    d = np.abs((high[:, None] << 8) + _LOW[None, :] - prediction[:, None])
+    d = np.abs((high[:, None] << shift) + np.arange(1 << shift, dtype=np.int64)[None, :] - prediction[:, None])
     return np.maximum(_EXP[np.minimum(d * (4 * STEPS) // t4[:, None], len(_EXP) - 1)], 1)  # no row all zero
 
 
-def _choose(high: np.ndarray, low: np.ndarray, prediction: np.ndarray, spread: np.ndarray) -> tuple[int, int]:
+def _choose(high: np.ndarray, low: np.ndarray, prediction: np.ndarray, spread: np.ndarray,
+            shift: int) -> tuple[int, int]:
     """The encoder's pick of (m, base) for a pass: fewest ideal bits on a sample of its rows."""
     rows = np.linspace(0, len(low) - 1, min(len(low), SEARCH_ROWS)).astype(np.int64)
     best, best_bits = DEFAULT_CHOICE, np.inf
     for m in range(len(SCALE_MULTIPLIERS)):
         for b in range(len(SCALE_BASES)):
-            w = _weights(high[rows], prediction[rows], spread[rows], (m, b)).astype(np.float64)
+            w = _weights(high[rows], prediction[rows], spread[rows], (m, b), shift).astype(np.float64)
             p = np.maximum(w[np.arange(len(rows)), low[rows]] / w.sum(axis=1), 2.0 ** -DEFAULT_PRECISION)
             bits = -np.log2(p).sum()  # about what the quantized table costs, each symbol at least one count
             if bits < best_bits:
@@ -131,55 +158,57 @@ def _decode_choice(symbol: int) -> tuple[int, int]:
 
 @dataclass
 class LowByteCodec:
-    """Codes the (H, W, C) low bytes of 16-bit samples whose (H, W, C) high bytes are `high`."""
+    """Codes the (H, W, C) low parts (< 2**shift) of samples whose (H, W, C) high parts are `high`."""
 
     high: np.ndarray
+    shift: int = MAX_SHIFT
     precision: int = DEFAULT_PRECISION
 
     def _chosen(self, p: Pass) -> bool:
         return len(p.ys) * self.high.shape[2] >= MIN_PIXELS_TO_CHOOSE
 
     def _encoder_passes(self, low: np.ndarray):
-        """Per pass, coarse first: the pass, its rows' high and low bytes, prediction, spread and choice."""
+        """Per pass, coarse first: the pass, its rows' high and low parts, prediction, spread and choice."""
         high = self.high.astype(np.int64)
-        values = (high << 8) | low.astype(np.int64)
+        values = (high << self.shift) | low.astype(np.int64)
         for p in passes(*high.shape[:2]):
             prediction, spread = _context(values, p)
             h, lo = high[p.ys, p.xs].ravel(), low[p.ys, p.xs].ravel().astype(np.int64)
-            choice = _choose(h, lo, prediction, spread) if self._chosen(p) else DEFAULT_CHOICE
+            choice = _choose(h, lo, prediction, spread, self.shift) if self._chosen(p) else DEFAULT_CHOICE
             yield p, h, lo, prediction, spread, choice
+
+    def _table(self, h, prediction, spread, choice, a: int) -> np.ndarray:
+        sl = slice(a, a + CHUNK)
+        return _weights(h[sl], prediction[sl], spread[sl], choice, self.shift)
 
     def ideal_bits(self, low: np.ndarray) -> float:
         """-log2 p(low | high) under the unquantized weights (the per-pass choices not counted)."""
         bits = 0.0
-        for _, h, lo, prediction, spread, choice in self._encoder_passes(low):
+        for _, h, lo, prediction, spread, choice in self._encoder_passes(low) if self.shift else ():
             for a in range(0, len(lo), CHUNK):
-                w = _weights(h[a:a + CHUNK], prediction[a:a + CHUNK], spread[a:a + CHUNK], choice).astype(np.float64)
-                bits -= np.log2(np.maximum(w[np.arange(len(w)), lo[a:a + CHUNK]], 1.0) / w.sum(axis=1)).sum()
+                w = self._table(h, prediction, spread, choice, a).astype(np.float64)
+                bits -= np.log2(w[np.arange(len(w)), lo[a:a + CHUNK]] / w.sum(axis=1)).sum()
         return float(bits)
 
     def push(self, coder: AnsCoder, low: np.ndarray) -> None:
         # the passes' contexts use only earlier passes, so they can be made coarse first and pushed in reverse
-        for p, h, lo, prediction, spread, choice in reversed(list(self._encoder_passes(low))):
-            starts = range(0, len(lo), CHUNK)
-            for a in reversed(starts):
-                sl = slice(a, a + CHUNK)
-                push_symbols(coder, lo[sl], frequency_table(_weights(h[sl], prediction[sl], spread[sl], choice),
-                                                            self.precision))
+        for p, h, lo, prediction, spread, choice in reversed(list(self._encoder_passes(low)) if self.shift else []):
+            for a in reversed(range(0, len(lo), CHUNK)):
+                table = frequency_table(self._table(h, prediction, spread, choice, a), self.precision)
+                push_symbols(coder, lo[a:a + CHUNK], table)
             if self._chosen(p):
                 push_symbols(coder, np.array([_encode_choice(choice)]), _CHOICE_TABLE)
 
     def pop(self, coder: AnsCoder) -> np.ndarray:
         high = self.high.astype(np.int64)
-        values = high << 8
+        values = high << self.shift
         channels = high.shape[2]
-        for p in passes(*high.shape[:2]):
+        for p in passes(*high.shape[:2]) if self.shift else ():
             prediction, spread = _context(values, p)
             h = high[p.ys, p.xs].ravel()
             choice = _decode_choice(pop_symbols(coder, _CHOICE_TABLE)[0]) if self._chosen(p) else DEFAULT_CHOICE
             lo = np.concatenate([
-                pop_symbols(coder, frequency_table(_weights(h[a:a + CHUNK], prediction[a:a + CHUNK],
-                                                            spread[a:a + CHUNK], choice), self.precision))
+                pop_symbols(coder, frequency_table(self._table(h, prediction, spread, choice, a), self.precision))
                 for a in range(0, len(h), CHUNK)])
-            values[p.ys, p.xs] = (h << 8 | lo).reshape(len(p.ys), channels)
-        return (values & 0xFF).astype(np.uint8)
+            values[p.ys, p.xs] = (h << self.shift | lo).reshape(len(p.ys), channels)
+        return (values & ((1 << self.shift) - 1)).astype(np.uint8)

@@ -16,7 +16,7 @@ from PIL import Image, UnidentifiedImageError
 from ardmzip.codecs.ans import AnsCoder, Serial, from_bytes, to_bytes
 from ardmzip.codecs.autoregressive import AutoregressiveCodec
 from ardmzip.codecs.flow import FLOW_BUDGET, FlowCodec, is_latent_model
-from ardmzip.codecs.low_bytes import LowByteCodec
+from ardmzip.codecs.low_bytes import LowByteCodec, pop_range, push_range
 from ardmzip.codecs.quantize import DEFAULT_PRECISION, MAX_PRECISION, MIN_PRECISION
 
 from . import header as fmt
@@ -177,8 +177,9 @@ def compress(image: ImageLike, model: ModelSpec = None, budget: int | None = Non
     budget = _flow_budget(net, budget, resolved)
     coder = AnsCoder()
     with torch_threads(threads):
-        if parts.low is not None:  # pushed first, so popped after the high bytes it is conditioned on
-            LowByteCodec(parts.planes[0], precision).push(coder, parts.low)
+        if parts.bits == 16:  # pushed first, so popped after the high parts it is conditioned on
+            LowByteCodec(parts.planes[0], parts.shift, precision).push(coder, parts.low)
+            push_range(coder, parts.offset, parts.shift)
         _codec(net, [p.shape for p in parts.planes], budget, precision, progress).push(
             coder, [p.astype(np.int64) for p in parts.planes])
     head = fmt.Header(entry.model_id, model_file.tag(entry), precision, budget, parts.mode, parts.width,
@@ -195,7 +196,7 @@ def model_bits(image: ImageLike, model: ModelSpec = None, budget: int | None = N
     budget = _flow_budget(net, budget, resolved)
     with torch_threads(threads):
         bits = sum(_plane_codec(net, p.shape, budget).ideal_bits(p.astype(np.int64)) for p in parts.planes)
-    return bits + (LowByteCodec(parts.planes[0]).ideal_bits(parts.low) if parts.low is not None else 0.0)
+    return bits + (LowByteCodec(parts.planes[0], parts.shift).ideal_bits(parts.low) if parts.bits == 16 else 0.0)
 
 
 def inspect(data: bytes) -> fmt.Header:
@@ -236,13 +237,16 @@ def decompress(data: bytes, threads: int | None = None, progress: Progress | Non
     with torch_threads(threads):
         try:
             planes = _codec(net, shapes, head.budget, head.precision, progress).pop(coder)
-            low = LowByteCodec(planes[0].astype(np.uint8), head.precision).pop(coder) if head.bits == 16 else None
+            low, offset, shift = None, 0, 8
+            if head.bits == 16:
+                offset, shift = pop_range(coder)
+                low = LowByteCodec(planes[0].astype(np.uint8), shift, head.precision).pop(coder)
         except MemoryError:
             raise ArdmzipError(f"not enough memory to decode a {head.width}x{head.height} image") from None
     if not coder.is_empty():  # popping everything returns rANS to its empty start state
         raise CorruptFileError("file is corrupted (coded data left over after the last pixel)")
     parts = ImageParts(head.mode, head.width, head.height, [p.astype(np.uint8) for p in planes],
-                       head.alpha_constant, head.palette, head.icc, head.colour_key, head.bits, low)
+                       head.alpha_constant, head.palette, head.icc, head.colour_key, head.bits, low, offset, shift)
     if parts.pixel_checksum() != head.pixel_crc:
         raise CorruptFileError("decoded pixels do not match the file's checksum")
     return join_image(parts)

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from ardmzip.codecs.low_bytes import sample_range
+
 from . import sixteen_bit
 from .errors import UnsupportedImageError
 
@@ -32,8 +34,10 @@ class ImageParts:
     palette: bytes | None = None  # serialized palette (modes P, PA)
     icc: bytes | None = None
     colour_key: tuple[int, ...] | None = None  # the transparent colour of RGB, L and 1 images (PNG tRNS)
-    bits: int = 8  # per sample; with 16, planes[0] holds the high bytes and `low` the low bytes
+    bits: int = 8  # per sample; with 16, sample - offset = planes[0] << shift | low
     low: np.ndarray | None = None
+    offset: int = 0
+    shift: int = 8
 
     @property
     def has_alpha(self) -> bool:
@@ -42,6 +46,8 @@ class ImageParts:
     def pixel_checksum(self) -> int:
         """CRC-32 of everything that defines the pixels; the decoder must reproduce it."""
         crc = zlib.crc32(self.palette or b"")
+        if self.bits == 16:
+            crc = zlib.crc32(struct.pack("<HB", self.offset, self.shift), crc)
         if self.alpha_constant is not None:
             crc = zlib.crc32(bytes([self.alpha_constant]), crc)
         for plane in self.planes + ([self.low] if self.low is not None else []):
@@ -53,12 +59,14 @@ def split_image(im: Image.Image | np.ndarray) -> ImageParts:
     """A Pillow image, or a uint16 array for 16-bit RGB (which Pillow cannot hold)."""
     if sixteen_bit.is_sixteen(im):
         a = sixteen_bit.samples(im)
-        high, low = sixteen_bit.split(a)
+        offset, shift = sample_range(a)
+        high, low = sixteen_bit.split(a, offset, shift)
         info = {} if isinstance(im, np.ndarray) else im.info
         if info.get("transparency") is not None:
             raise UnsupportedImageError("16-bit images with a transparent colour are not supported")
         icc = info.get("icc_profile") or None
-        return ImageParts("RGB" if a.shape[2] == 3 else "L", a.shape[1], a.shape[0], [high], icc=icc, bits=16, low=low)
+        return ImageParts("RGB" if a.shape[2] == 3 else "L", a.shape[1], a.shape[0], [high], icc=icc, bits=16,
+                          low=low, offset=offset, shift=shift)
     if im.mode not in MODES:
         raise UnsupportedImageError(f"image mode {im.mode} is not supported (supported: {', '.join(MODES)})")
     w, h = im.size
@@ -88,7 +96,7 @@ def split_image(im: Image.Image | np.ndarray) -> ImageParts:
 def join_image(parts: ImageParts) -> Image.Image | np.ndarray:
     """The image; 16-bit RGB as a (H, W, 3) uint16 array."""
     if parts.bits == 16:
-        return sixteen_bit.join(parts.planes[0], parts.low, parts.icc)
+        return sixteen_bit.join(parts.planes[0], parts.low, parts.offset, parts.shift, parts.icc)
     size = (parts.width, parts.height)
     main = parts.planes[0].astype(np.uint8)
     if parts.mode == "1":

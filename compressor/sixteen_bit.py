@@ -1,7 +1,8 @@
 """16-bit greyscale and RGB images: reading what Pillow cannot hold, planes for the coder, PNG out.
 
-A 16-bit sample is coded as two bytes: the high byte by the 8-bit model (as an ordinary L or RGB
-plane), the low byte by ``LowByteCodec`` given all high bytes. Greyscale travels as Pillow's
+A 16-bit sample v is coded in two parts, v - offset = high << shift | low (``sample_range``: offset the
+smallest sample, shift the fewest bits that leave 8 for high): high by the 8-bit model (as an ordinary
+L or RGB plane), low by ``LowByteCodec`` given all of high. Greyscale travels as Pillow's
 ``I;16`` images; Pillow has no 16-bit RGB mode (it truncates such PNGs to 8 bits), so 16-bit RGB
 is a (H, W, 3) uint16 array, read through imagecodecs and written by the small PNG writer below.
 """
@@ -17,7 +18,7 @@ from typing import IO, Union
 import numpy as np
 from PIL import Image
 
-from .errors import UnsupportedImageError
+from .errors import CorruptFileError, UnsupportedImageError
 
 GREY_MODES = ("I;16", "I;16L", "I;16B")  # Pillow's 16-bit greyscale modes (same values, other byte orders)
 Sixteen = Union[Image.Image, np.ndarray]  # an I;16 image, or a (H, W, 3) uint16 array
@@ -39,13 +40,17 @@ def samples(image: Sixteen) -> np.ndarray:
     return a
 
 
-def split(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """High bytes (coded by the 8-bit model) and low bytes, both (H, W, C) uint8."""
-    return (a >> 8).astype(np.uint8), (a & 0xFF).astype(np.uint8)
+def split(a: np.ndarray, offset: int, shift: int) -> tuple[np.ndarray, np.ndarray]:
+    """High parts (coded by the 8-bit model) and low parts, both (H, W, C) uint8."""
+    v = a.astype(np.int64) - offset
+    return (v >> shift).astype(np.uint8), (v & ((1 << shift) - 1)).astype(np.uint8)
 
 
-def join(high: np.ndarray, low: np.ndarray, icc: bytes | None) -> Sixteen:
-    a = (high.astype(np.uint16) << 8) | low.astype(np.uint16)
+def join(high: np.ndarray, low: np.ndarray, offset: int, shift: int, icc: bytes | None) -> Sixteen:
+    v = (high.astype(np.int64) << shift | low) + offset
+    if v.size and v.max() > 0xFFFF:  # no encoder writes this; a forged file could
+        raise CorruptFileError("file is corrupted (16-bit samples out of range)")
+    a = v.astype(np.uint16)
     if a.shape[2] == 3:
         return a
     im = Image.frombytes("I;16", (a.shape[1], a.shape[0]), a[..., 0].astype("<u2").tobytes())
