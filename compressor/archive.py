@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image
 
 from ardmzip.codecs.ans import AnsCoder, Serial, from_bytes, to_bytes
+from ardmzip.codecs.flow import is_latent_model
 from ardmzip.codecs.order_latent import OrderLatentCodec
 from ardmzip.codecs.quantize import DEFAULT_PRECISION, MAX_PRECISION, MIN_PRECISION
 
@@ -53,8 +54,10 @@ def _plane_codecs(net, shapes, budget: int, precision: int, orders: int, order_l
     return api._codec(net, shapes, budget, precision, None)
 
 
-def _bits_back_possible(shapes, orders: int) -> bool:
-    return orders > 0 and all(OrderLatentCodec.supports(int(np.prod(s))) for s in shapes)
+def _bits_back_possible(net, shapes, orders: int) -> bool:
+    """An ARDM's order can be a latent (a discrete flow has none), if the uniform coder reaches its size."""
+    return (orders > 0 and not is_latent_model(net)
+            and all(OrderLatentCodec.supports(int(np.prod(s))) for s in shapes))
 
 
 def _bits_needed(net, shapes, budget: int, precision: int, orders: int) -> float:
@@ -77,19 +80,19 @@ def encode_archive(images: Sequence[tuple[str, api.ImageLike]], model: ModelSpec
     if len(set(names)) != len(names):
         raise ArdmzipError(f"two images have the same name: {next(n for n in names if names.count(n) > 1)}")
     coder = AnsCoder()
-    entries, costs, entry, net = [], [], None, None
+    entries, costs, entry, net, requested = [], [], None, None, budget
     with api.torch_threads(threads):
         for i, (name, image) in enumerate(images):
             try:
-                image_entry, image_budget, parts = api._prepare(image, model, budget, max_pixels)
+                entry, resolved, parts = api._prepare(image, model, requested, max_pixels)
             except ArdmzipError as e:
                 raise type(e)(f"{name}: {e}") from None
             if parts.low is not None:
                 raise UnsupportedImageError(f"{name}: 16-bit images cannot go into an archive yet")
-            entry, budget = image_entry, image_budget
             net = net or model_file.load(entry)  # once: a model file is probed when loaded
+            budget = api._flow_budget(net, requested, resolved)
             shapes = [p.shape for p in parts.planes]
-            latent = (_bits_back_possible(shapes, orders)
+            latent = (_bits_back_possible(net, shapes, orders)
                       and coder.num_valid_bits() >= _bits_needed(net, shapes, budget, precision, orders))
             before = coder.num_valid_bits()
             _plane_codecs(net, shapes, budget, precision, orders, latent).push(
@@ -150,8 +153,8 @@ def decompress_archive(data: bytes, threads: int | None = None, progress: Progre
     with api.torch_threads(threads):
         for done, e in enumerate(reversed(head.entries), 1):  # a stack: the last image pushed comes off first
             shapes = plane_shapes(e.mode, e.width, e.height, alpha_coded=e.alpha_constant is None)
-            if e.order_latent and not _bits_back_possible(shapes, head.orders):
-                raise CorruptFileError(f"archive is corrupted ({e.name}: too large to be coded bits-back)")
+            if e.order_latent and not _bits_back_possible(net, shapes, head.orders):
+                raise CorruptFileError(f"archive is corrupted ({e.name} cannot have been coded bits-back)")
             try:
                 planes = _plane_codecs(net, shapes, head.budget, head.precision, head.orders, e.order_latent).pop(coder)
             except MemoryError:

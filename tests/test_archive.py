@@ -11,9 +11,11 @@ import ardmzip
 from ardmzip.archive import compress_archive, decompress_archive, encode_archive, inspect_archive
 from ardmzip.archive_format import check_name
 from ardmzip.errors import ArdmzipError, CorruptFileError, FormatError
+from ardmzip.registry import REGISTRY
 from conftest import FIXTURES
 from test_api import assert_same_image
 from test_image_planes import photo
+from tiny_flows import tiny_idf_entry
 
 
 def mixed_images():
@@ -128,3 +130,15 @@ def test_bad_requests_are_clear_errors(tiny_registry):
 def test_sixteen_bit_images_are_refused_clearly(tiny_registry):
     with pytest.raises(ArdmzipError, match="16-bit"):
         compress_archive([("dem.png", FIXTURES / "dem_crop48x40_16bit.png")], budget=2)
+
+
+def test_a_discrete_flow_archive_codes_every_image_without_an_order(tmp_path, monkeypatch):
+    """A flow has no generation order: its archives never code bits-back, and still round trip."""
+    entry = tiny_idf_entry(tmp_path)
+    monkeypatch.setattr(REGISTRY, "entries", {entry.name: entry})
+    monkeypatch.setattr(REGISTRY, "_loaded", {})
+    images = mixed_images()[7:11]
+    encoded = encode_archive(images, model=entry.name, orders=2)
+    assert not any(c.order_latent for c in encoded.costs)
+    for (_, got), (_, want) in zip(decompress_archive(encoded.data), images):
+        assert_same_image(got, loaded(want))
