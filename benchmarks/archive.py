@@ -42,7 +42,9 @@ def measure_model(model: str, budget: int, imgs: list[tuple[str, np.ndarray]], o
         if not _same(ardmzip.decompress(data, threads=threads), x):
             raise RuntimeError(f"{model}: {name} not restored by single-image coding")
         single.append(len(data))
-    out = {"model": model, "budget": budget, "images": len(imgs), "dims": sum(dims),
+    entry = ardmzip.REGISTRY.get(model)
+    out = {"model": model, "model_id": entry.model_id, "sha256": entry.sha256, "budget": budget,
+           "images": len(imgs), "dims": sum(dims),
            "single": {"bytes": sum(single), "bpd": 8 * sum(single) / sum(dims),
                       "seconds": time.perf_counter() - t0}, "archives": {}}
     log(f"{model}: single-image {out['single']['bpd']:.4f} bits/dim")

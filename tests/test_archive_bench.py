@@ -9,7 +9,7 @@ def test_single_against_archive_rows(tiny_registry):
     rng = np.random.default_rng(0)
     imgs = [(f"img{i}", rng.integers(0, 256, (4, 5, 3), dtype=np.uint8)) for i in range(8)]
     r = measure_model("tiny", 2, imgs, (0, 1, 2), 1, lambda msg: None)
-    assert r["dims"] == 8 * 60 and r["single"]["bpd"] > 0
+    assert r["dims"] == 8 * 60 and r["single"]["bpd"] > 0 and r["model_id"] == tiny_registry.get("tiny").model_id
     zero, one = r["archives"]["0"], r["archives"]["1"]
     assert zero["bpd"] < r["single"]["bpd"]  # one header and one final coder state for the set
     assert zero["initial_images"] == 8 and 0 < one["initial_images"] < 8
