@@ -21,6 +21,7 @@ from ardmzip.codecs.quantize import DEFAULT_PRECISION, MAX_PRECISION, MIN_PRECIS
 
 from . import header as fmt
 from . import model_file, sixteen_bit
+from .archive_format import is_archive
 from .errors import ArdmzipError, CorruptFileError, FormatError, LimitError, UnsupportedImageError
 from .image_planes import ImageParts, join_image, plane_shapes, split_image
 from .model_file import ModelSpec
@@ -205,6 +206,8 @@ def inspect(data: bytes) -> fmt.Header:
 
 
 def _checked_header(data: bytes) -> tuple[fmt.Header, bytes]:
+    if is_archive(data):
+        raise FormatError("an ardmzip archive of several images, not one (decompress_archive reads it)")
     head, payload = fmt.unpack(data)
     if not MIN_PRECISION <= head.precision <= MAX_PRECISION:
         raise FormatError(f"unsupported coder precision {head.precision}")

@@ -142,3 +142,9 @@ def test_a_discrete_flow_archive_codes_every_image_without_an_order(tmp_path, mo
     assert not any(c.order_latent for c in encoded.costs)
     for (_, got), (_, want) in zip(decompress_archive(encoded.data), images):
         assert_same_image(got, loaded(want))
+
+
+def test_single_image_decoder_names_an_archive(tiny_registry):
+    data = compress_archive(mixed_images()[7:8], budget=2)
+    with pytest.raises(FormatError, match="archive"):
+        ardmzip.decompress(data)
