@@ -22,6 +22,11 @@ def round_half_up(t: torch.Tensor) -> torch.Tensor:
     return torch.floor(t.double() + 0.5).to(torch.int64)
 
 
+def lookup(table: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """table[idx] for a 1-D table; index_select is about 4x faster than advanced indexing on large idx."""
+    return table.index_select(0, idx.reshape(-1)).view(idx.shape)
+
+
 def _fake_quant(x: torch.Tensor, step: float) -> torch.Tensor:
     """Round to the integer head's output grid in the forward pass; identity gradient."""
     return x + (torch.round(x / step) * step - x).detach()
@@ -65,7 +70,7 @@ class CategoricalHead:
         """Integer logits (N, 256) -> int64 weights (N, 256); each row's largest is 2**30."""
         table = tables["exp_table"]
         gap = (q.max(dim=1, keepdim=True).values - q).clamp_(max=len(table) - 1)
-        return table[gap]
+        return lookup(table, gap)
 
 
 @dataclass(frozen=True)
@@ -156,7 +161,7 @@ class LogisticMixtureHead:
         logit, mean, log_s = q[:, :k], q[:, k:2 * k], q[:, 2 * k:]
         exp_t, sig_t, inv_t = tables["exp_table"], tables["sigmoid_table"], tables["inv_scale_table"]
         lo_q = round(self.log_scale_min * self.grid)
-        inv_s = inv_t[(log_s - lo_q).clamp_(0, len(inv_t) - 1)]  # 1/scale, 2**inv_bits per level
+        inv_s = lookup(inv_t, (log_s - lo_q).clamp_(0, len(inv_t) - 1))  # 1/scale, 2**inv_bits per level
         mean = mean.clamp(-NUM_CLASSES * self.grid, 2 * NUM_CLASSES * self.grid)
         edges = torch.arange(NUM_CLASSES - 1, dtype=torch.int64) * self.grid + self.grid // 2
         # z = (edge - mean) / scale in units of 2**-interp_bits / z_res
@@ -167,9 +172,9 @@ class LogisticMixtureHead:
         frac = z & ((1 << self.interp_bits) - 1)
         idx = z.bitwise_right_shift_(self.interp_bits)
         slope = sig_t[1:] - sig_t[:-1]
-        cdf = slope[idx].mul_(frac).bitwise_right_shift_(self.interp_bits).add_(sig_t[idx])  # (N, K, 255)
+        cdf = lookup(slope, idx).mul_(frac).bitwise_right_shift_(self.interp_bits).add_(lookup(sig_t, idx))  # (N, K, 255)
         gap = (logit.max(dim=1, keepdim=True).values - logit).clamp_(max=len(exp_t) - 1)
-        weight = exp_t[gap] >> (30 - 16)  # at most 2**16
+        weight = lookup(exp_t, gap) >> (30 - 16)  # at most 2**16
         mixed = cdf.mul_(weight.unsqueeze(2)).sum(dim=1)  # the mixture's CDF at the edges, at most K * 2**46
         n = len(q)
         mixed = torch.cat([torch.zeros(n, 1, dtype=torch.int64), mixed, weight.sum(dim=1, keepdim=True) * TABLE_ONE], 1)
