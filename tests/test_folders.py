@@ -83,3 +83,16 @@ def test_folder_options_need_r(tiny_registry, tmp_path):
     assert r.exit_code == 2
     r = run("compress", "-r", tmp_path / "missing")
     assert r.exit_code == 1 and "no such file or directory" in r.stderr
+
+
+def test_one_progress_bar_counts_every_file_once(tiny_registry, tmp_path):
+    from ardmzip import folders
+    from ardmzip.cli import Options
+
+    make_tree(tmp_path)
+    opts = Options(None, False, False, False, True, False, None, 1 << 24)
+    ticks, said, failed = [], [], []
+    status = folders.main((str(tmp_path),), folders.FolderConfig(decompress=False, opts=opts, budget=2),
+                          lambda done, total: ticks.append((done, total)), said.append, failed.append)
+    assert status == 1 and ticks == [(i, 5) for i in range(1, 6)]  # 3 images, the text file, the cut PNG
+    assert len(failed) == 1 and "cut.png" in failed[0] and "1 skipped, 1 failed" in said[-1]
