@@ -26,7 +26,7 @@ from .errors import ArdmzipError, CorruptFileError, FormatError, UnsupportedImag
 from .image_planes import ImageParts, join_image, plane_shapes
 from .model_file import ModelSpec
 
-DEFAULT_ORDERS = 4  # measured: 0.009-0.017 bits/dim smaller than one order on the images it codes, about 4x the time (README)
+DEFAULT_ORDERS = 4  # measured 0.009-0.017 bits/dim below one order on the images it codes, 4x the time
 MAX_ORDERS = 64  # decoding weighs every order with a full pass, so a file may not ask for unboundedly many
 Progress = Callable[[int, int], None]  # (images done, total)
 
