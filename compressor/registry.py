@@ -106,6 +106,14 @@ REGISTRY = Registry(
             default_budget=32,
             description="Depth-upscaling ARDM (branching 4), v1's network with measured L_t and stage shares planned; see ardm-up4-c10-v2.md",
         ),
+        ModelEntry(
+            name="idf-c10",
+            model_id=4,
+            path=WEIGHTS_DIR / "idf-c10-v1.safetensors",
+            sha256="5d19c0707bef6839528d46139ed2cd5195831d4fcb32e99fcbd2f905caa9aad3",
+            default_budget=1,  # a flow makes one pass; its files record budget 1
+            description="Integer Discrete Flow, 3 levels x 4 couplings, 0.78M parameters, CIFAR-10 train (CPU); see idf-c10-v1.md",
+        ),
     ],
     default="ardm-mix-c10",
 )
