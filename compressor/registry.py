@@ -83,12 +83,20 @@ REGISTRY = Registry(
             description="OA-ARDM, 0.5M parameters, trained on CIFAR-10 train (CPU); see ardm-c10-v1.md",
         ),
         ModelEntry(
-            name="ardm-mix-c10",
+            name="ardm-mix-c10-v1",
             model_id=2,
             path=WEIGHTS_DIR / "ardm-mix-c10-v1.safetensors",
             sha256="c2c96532d9db99f4cfca0105941e0a6e0ca4875e993dff3843c4528bc74486f2",
             default_budget=32,
-            description="OA-ARDM, logistic-mixture head, planned budget, 0.45M parameters, CIFAR-10 train (CPU); see ardm-mix-c10-v1.md",
+            description="First logistic-mixture OA-ARDM (kept for its files); see ardm-mix-c10-v1.md",
+        ),
+        ModelEntry(
+            name="ardm-mix-c10",
+            model_id=7,
+            path=WEIGHTS_DIR / "ardm-mix-c10-v2.safetensors",
+            sha256="44f50ea49ad34e240ba3f716f943d3fb87a1a6e6c9651352d48e807c63b0adbc",
+            default_budget=32,
+            description="OA-ARDM, logistic-mixture head, planned budget, 0.45M parameters, CIFAR-10 train (CPU, 148 min); see ardm-mix-c10-v2.md",
         ),
         ModelEntry(
             name="ardm-up4-c10-v1",
