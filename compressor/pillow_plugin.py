@@ -3,10 +3,17 @@
 Registered when ``ardmzip`` is imported (Pillow has no entry-point discovery for plugins). Opening
 reads only the header, so size and mode are known at once; the pixels are decoded in ``load()``,
 since decoding takes seconds per small image and minutes per photo.
+
+``Image.open`` passes no options to a plugin, so files written with a model file given by path are
+decoded with the file named by ``use_model_file`` (a module-level setting). Decoding errors surface
+from ``load()`` as ``OSError`` (its message is ardmzip's), as Pillow's own decoders raise them.
+Needs Pillow >= 10.1, the first release whose plugins set ``_mode`` (``Image.mode`` became read-only).
 """
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import IO
 
 from PIL import Image, ImageFile
@@ -18,6 +25,16 @@ from .errors import ArdmzipError
 FORMAT = "ARDM"
 EXTENSION = ".ardm"
 MIME = "image/x-ardm"
+_model_file: Path | None = None
+
+
+def use_model_file(path: str | os.PathLike | None) -> None:
+    """The model file (.safetensors) that opened files written with a model file need; None forgets it.
+
+    Used only for such files: files of registry models decode with their registry model as always.
+    """
+    global _model_file
+    _model_file = Path(path) if path is not None else None
 
 
 def _accept(prefix: bytes) -> bool:
@@ -45,9 +62,14 @@ class ArdmImageFile(ImageFile.ImageFile):
             self.info["icc_profile"] = head.icc
         self.tile = []
 
-    def load(self):
-        if self._im is None:
-            decoded = api.decompress(self._data)
+    def load(self) -> Image.core.PixelAccess | None:
+        if self._data:  # not decoded yet: a flag of our own, as Pillow's private ``_im`` is not in every release
+            head = self.info["ardmzip_header"]
+            model = _model_file if head.model_id == fmt.EXTERNAL_MODEL_ID else None
+            try:
+                decoded = api.decompress(self._data, model=model)
+            except ArdmzipError as e:
+                raise OSError(f"cannot decode ardmzip file: {e}") from e
             decoded.load()  # realizes the palette in the pixel storage taken below
             self.im = decoded.im
             self.palette = decoded.palette.copy() if decoded.palette is not None else None

@@ -35,7 +35,7 @@ def test_open_reads_header_only_until_load(tiny_registry, tmp_path, monkeypatch)
     src.save(tmp_path / "y.ardm", budget=2)
     decoded = []
     monkeypatch.setattr(ardmzip.api, "decompress",
-                        lambda data, _real=ardmzip.api.decompress: decoded.append(1) or _real(data))
+                        lambda data, _real=ardmzip.api.decompress, **kw: decoded.append(1) or _real(data, **kw))
     im = Image.open(tmp_path / "y.ardm")
     assert im.size == (48, 40) and im.mode == "RGB" and not decoded
     im.load()
@@ -67,3 +67,39 @@ def test_not_an_ardm_file_is_not_identified(tmp_path):
     (tmp_path / "bad.ardm").write_bytes(b"ARZ\x01garbage")
     with pytest.raises(Image.UnidentifiedImageError):
         Image.open(tmp_path / "bad.ardm")
+
+
+def test_model_file_is_set_before_opening_and_errors_are_oserrors(tiny_model_entry, tmp_path, monkeypatch):
+    """Image.open takes no options: a file written with a model file decodes once use_model_file names it."""
+    from ardmzip import pillow_plugin
+
+    monkeypatch.setattr(pillow_plugin, "_model_file", None)
+    src = Image.open(FIXTURES / "kodim05_crop17x33.png")
+    src.save(tmp_path / "m.ardm", model=tiny_model_entry.path, budget=3)
+    with pytest.raises(OSError, match="pass that file as model"):
+        Image.open(tmp_path / "m.ardm").load()
+    pillow_plugin.use_model_file(tiny_model_entry.path)
+    assert same_pixels(Image.open(tmp_path / "m.ardm"), src)
+
+
+def test_registry_files_ignore_the_model_file_setting(tiny_registry, tiny_model_entry, tmp_path, monkeypatch):
+    from ardmzip import pillow_plugin
+
+    monkeypatch.setattr(pillow_plugin, "_model_file", None)
+    src = Image.open(FIXTURES / "kodim05_crop17x33.png")
+    src.save(tmp_path / "r.ardm", budget=2)
+    pillow_plugin.use_model_file(tiny_model_entry.path)
+    assert same_pixels(Image.open(tmp_path / "r.ardm"), src)
+
+
+def test_corrupt_pixel_data_raises_oserror_on_load(tiny_registry):
+    """A damaged payload behind a forged checksum passes open() (the header is fine) and fails in load()."""
+    from ardmzip import header as fmt
+
+    buf = io.BytesIO()
+    photo("RGB").save(buf, format="ARDM", budget=2)
+    head, payload = fmt.unpack(buf.getvalue())
+    forged = fmt.pack(head, payload[:len(payload) // 2])
+    im = Image.open(io.BytesIO(forged))
+    with pytest.raises(OSError, match="corrupt"):
+        im.load()
