@@ -42,7 +42,9 @@ def build_codecs(cfg: BenchConfig) -> list[Codec]:
     codecs = [classical(n) for n in names if n in CLASSICAL]
     if "ardmzip" in names:
         for model in cfg.models or tuple(ardmzip.REGISTRY.entries):
-            for budget in cfg.budgets or (ardmzip.REGISTRY.get(model).default_budget,):
+            default = ardmzip.REGISTRY.get(model).default_budget
+            one_pass = default == 1  # the discrete flows: one network pass, no budget to sweep
+            for budget in (default,) if one_pass else cfg.budgets or (default,):
                 codecs.append(learned(model, budget, cfg.threads))
     unknown = [n for n in names if n not in CLASSICAL and n != "ardmzip"]
     if unknown:

@@ -8,6 +8,8 @@ import pytest
 from PIL import Image
 
 import ardmzip
+from ardmzip.benchmarks.measure import measure
+from ardmzip.benchmarks.run import BenchConfig, build_codecs
 from ardmzip.registry import REGISTRY
 from conftest import FIXTURES
 from tiny_flows import tiny_df_entry, tiny_idf_entry
@@ -95,3 +97,11 @@ def test_damaged_files_fail_cleanly(registered):
         except ardmzip.ArdmzipError:
             continue
         assert np.array_equal(np.asarray(back), np.asarray(im))
+
+
+def test_benchmark_runs_a_flow_once_whatever_the_budgets(registered, tmp_path):
+    cfg = BenchConfig(("cifar10",), tmp_path, tmp_path, codecs=("ardmzip",), models=(registered.name,), budgets=(2, 5))
+    codecs = build_codecs(cfg)
+    assert [c.name for c in codecs] == [f"ardmzip-{registered.name}-b1"]
+    row = measure(codecs[0], "set", "img", np.asarray(images()["RGB"]))
+    assert row.lossless and row.calls == 1 and row.nll_bpd > 0
