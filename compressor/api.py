@@ -28,7 +28,7 @@ from .model_file import ModelSpec
 from .registry import ModelEntry
 
 ImageLike = Union[Image.Image, np.ndarray, str, os.PathLike]
-Progress = Callable[[int, int], None]  # (network calls done, total)
+Progress = Callable[[int, int], None]  # (done, total): network calls for one image; images for an archive
 MAX_PIXELS = 1 << 28  # the format's range: larger sizes are refused as corrupt, whatever the limit
 DEFAULT_MAX_PIXELS = 1 << 24  # 16.8 MP: a 12 MP photo passes; memory grows with pixels (README)
 MAX_BUDGET = 1 << 20
@@ -124,7 +124,7 @@ def _plane_codec(model, shape: tuple[int, ...], budget: int, precision: int = DE
     return FlowCodec(model, shape, precision)
 
 
-def _flow_budget(model, requested: int | None, resolved: int) -> int:
+def coding_budget(model, requested: int | None, resolved: int) -> int:
     """The budget to code with: a flow's is FLOW_BUDGET (asking for another is an error), else `resolved`."""
     if not is_latent_model(model):
         return resolved
@@ -133,7 +133,7 @@ def _flow_budget(model, requested: int | None, resolved: int) -> int:
     return FLOW_BUDGET
 
 
-def _codec(model, shapes, budget: int, precision: int, progress: Progress | None) -> Serial:
+def image_codec(model, shapes, budget: int, precision: int, progress: Progress | None = None) -> Serial:
     """One autoregressive codec per plane; progress(done, total) counts network calls."""
     codecs = [_plane_codec(model, s, budget, precision) for s in shapes]
     if progress is not None:
@@ -150,17 +150,22 @@ def _codec(model, shapes, budget: int, precision: int, progress: Progress | None
     return Serial(codecs)
 
 
-def _prepare(image: ImageLike, model: ModelSpec, budget: int | None,
-             max_pixels: int) -> tuple[ModelEntry, int, ImageParts]:
-    """The model's entry, the checked budget and the image's planes, shared by everything that codes."""
+def resolve_model(model: ModelSpec, budget: int | None) -> tuple[ModelEntry, int]:
+    """The model's entry (a model file is hashed now) and the checked budget, shared by everything that codes."""
     entry = model_file.resolve(model)
     budget = entry.default_budget if budget is None else int(budget)
     if not 1 <= budget <= MAX_BUDGET:
         raise ArdmzipError(f"budget must be between 1 and {MAX_BUDGET}, got {budget}")
-    parts = split_image(open_image(image, max_pixels=min(max_pixels, MAX_PIXELS)))
+    return entry, budget
+
+
+def image_parts(image: ImageLike, max_pixels: int, name: str | None = None) -> ImageParts:
+    """The planes of an image to code, refusing what a file cannot hold; `name` labels errors."""
+    parts = split_image(open_image(image, name=name, max_pixels=min(max_pixels, MAX_PIXELS)))
     if parts.icc and len(parts.icc) > fmt.MAX_ICC_BYTES:
-        raise UnsupportedImageError(f"ICC profile of {len(parts.icc):,} bytes exceeds the limit of {fmt.MAX_ICC_BYTES:,}")
-    return entry, budget, parts
+        raise UnsupportedImageError(f"{name + ': ' if name else ''}ICC profile of {len(parts.icc):,} bytes "
+                                    f"exceeds the limit of {fmt.MAX_ICC_BYTES:,}")
+    return parts
 
 
 def compress(image: ImageLike, model: ModelSpec = None, budget: int | None = None,
@@ -173,15 +178,16 @@ def compress(image: ImageLike, model: ModelSpec = None, budget: int | None = Non
     """
     if not MIN_PRECISION <= precision <= MAX_PRECISION:
         raise ArdmzipError(f"precision must be between {MIN_PRECISION} and {MAX_PRECISION}, got {precision}")
-    entry, resolved, parts = _prepare(image, model, budget, max_pixels)
+    entry, resolved = resolve_model(model, budget)
+    parts = image_parts(image, max_pixels)
     net = model_file.load(entry)
-    budget = _flow_budget(net, budget, resolved)
+    budget = coding_budget(net, budget, resolved)
     coder = AnsCoder()
     with torch_threads(threads):
         if parts.bits == 16:  # pushed first, so popped after the high parts it is conditioned on
             LowByteCodec(parts.planes[0], parts.shift, precision).push(coder, parts.low)
             push_range(coder, parts.offset, parts.shift)
-        _codec(net, [p.shape for p in parts.planes], budget, precision, progress).push(
+        image_codec(net, [p.shape for p in parts.planes], budget, precision, progress).push(
             coder, [p.astype(np.int64) for p in parts.planes])
     head = fmt.Header(entry.model_id, model_file.tag(entry), precision, budget, parts.mode, parts.width,
                       parts.height, parts.pixel_checksum(), parts.alpha_constant, parts.palette, parts.icc,
@@ -192,9 +198,10 @@ def compress(image: ImageLike, model: ModelSpec = None, budget: int | None = Non
 def model_bits(image: ImageLike, model: ModelSpec = None, budget: int | None = None,
                threads: int | None = None, max_pixels: int = DEFAULT_MAX_PIXELS) -> float:
     """The model's ideal code length -log2 p(image) in bits at this budget (no header, no coder overhead)."""
-    entry, resolved, parts = _prepare(image, model, budget, max_pixels)
+    entry, resolved = resolve_model(model, budget)
+    parts = image_parts(image, max_pixels)
     net = model_file.load(entry)
-    budget = _flow_budget(net, budget, resolved)
+    budget = coding_budget(net, budget, resolved)
     with torch_threads(threads):
         bits = sum(_plane_codec(net, p.shape, budget).ideal_bits(p.astype(np.int64)) for p in parts.planes)
     return bits + (LowByteCodec(parts.planes[0], parts.shift).ideal_bits(parts.low) if parts.bits == 16 else 0.0)
@@ -239,7 +246,7 @@ def decompress(data: bytes, threads: int | None = None, progress: Progress | Non
         raise CorruptFileError(f"file is corrupted ({e})") from None
     with torch_threads(threads):
         try:
-            planes = _codec(net, shapes, head.budget, head.precision, progress).pop(coder)
+            planes = image_codec(net, shapes, head.budget, head.precision, progress).pop(coder)
             low, offset, shift = None, 0, 8
             if head.bits == 16:
                 offset, shift = pop_range(coder)

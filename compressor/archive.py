@@ -10,7 +10,7 @@ coding costs, forgoing only the bits-back gain, instead of log2(D!) random bits 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 from PIL import Image
@@ -21,14 +21,13 @@ from ardmzip.codecs.order_latent import OrderLatentCodec
 from ardmzip.codecs.quantize import DEFAULT_PRECISION, MAX_PRECISION, MIN_PRECISION
 
 from . import api, model_file
-from .archive_format import ArchiveHeader, Entry, check_name, pack_archive, unpack_archive
+from .archive_format import ArchiveHeader, Entry, check_names, pack_archive, unpack_archive
 from .errors import ArdmzipError, CorruptFileError, FormatError, UnsupportedImageError
 from .image_planes import ImageParts, join_image, plane_shapes
 from .model_file import ModelSpec
 
-DEFAULT_ORDERS = 4  # measured 0.009-0.017 bits/dim below one order on the images it codes, 4x the time
+DEFAULT_ORDERS = 4  # measured 0.009-0.017 bits/dim below the fixed order (K = 0) on its bits-back images, 4x the time
 MAX_ORDERS = 64  # decoding weighs every order with a full pass, so a file may not ask for unboundedly many
-Progress = Callable[[int, int], None]  # (images done, total)
 
 
 @dataclass(frozen=True)
@@ -51,7 +50,7 @@ class EncodedArchive:
 def _plane_codecs(net, shapes, budget: int, precision: int, orders: int, order_latent: bool) -> Serial:
     if order_latent:
         return Serial([OrderLatentCodec(net, s, budget, orders, precision) for s in shapes])
-    return api._codec(net, shapes, budget, precision, None)
+    return api.image_codec(net, shapes, budget, precision)
 
 
 def _bits_back_possible(net, shapes, orders: int) -> bool:
@@ -66,7 +65,7 @@ def _bits_needed(net, shapes, budget: int, precision: int, orders: int) -> float
 
 def encode_archive(images: Sequence[tuple[str, api.ImageLike]], model: ModelSpec = None, budget: int | None = None,
                    orders: int = DEFAULT_ORDERS, precision: int = DEFAULT_PRECISION, threads: int | None = None,
-                   progress: Progress | None = None, max_pixels: int = api.DEFAULT_MAX_PIXELS) -> EncodedArchive:
+                   progress: api.Progress | None = None, max_pixels: int = api.DEFAULT_MAX_PIXELS) -> EncodedArchive:
     """Code (name, image) pairs into one archive, with what each image added to the stack.
 
     orders: generation orders weighed per bits-back image (1: one random order; 0: no bits-back)."""
@@ -76,21 +75,20 @@ def encode_archive(images: Sequence[tuple[str, api.ImageLike]], model: ModelSpec
         raise ArdmzipError(f"orders must be between 0 and {MAX_ORDERS}, got {orders}")
     if not images:
         raise ArdmzipError("an archive needs at least one image")
-    names = [check_name(name) for name, _ in images]
-    if len(set(names)) != len(names):
-        raise ArdmzipError(f"two images have the same name: {next(n for n in names if names.count(n) > 1)}")
+    check_names(name for name, _ in images)
+    entry, resolved = api.resolve_model(model, budget)  # once: a model file is hashed, then probed when loaded
+    net = model_file.load(entry)
+    budget = api.coding_budget(net, budget, resolved)
     coder = AnsCoder()
-    entries, costs, entry, net, requested = [], [], None, None, budget
+    entries, costs = [], []
     with api.torch_threads(threads):
         for i, (name, image) in enumerate(images):
             try:
-                entry, resolved, parts = api._prepare(image, model, requested, max_pixels)
-            except ArdmzipError as e:
-                raise type(e)(f"{name}: {e}") from None
+                parts = api.image_parts(image, max_pixels, name)
+            except ArdmzipError as e:  # most messages already start with the name; the rest get it
+                raise e if str(e).startswith(f"{name}: ") else type(e)(f"{name}: {e}") from None
             if parts.low is not None:
                 raise UnsupportedImageError(f"{name}: 16-bit images cannot go into an archive yet")
-            net = net or model_file.load(entry)  # once: a model file is probed when loaded
-            budget = api._flow_budget(net, requested, resolved)
             shapes = [p.shape for p in parts.planes]
             latent = (_bits_back_possible(net, shapes, orders)
                       and coder.num_valid_bits() >= _bits_needed(net, shapes, budget, precision, orders))
@@ -135,12 +133,14 @@ def _checked(data: bytes) -> tuple[ArchiveHeader, bytes]:
     return head, payload
 
 
-def decompress_archive(data: bytes, threads: int | None = None, progress: Progress | None = None,
+def decompress_archive(data: bytes, threads: int | None = None, progress: api.Progress | None = None,
                        model: ModelSpec = None, max_pixels: int = api.DEFAULT_MAX_PIXELS
                        ) -> list[tuple[str, Image.Image]]:
     """Every (name, image) of an archive, in the order they were given; raises an ArdmzipError on any mismatch.
 
-    Images above `max_pixels` are refused from the header, before anything is decoded."""
+    Images above `max_pixels` are refused from the header, before anything is decoded. Every decoded
+    image is held in memory until the last is checked (the stack gives them back last first), so memory
+    grows with the archive's total pixels, not its largest image's."""
     head, payload = _checked(data)
     for e in head.entries:
         api.check_size(e.width, e.height, max_pixels, e.name)

@@ -6,13 +6,16 @@ unless --rm, nothing overwritten without -f, every output written atomically, on
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from pathlib import Path
+from typing import Iterator
 
 from . import api
 from .archive import encode_archive, decompress_archive, inspect_archive
-from .cli import LazyProgress, Options, _check_target, _decompressed_name, _read_input, _say, _write_output
+from .archive_format import check_names, extracted_name
+from .cli import LazyProgress, Options, _check_target, _read_input, _say, _write_output
 from .errors import ArdmzipError
 from .header import EXTERNAL_MODEL_ID
 from .registry import REGISTRY
@@ -28,6 +31,9 @@ def create(files: tuple[str, ...], archive: str, opts: Options, model: str | Non
     if "-" in files:
         raise ArdmzipError("an archive is made of files; standard input cannot go into one")
     target = Path(archive)
+    for src in files:
+        if _is_target(src, target):  # with --rm, the archive itself would then be removed
+            raise ArdmzipError(f"{src}: input and output are the same file")
     _check_target(target, opts)
     for src in files:
         _read_input(src)  # the same one-line refusals as single files: missing, a folder, unreadable
@@ -41,7 +47,8 @@ def create(files: tuple[str, ...], archive: str, opts: Options, model: str | Non
     _write_output(encoded.data, target, opts)
     if opts.remove:
         for src in files:
-            os.unlink(src)
+            if not _is_target(src, target):
+                os.unlink(src)
     if opts.verbose:
         dims = sum(c.dims for c in encoded.costs)
         first = sum(1 for c in encoded.costs if not c.order_latent)
@@ -50,35 +57,60 @@ def create(files: tuple[str, ...], archive: str, opts: Options, model: str | Non
                    f"(the initial bits), {time.perf_counter() - t0:.2f} s")
 
 
+def _is_target(src: str, target: Path) -> bool:
+    """The input is the archive: the same path, or the same file by another path or link."""
+    if Path(src).resolve() == target.resolve():
+        return True
+    try:
+        return os.path.samefile(src, target)
+    except OSError:  # one of them does not exist
+        return False
+
+
+@contextlib.contextmanager
+def _named(src: str) -> Iterator[None]:
+    """Every error line names the archive it is about."""
+    try:
+        yield
+    except ArdmzipError as e:
+        raise e if str(e).startswith(f"{src}: ") else type(e)(f"{src}: {e}") from None
+
+
 def extract(src: str, raw: bytes, opts: Options, test: bool, model: str | None) -> None:
     """Decode every image of an archive into -o DIR (default: the archive's name less .ardm) as PNG."""
     if opts.stdout:
         raise ArdmzipError(f"{src}: an archive holds several images; give a folder with -o, not -c")
-    head = inspect_archive(raw)
+    with _named(src):
+        head = inspect_archive(raw)
+        if not test:
+            check_names(e.name for e in head.entries)  # distinct files, none where another needs a folder
     if opts.output:
         folder = Path(opts.output)
     elif src != "-" and src.endswith(SUFFIX):
         folder = Path(src[:-len(SUFFIX)])
     else:
         raise ArdmzipError(f"{src}: give the folder to extract the archive into with -o")
-    targets = [folder / _decompressed_name(Path(e.name + SUFFIX)) for e in head.entries]
+    targets = [folder / extracted_name(e.name) for e in head.entries]
     if not test:
-        if folder.exists() and not folder.is_dir():
-            raise ArdmzipError(f"{folder} exists and is not a folder")
         for t in targets:
+            for parent in reversed(t.relative_to(folder).parents):
+                if (folder / parent).exists() and not (folder / parent).is_dir():
+                    raise ArdmzipError(f"{folder / parent} exists and is not a folder")
             _check_target(t, opts)
     t0 = time.perf_counter()
     progress = LazyProgress(f"decompressing {src}", enabled=not opts.quiet)
     try:
-        images = decompress_archive(raw, threads=opts.threads, progress=progress,
-                                    model=Path(model) if model else None, max_pixels=opts.max_pixels)
-    except ArdmzipError as e:
-        raise ArdmzipError(f"{src}: {e}") from None
+        with _named(src):
+            images = decompress_archive(raw, threads=opts.threads, progress=progress,
+                                        model=Path(model) if model else None, max_pixels=opts.max_pixels)
     finally:
         progress.close()
     if not test:
         for target, (_, image) in zip(targets, images):
-            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise ArdmzipError(f"{target.parent}: cannot create folder ({e.strerror})") from None
             _write_output(api.encode_png(image), target, opts)
         if opts.remove and src != "-":
             os.unlink(src)

@@ -18,8 +18,10 @@ Layout (integers little-endian; "varint" = unsigned LEB128; image fields as in h
 
 from __future__ import annotations
 
+import re
 import struct
 from dataclasses import dataclass
+from typing import Iterable
 
 from .errors import CorruptFileError, FormatError
 from .header import (Reader, checked_body, pack_image_fields, read_image_fields, tag_length, varint,
@@ -30,6 +32,7 @@ ARCHIVE_MAGIC = b"ARA"
 ARCHIVE_VERSION = 1
 ORDER_LATENT_FLAG = 0x80
 MAX_NAME_BYTES = 4096
+DRIVE = re.compile(r"[A-Za-z]:")  # "C:x.png" is relative to a drive on Windows; "shot 12:30.png" is a name
 
 
 @dataclass(frozen=True)
@@ -70,20 +73,49 @@ def is_archive(data: bytes) -> bool:
 
 
 def check_name(name: str) -> str:
-    """A name that extracts inside the target folder: relative, no "..", no backslash or NUL."""
-    parts = name.split("/")
-    if (not name or len(name.encode("utf-8")) > MAX_NAME_BYTES or "\\" in name or "\0" in name
-            or any(p in ("", ".", "..") for p in parts) or ":" in parts[0]):
+    """A name that extracts inside the target folder: relative, no "..", no backslash, NUL or drive."""
+    try:
+        size = len(name.encode("utf-8"))
+    except UnicodeEncodeError:  # a file name of undecodable bytes, held as surrogates
+        raise FormatError(f"image name is not valid UTF-8: {name!r}") from None
+    if (not name or size > MAX_NAME_BYTES or "\\" in name or "\0" in name
+            or any(p in ("", ".", "..") for p in name.split("/")) or DRIVE.match(name)):
         raise FormatError(f"unsafe or invalid image name in archive: {name!r}")
     return name
+
+
+def extracted_name(name: str) -> str:
+    """The file an image is extracted to (always PNG): photo.png -> photo.png, photo.jpg -> photo.jpg.png."""
+    return name if name.lower().endswith(".png") else name + ".png"
+
+
+def check_names(names: Iterable[str]) -> None:
+    """Names that extract to distinct files, on case-insensitive file systems too, none inside another's file.
+
+    "a" and "a.png" both extract to a.png; "d.png" and "d.png/x" need d.png as a file and a folder."""
+    files: dict[str, str] = {}
+    folders: dict[str, str] = {}
+    for name in names:
+        out = extracted_name(check_name(name)).casefold()
+        if out in files:
+            other = files[out]
+            raise FormatError(f"two images have the same name: {name}" if other == name else
+                              f"images {other!r} and {name!r} would extract to the same file")
+        files[out] = name
+        parts = out.split("/")
+        for i in range(1, len(parts)):
+            folders.setdefault("/".join(parts[:i]), name)
+    for out, name in files.items():
+        if out in folders:
+            raise FormatError(f"image {name!r} would extract to a file where {folders[out]!r} needs a folder")
 
 
 def pack_archive(head: ArchiveHeader, payload: bytes) -> bytes:
     if len(head.weights_tag) != tag_length(head.model_id):
         raise ValueError(f"weights tag of {len(head.weights_tag)} bytes does not fit model id {head.model_id}")
-    names = [check_name(e.name) for e in head.entries]
-    if len(set(names)) != len(names):
-        raise FormatError("two images in an archive have the same name")
+    if not head.entries:
+        raise FormatError("an archive needs at least one image")
+    check_names(e.name for e in head.entries)
     out = bytearray(ARCHIVE_MAGIC)
     out += bytes([head.version, head.model_id]) + head.weights_tag
     out += bytes([head.precision]) + varint(head.budget) + varint(head.orders) + varint(len(head.entries))
@@ -119,6 +151,8 @@ def unpack_archive(data: bytes) -> tuple[ArchiveHeader, bytes]:
     model_id = r.byte()
     tag = r.take(tag_length(model_id))
     precision, budget, orders, count = r.byte(), r.varint(), r.varint(), r.varint()
+    if count == 0:  # never written: an empty archive would decode to nothing and call it success
+        raise CorruptFileError("archive is corrupted (it holds no images)")
     entries = []
     for _ in range(count):
         raw = r.take(r.varint())

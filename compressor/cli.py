@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 import click
+from click.core import ParameterSource
 
 from ardmzip.benchmarks.cli import bench
 
@@ -224,6 +225,8 @@ def compress(files, output, to_stdout, force, remove, quiet, verbose, threads, m
              model, budget, archive, orders):
     """Compress images (PNG, BMP, TIFF, ...) to FILE.ardm, or all of them into one archive."""
     opts = Options(output, to_stdout, force, remove, quiet, verbose, threads, max_pixels)
+    if not archive and click.get_current_context().get_parameter_source("orders") != ParameterSource.DEFAULT:
+        raise click.UsageError("--orders goes with --archive")
     if archive:
         from . import archive_cli
 

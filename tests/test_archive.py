@@ -8,14 +8,17 @@ import pytest
 from PIL import Image
 
 import ardmzip
+from ardmzip import model_file
 from ardmzip.archive import compress_archive, decompress_archive, encode_archive, inspect_archive
-from ardmzip.archive_format import check_name
+from ardmzip.archive_format import check_name, check_names, extracted_name
 from ardmzip.errors import ArdmzipError, CorruptFileError, FormatError
-from ardmzip.registry import REGISTRY
+from ardmzip.header import varint, with_crc
+from ardmzip.registry import REGISTRY, file_sha256
 from conftest import FIXTURES
 from test_api import assert_same_image
 from test_image_planes import photo
 from tiny_flows import tiny_idf_entry
+from tiny_model import tiny_entry
 
 
 def mixed_images():
@@ -80,6 +83,57 @@ def test_unsafe_names_are_refused(name):
 
 def test_safe_relative_names_pass():
     assert check_name("dir/sub/a b.png") == "dir/sub/a b.png"
+    assert check_name("shot 12:30.png") == "shot 12:30.png"  # a colon is a drive only as "C:" in front
+    assert check_name("dir/C:x.png") == "dir/C:x.png"
+
+
+@pytest.mark.parametrize("name", ["c:/x.png", "Z:x.png"])
+def test_drive_prefixes_are_refused(name):
+    with pytest.raises(FormatError, match="unsafe"):
+        check_name(name)
+
+
+def test_a_name_that_is_not_utf8_is_a_clear_error():
+    name = b"\xffshot.png".decode("utf-8", "surrogateescape")  # how Python holds such a file name
+    with pytest.raises(FormatError, match="not valid UTF-8"):
+        check_name(name)
+
+
+@pytest.mark.parametrize("names", [["a", "a.png"], ["A.png", "a.png"], ["x/b.jpg", "X/B.JPG.png"]])
+def test_names_extracting_to_one_file_are_refused(names):
+    with pytest.raises(FormatError, match="same file"):
+        check_names(names)
+
+
+@pytest.mark.parametrize("names", [["d.png", "d.png/x"], ["D.PNG/x.png", "e/f.png", "d.png"]])
+def test_a_file_where_another_image_needs_a_folder_is_refused(names):
+    with pytest.raises(FormatError, match="needs a folder"):
+        check_names(names)
+
+
+def test_distinct_outputs_pass_and_are_named_as_single_files_are():
+    check_names(["a.png", "a.jpg", "a/b.png", "b", "d/e.png"])
+    assert [extracted_name(n) for n in ("a.png", "a.PNG", "b.jpg", "c")] == ["a.png", "a.PNG", "b.jpg.png", "c.png"]
+
+
+def test_colliding_names_are_refused_before_coding(tiny_registry):
+    one = mixed_images()[7][1]
+    with pytest.raises(FormatError, match="same file"):
+        compress_archive([("a", one), ("a.png", one)], budget=2)
+    with pytest.raises(FormatError, match="needs a folder"):
+        compress_archive([("d.png", one), ("d.png/x", one)], budget=2)
+
+
+def test_an_archive_of_no_images_is_corrupt(tiny_registry):
+    data = compress_archive(mixed_images()[7:8], budget=2, orders=1)
+    head = inspect_archive(data)
+    fixed = 3 + 1 + 1 + len(head.weights_tag) + 1 + len(varint(head.budget)) + len(varint(head.orders))
+    empty = with_crc(data[:fixed] + varint(0))
+    for bad in (empty, with_crc(data[:fixed] + varint(0) + data[-8:-4])):
+        with pytest.raises(CorruptFileError, match="no images"):
+            inspect_archive(bad)
+        with pytest.raises(CorruptFileError, match="no images"):
+            decompress_archive(bad)
 
 
 def forged(data: bytes, old: bytes, new: bytes) -> bytes:
@@ -125,6 +179,30 @@ def test_bad_requests_are_clear_errors(tiny_registry):
         compress_archive([("a.png", one)], orders=1000)
     with pytest.raises(ArdmzipError, match="b.png"):
         compress_archive([("a.png", one), ("b.png", FIXTURES / "missing.png")])
+
+
+def test_an_image_error_names_the_image_once(tiny_registry, tmp_path):
+    text = tmp_path / "n.txt"
+    text.write_text("not an image")
+    with pytest.raises(ArdmzipError) as e:
+        compress_archive([("n.txt", text)], budget=2)
+    assert str(e.value).startswith("n.txt: ") and str(e.value).count("n.txt") == 1, str(e.value)
+    with pytest.raises(ArdmzipError, match="^a.png: arrays must be uint8"):
+        compress_archive([("a.png", np.zeros((2, 2), dtype=np.float32))], budget=2)
+
+
+def test_a_model_file_is_resolved_once_and_recorded(tiny_registry, tmp_path, monkeypatch):
+    """Hashing a model file once per image was slow, and the header took its tag from the last hash."""
+    path = tiny_entry(tmp_path, seed=3, name="own").path
+    calls = []
+    resolve = model_file.resolve
+    monkeypatch.setattr(model_file, "resolve", lambda spec: calls.append(spec) or resolve(spec))
+    images = mixed_images()[7:10]
+    data = compress_archive(images, model=path, budget=2, orders=1)
+    assert calls == [path]
+    assert inspect_archive(data).weights_tag.hex() == file_sha256(path)
+    for (_, got), (_, want) in zip(decompress_archive(data, model=path), images):
+        assert_same_image(got, loaded(want))
 
 
 def test_sixteen_bit_images_are_refused_clearly(tiny_registry):

@@ -1,9 +1,16 @@
 """`ardmzip compress --archive` and `ardmzip decompress` of an archive, through click's runner."""
 
+import os
+import struct
+import zlib
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
 
+from ardmzip.archive import compress_archive, inspect_archive
+from ardmzip.header import varint, with_crc
 from test_cli import one_line_error, run, same_pixels
 from test_image_planes import photo
 
@@ -69,3 +76,99 @@ def test_info_lists_the_images(images, tmp_path):
     lines = r.output.strip().splitlines()
     assert "archive of 2 images" in lines[0] and "tiny" in lines[0]
     assert lines[1].startswith(f"  {images[0].name}: 9x7 RGB")
+
+
+def forged(data: bytes, old: bytes, new: bytes) -> bytes:
+    """The archive with bytes replaced and its checksum recomputed, as an attacker (or another tool) would."""
+    body = data[:-4].replace(old, new, 1)
+    return body + struct.pack("<I", zlib.crc32(body))
+
+
+@pytest.mark.parametrize("args", [["-f", "--rm"], ["-f"], ["--rm"]])
+def test_an_input_is_never_the_archive(images, tmp_path, args):
+    victim, other = images[0], images[1]
+    before = victim.read_bytes()
+    assert "same file" in one_line_error(run("compress", *args, "--archive", victim, victim))
+    assert "same file" in one_line_error(run("compress", *args, "--archive", victim, other, victim))
+    link = tmp_path / "link.png"
+    link.symlink_to(victim)
+    assert "same file" in one_line_error(run("compress", *args, "--archive", link, other, victim))
+    assert victim.read_bytes() == before and other.exists()
+
+
+def _archive_of(tmp_path, names):
+    """An archive of small images under these names (to be forged into others of the same lengths)."""
+    archive = tmp_path / "set.ardm"
+    archive.write_bytes(compress_archive([(n, photo("RGB").crop((i, 0, i + 3, 2))) for i, n in enumerate(names)],
+                                         budget=2, orders=0))
+    return archive
+
+
+@pytest.mark.parametrize("force", [[], ["-f"]])
+def test_names_extracting_to_one_file_write_nothing(tiny_registry, tmp_path, force):
+    archive = _archive_of(tmp_path, ["b.png", "a.png"])
+    archive.write_bytes(forged(archive.read_bytes(), b"b.png", b"a.PNG"))  # a.PNG and a.png: one file on macOS
+    err = one_line_error(run("decompress", *force, archive, "-o", tmp_path / "out"))
+    assert str(archive) in err and "same file" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_file_where_another_image_needs_a_folder_writes_nothing(tiny_registry, tmp_path):
+    archive = _archive_of(tmp_path, ["d.png", "e.png/x"])
+    archive.write_bytes(forged(archive.read_bytes(), b"e.png/x", b"d.png/x"))
+    err = one_line_error(run("decompress", "-f", archive, "-o", tmp_path / "out"))
+    assert "needs a folder" in err and "internal error" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_file_in_the_way_of_a_folder_is_refused_before_decoding(tiny_registry, tmp_path):
+    archive = _archive_of(tmp_path, ["a.png", "sub/b.png"])
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "sub").write_bytes(b"a file")
+    err = one_line_error(run("decompress", "-f", archive, "-o", out))
+    assert "is not a folder" in err and not (out / "a.png").exists()
+
+
+def test_an_empty_archive_is_refused_by_info_and_decompress(images, tmp_path):
+    archive = tmp_path / "set.ardm"
+    assert run("compress", "--budget", 2, "--orders", 0, "--archive", archive, images[0]).exit_code == 0
+    data = archive.read_bytes()
+    empty = tmp_path / "empty.ardm"
+    head = inspect_archive(data)
+    fixed = 3 + 1 + 1 + len(head.weights_tag) + 1 + len(varint(head.budget)) + len(varint(head.orders))
+    empty.write_bytes(with_crc(data[:fixed] + varint(0)))
+    for cmd in (["info"], ["decompress"], ["decompress", "-t"]):
+        err = one_line_error(run(*cmd, empty))
+        assert err.startswith(f"ardmzip: {empty}: ") and "no images" in err
+    assert not (tmp_path / "empty").exists()
+
+
+def test_a_refused_archive_header_names_the_file(images, tmp_path):
+    archive = tmp_path / "set.ardm"
+    assert run("compress", "--budget", 2, "--archive", archive, images[0]).exit_code == 0
+    archive.write_bytes(forged(archive.read_bytes(), images[0].name[:3].encode(), b"../"))
+    err = one_line_error(run("decompress", archive, "-o", tmp_path / "out"))
+    assert err.startswith(f"ardmzip: {archive}: ") and "unsafe" in err
+
+
+def test_unusual_file_names(tiny_registry, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    photo("RGB").crop((0, 0, 3, 2)).save("shot 12:30.png")
+    assert run("compress", "--budget", 2, "--archive", "set.ardm", "shot 12:30.png").exit_code == 0
+    assert run("decompress", "set.ardm", "-o", "out").exit_code == 0
+    assert same_pixels("out/shot 12:30.png", "shot 12:30.png")
+    Path("n.txt").write_text("not an image")
+    err = one_line_error(run("compress", "--archive", "t.ardm", "n.txt"))
+    assert err.startswith("ardmzip: n.txt: ") and err.count("n.txt") == 1
+    odd = os.fsdecode(b"\xffodd.png")
+    Path(odd).write_bytes(Path("shot 12:30.png").read_bytes())
+    err = one_line_error(run("compress", "--archive", "u.ardm", odd))
+    assert "not valid UTF-8" in err and "internal error" not in err
+    assert not Path("t.ardm").exists() and not Path("u.ardm").exists()
+
+
+def test_orders_without_archive_is_a_usage_error(images):
+    r = run("compress", "--orders", 2, images[0])
+    assert r.exit_code == 2 and "--archive" in r.output
+    assert not images[0].with_name(images[0].name + ".ardm").exists()
