@@ -4,7 +4,8 @@ Each file goes through the same steps as a single file on the command line (outp
 --rm, atomic writes: the helpers in cli.py and api.py); this module walks the trees, spreads the
 files over worker processes, shows one progress bar and sums up. A file that is not an image is
 skipped with a message; a file that fails is reported and the rest go on; the exit status is 1 if
-any failed.
+any failed. Two files that would write the same output both fail before any work is done (with -f
+one would silently replace the other; with -j two workers could both pass the existence check).
 
 Same-size images are not batched through the network: the codec runs one image at a time
 (``AutoregressiveCodec`` over a ``SteppedModel``), so batching exactly would mean a batched codec
@@ -19,14 +20,16 @@ import os
 import signal
 import sys
 import time
-from dataclasses import dataclass, field
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 from PIL import Image, UnidentifiedImageError
 
 from . import api
-from .cli import LOSSY_FORMATS, SUFFIX, _check_target, _decompressed_name, _finish, _write_output
+from .archive_format import is_archive
+from .cli import LOSSY_FORMATS, SUFFIX, Options, _check_target, _decompressed_name, _finish, _write_output
 from .errors import ArdmzipError
 
 OK, SKIPPED, FAILED = "ok", "skipped", "failed"
@@ -35,7 +38,7 @@ OK, SKIPPED, FAILED = "ok", "skipped", "failed"
 @dataclass(frozen=True)
 class FolderConfig:
     decompress: bool
-    opts: Any  # the command's cli.Options (-f, --rm, -q/-v, --threads, --max-pixels), used as for one file
+    opts: Options  # the command's (-f, --rm, -q/-v, --threads, --max-pixels), used as for one file
     jobs: int = 1
     out_dir: Path | None = None  # outputs under it, keeping paths relative to each root; else beside inputs
     model: str | None = None
@@ -55,6 +58,7 @@ class Job:
     src: Path
     name: str  # shown in messages: the input's path, or with out_dir its path relative to its root
     target: Path | None  # None when only testing
+    clash: str = ""  # why it cannot be done at all (another file writes the same output)
 
 
 @dataclass
@@ -93,7 +97,22 @@ def plan(roots: tuple[str, ...], cfg: FolderConfig) -> list[Job]:
             else:
                 target = out.with_name(out.name + SUFFIX)
             jobs.append(Job(src, str(src if cfg.out_dir is None else rel), target))
-    return jobs
+    return _mark_clashes(jobs)
+
+
+def _mark_clashes(jobs: list[Job]) -> list[Job]:
+    """Jobs whose outputs are one file (two roots under one --out-dir; a.ardm and a.png.ardm) all fail."""
+    by_target: dict[Path, list[Job]] = defaultdict(list)
+    for job in jobs:
+        if job.target is not None:
+            by_target[job.target.resolve()].append(job)
+    marked = []
+    for job in jobs:
+        others = [o.name for o in by_target[job.target.resolve()] if o is not job] if job.target else []
+        marked.append(replace(job, clash=f"{job.target} would also be written from {', '.join(others)}; "
+                                         "neither is written (rename one, or give each its own --out-dir)")
+                      if others else job)
+    return marked
 
 
 def _compress(job: Job, cfg: FolderConfig, out: Outcome) -> None:
@@ -118,6 +137,9 @@ def _compress(job: Job, cfg: FolderConfig, out: Outcome) -> None:
 
 def _decompress(job: Job, cfg: FolderConfig, out: Outcome) -> None:
     raw = job.src.read_bytes()
+    if is_archive(raw):
+        out.status, out.message = SKIPPED, f"an archive: extract it with ardmzip decompress {job.src} -o DIR"
+        return
     _check_target(job.target, cfg.opts, str(job.src))
     image = api.decompress(raw, threads=cfg.threads, model=Path(cfg.model) if cfg.model else None,
                            max_pixels=cfg.opts.max_pixels)
@@ -194,8 +216,8 @@ def summary(outcomes: list[Outcome], seconds: float, decompress: bool) -> str:
     return line + f"; {seconds:.1f} s"
 
 
-def main(roots: tuple[str, ...], cfg: FolderConfig, progress, say: Callable[[str], None],
-         fail: Callable[[str], None]) -> int:
+def main(roots: tuple[str, ...], cfg: FolderConfig, progress: Callable[[int, int], None],
+         say: Callable[[str], None], fail: Callable[[str], None]) -> int:
     """The whole -r command; returns the exit status. `progress(done, total)` draws the one bar."""
     t0 = time.perf_counter()
     jobs = plan(roots, cfg)
@@ -214,6 +236,9 @@ def main(roots: tuple[str, ...], cfg: FolderConfig, progress, say: Callable[[str
             say(f"{out.name}: {out.bytes_in} -> {out.bytes_out} bytes")
         progress(done, len(jobs))
 
-    outcomes = run(jobs, cfg, report)
+    outcomes = [Outcome(job.name, FAILED, job.clash) for job in jobs if job.clash]
+    for out in outcomes:  # before any work, so no output of theirs is written
+        report(out)
+    outcomes += run([job for job in jobs if not job.clash], cfg, report)
     say(summary(outcomes, time.perf_counter() - t0, cfg.decompress))
     return 1 if any(o.status == FAILED for o in outcomes) else 0

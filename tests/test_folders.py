@@ -96,3 +96,41 @@ def test_one_progress_bar_counts_every_file_once(tiny_registry, tmp_path):
                           lambda done, total: ticks.append((done, total)), said.append, failed.append)
     assert status == 1 and ticks == [(i, 5) for i in range(1, 6)]  # 3 images, the text file, the cut PNG
     assert len(failed) == 1 and "cut.png" in failed[0] and "1 skipped, 1 failed" in said[-1]
+
+
+def test_archives_in_a_tree_are_skipped_with_the_command_that_extracts_them(tiny_registry, tmp_path):
+    make_tree(tmp_path)
+    r = run("compress", "--archive", tmp_path / "set.ardm", "--orders", 0, "--budget", 2,
+            tmp_path / "top.png", tmp_path / "a" / "mid.png")
+    assert r.exit_code == 0, r.output
+    assert run("compress", "--budget", 2, tmp_path / "top.png").exit_code == 0
+    r = run("decompress", "-r", "--out-dir", tmp_path / "out", tmp_path)
+    assert r.exit_code == 0, r.output
+    assert f"set.ardm: skipped, an archive: extract it with ardmzip decompress {tmp_path / 'set.ardm'} -o DIR" \
+        in r.stderr
+    assert "decompress_archive" not in r.stderr and "1 files decompressed, 1 skipped, 0 failed" in r.stderr
+    assert sorted(p.name for p in (tmp_path / "out").rglob("*")) == ["top.png"]
+
+
+def test_two_roots_writing_one_output_both_fail_before_any_work(tiny_registry, tmp_path):
+    """Even with -f, neither replaces the other; the rest of the files are still done."""
+    for d in ("x", "y"):
+        (tmp_path / d).mkdir()
+        shutil.copy(FIXTURES / "kodim05_crop17x33.png", tmp_path / d / "same.png")
+    shutil.copy(FIXTURES / "kodim23_crop48x40.png", tmp_path / "y" / "other.png")
+    r = run("compress", "-r", "-f", "-j", 2, "--budget", 2, "--out-dir", tmp_path / "out",
+            tmp_path / "x", tmp_path / "y")
+    assert r.exit_code == 1
+    assert r.stderr.count("would also be written from same.png; neither is written") == 2
+    assert "1 files compressed, 0 skipped, 2 failed" in r.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["other.png.ardm"]
+
+
+def test_two_ardm_files_decompressing_to_one_png_both_fail(tiny_registry, tmp_path):
+    shutil.copy(FIXTURES / "kodim05_crop17x33.png", tmp_path / "a.png")
+    assert run("compress", "--budget", 2, "--rm", tmp_path / "a.png").exit_code == 0
+    shutil.copy(tmp_path / "a.png.ardm", tmp_path / "a.ardm")
+    r = run("decompress", "-r", "-f", tmp_path)
+    assert r.exit_code == 1 and "0 files decompressed, 0 skipped, 2 failed" in r.stderr
+    assert f"a.ardm: {tmp_path / 'a.png'} would also be written from {tmp_path / 'a.png.ardm'}" in r.stderr
+    assert not (tmp_path / "a.png").exists()
