@@ -96,7 +96,7 @@ REGISTRY = Registry(
             path=WEIGHTS_DIR / "ardm-mix-c10-v2.safetensors",
             sha256="44f50ea49ad34e240ba3f716f943d3fb87a1a6e6c9651352d48e807c63b0adbc",
             default_budget=32,
-            description="OA-ARDM, logistic-mixture head, planned budget, 0.45M parameters, CIFAR-10 train (CPU, 148 min); see ardm-mix-c10-v2.md",
+            description="OA-ARDM, logistic-mixture head, planned budget, 0.45M parameters, CIFAR-10 train (CPU, 153 min); see ardm-mix-c10-v2.md",
         ),
         ModelEntry(
             name="ardm-up4-c10-v1",
@@ -121,6 +121,14 @@ REGISTRY = Registry(
             sha256="5d19c0707bef6839528d46139ed2cd5195831d4fcb32e99fcbd2f905caa9aad3",
             default_budget=1,  # a flow makes one pass; its files record budget 1
             description="Integer Discrete Flow, 3 levels x 4 couplings, 0.78M parameters, CIFAR-10 train (CPU); see idf-c10-v1.md",
+        ),
+        ModelEntry(
+            name="df-c10",
+            model_id=5,
+            path=WEIGHTS_DIR / "df-c10-v1.safetensors",
+            sha256="6105d4c799046b68f030cedb51c17cefc43783efb2cd4a0ca37d844c2178ff3f",
+            default_budget=1,  # a flow makes one pass; its files record budget 1
+            description="Discrete Flow (modular, 4 couplings), trained only 12 CPU minutes: larger than PNG; see df-c10-v1.md",
         ),
     ],
     default="ardm-mix-c10",
