@@ -1,15 +1,17 @@
 """16-bit images: ardmzip against 16-bit PNG, JPEG-XL, JPEG 2000 and JPEG-LS, every file decoded and checked.
 
-    python -m ardmzip.benchmarks.sixteen_bit --budget 8 --threads 1
+    python -m ardmzip.benchmarks.sixteen_bit --budget 8 --threads 1 --out benchmarks/results/sixteen-bit
 
 Images: the Jacksboro fault elevation model shipped with matplotlib (344x403, measured 16-bit
 data, greyscale) and Kodak kodim23 box-averaged 2x2 to 384x256 16-bit RGB (each sample
 (257 * sum of four 8-bit values + 2) // 4, so its low bytes carry real sub-level detail).
-Bits per dimension are per 16-bit sample, from the bytes of each file.
+Bits per dimension are per 16-bit sample, from the bytes of each file. Writes summary.json (rows and
+the environment) and table.md into --out after every row, so an interrupted run keeps what it measured.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -19,6 +21,9 @@ from PIL import Image
 
 import ardmzip
 from .codecs import _imagecodecs
+from .environment import environment
+
+HEAD = "| image | codec | bits/dim | model NLL | encode s | decode s |\n|---|---|---|---|---|---|\n"
 
 
 def images(data_dir: Path) -> dict[str, np.ndarray]:
@@ -41,33 +46,49 @@ def classical(ic) -> dict[str, tuple]:
     }
 
 
+def table(rows: list[dict]) -> str:
+    lines = [f"| {r['image']} | {r['codec']} | {r['bits_per_dim']:.3f}{'' if r['lossless'] else ' (NOT lossless)'}"
+             f" | {'' if r['model_nll'] is None else format(r['model_nll'], '.3f')}"
+             f" | {r['encode_s']:.2f} | {r['decode_s']:.2f} |" for r in rows]
+    return HEAD + "".join(line + "\n" for line in lines)
+
+
+def measure(name: str, a: np.ndarray, codec: str, enc, dec, nll=None) -> dict:
+    """One codec on one image: file bytes, an exact-decode check, times; `nll()` the model's ideal bits."""
+    t0 = time.perf_counter()
+    data = enc(a)
+    t1 = time.perf_counter()
+    ok = np.array_equal(np.asarray(dec(data)).reshape(a.shape), a)
+    t2 = time.perf_counter()
+    return {"image": name, "codec": codec, "bytes": len(data), "dims": int(a.size),
+            "bits_per_dim": 8 * len(data) / a.size, "lossless": bool(ok),
+            "model_nll": None if nll is None else nll() / a.size, "encode_s": t1 - t0, "decode_s": t2 - t1}
+
+
 @click.command()
 @click.option("--budget", "budgets", type=int, multiple=True, default=(8,), show_default=True)
 @click.option("--threads", type=int, default=1, show_default=True)
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar="ARDMZIP_DATA_DIR",
               default="../shared/data", show_default=True, help="Laid out as shared/data (for Kodak).")
-def main(budgets: tuple[int, ...], threads: int, data_dir: Path) -> None:
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for summary.json and table.md.")
+def main(budgets: tuple[int, ...], threads: int, data_dir: Path, out: Path) -> None:
     ic = _imagecodecs()
-    click.echo("| image | codec | bits/dim | model NLL | encode s | decode s |\n|---|---|---|---|---|---|")
+    out.mkdir(parents=True, exist_ok=True)
+    rows: list[dict] = []
+    config = {"budgets": list(budgets), "threads": threads}
+    click.echo(HEAD, nl=False)
     for name, a in images(data_dir).items():
-        dims = a.size
-        for codec, (enc, dec) in classical(ic).items():
-            t0 = time.perf_counter()
-            data = enc(a)
-            t1 = time.perf_counter()
-            ok = np.array_equal(np.asarray(dec(data)).reshape(a.shape), a)
-            t2 = time.perf_counter()
-            click.echo(f"| {name} | {codec} | {8 * len(data) / dims:.3f}{'' if ok else ' (NOT lossless)'} | "
-                       f"| {t1 - t0:.2f} | {t2 - t1:.2f} |")
-        for budget in budgets:
-            t0 = time.perf_counter()
-            data = ardmzip.compress(a, budget=budget, threads=threads)
-            t1 = time.perf_counter()
-            ok = np.array_equal(np.asarray(ardmzip.decompress(data, threads=threads)).reshape(a.shape), a)
-            t2 = time.perf_counter()
-            nll = ardmzip.model_bits(a, budget=budget, threads=threads) / dims
-            click.echo(f"| {name} | ardmzip budget {budget} | {8 * len(data) / dims:.3f}"
-                       f"{'' if ok else ' (NOT lossless)'} | {nll:.3f} | {t1 - t0:.1f} | {t2 - t1:.1f} |")
+        runs = [(codec, enc, dec, None) for codec, (enc, dec) in classical(ic).items()]
+        runs += [(f"ardmzip budget {b}", lambda x, b=b: ardmzip.compress(x, budget=b, threads=threads),
+                  lambda d: ardmzip.decompress(d, threads=threads),
+                  lambda b=b, a=a: ardmzip.model_bits(a, budget=b, threads=threads)) for b in budgets]
+        for codec, enc, dec, nll in runs:
+            rows.append(measure(name, a, codec, enc, dec, nll))
+            click.echo(table(rows[-1:])[len(HEAD):], nl=False)
+            (out / "summary.json").write_text(json.dumps(
+                {"config": config, "environment": environment(threads), "rows": rows}, indent=1) + "\n")
+            (out / "table.md").write_text(table(rows))
 
 
 if __name__ == "__main__":

@@ -81,8 +81,9 @@ def read_rgb(source: Union[str, Path, IO[bytes]], name: str) -> np.ndarray:
     return a
 
 
-def encode_png(a: np.ndarray, icc: bytes | None = None) -> bytes:
-    """A 16-bit RGB PNG of a (H, W, 3) uint16 array (Pillow cannot write one)."""
+def encode_png(a: np.ndarray) -> bytes:
+    """A 16-bit RGB PNG of a (H, W, 3) uint16 array (Pillow cannot write one); no ICC profile, as
+    16-bit RGB travels as an array, which carries none."""
     height, width, _ = a.shape
     rows = a.astype(">u2").reshape(height, width * 3).view(np.uint8)  # big-endian samples, as PNG stores them
     scanlines = np.concatenate([np.zeros((height, 1), np.uint8), rows], axis=1)  # filter type 0 per row
@@ -93,8 +94,6 @@ def encode_png(a: np.ndarray, icc: bytes | None = None) -> bytes:
     out = io.BytesIO()
     out.write(b"\x89PNG\r\n\x1a\n")
     out.write(chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 16, 2, 0, 0, 0)))
-    if icc:
-        out.write(chunk(b"iCCP", b"ICC profile\x00\x00" + zlib.compress(icc)))
     out.write(chunk(b"IDAT", zlib.compress(scanlines.tobytes(), 6)))
     out.write(chunk(b"IEND", b""))
     return out.getvalue()

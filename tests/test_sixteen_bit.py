@@ -8,6 +8,7 @@ and scaled by 257 to 16-bit RGB, so its low bytes carry the resampled photo's fi
 
 import io
 import shutil
+import sys
 
 import imagecodecs
 import numpy as np
@@ -82,9 +83,20 @@ def test_rgb_png_round_trip_through_the_api(tiny_registry):
     assert np.array_equal(imagecodecs.imread(ardmzip.api.encode_png(out)), rgb16())
 
 
-def test_arrays_and_eight_bit_files_stay_format_1(tiny_registry):
+def test_uint16_array_of_one_channel_round_trips_as_16_bit_grey(tiny_registry):
     a = rgb16()
-    assert np.array_equal(ardmzip.decompress(ardmzip.compress(a[..., :1], budget=2)), Image.fromarray(a[..., 0]))
+    data = ardmzip.compress(a[..., :1], budget=2)
+    head = ardmzip.inspect(data)
+    assert (head.mode, head.bits, head.version) == ("L", 16, fmt.SIXTEEN_BIT_VERSION)
+    assert np.array_equal(ardmzip.decompress(data), Image.fromarray(a[..., 0]))
+
+
+def test_uint8_arrays_and_eight_bit_files_stay_format_1(tiny_registry):
+    """Format 2 only for 16-bit data: every 8-bit input keeps the format older readers decode."""
+    a = (rgb16() >> 8).astype(np.uint8)
+    data = ardmzip.compress(a, budget=2)
+    assert (ardmzip.inspect(data).version, ardmzip.inspect(data).bits) == (1, 8)
+    assert np.array_equal(np.asarray(ardmzip.decompress(data)), a)
     assert ardmzip.inspect(ardmzip.compress(FIXTURES / "kodim05_crop17x33.png", budget=2)).version == 1
 
 
@@ -129,3 +141,11 @@ def test_sixteen_bit_flag_is_refused_in_a_format_1_file(tiny_registry):
     data[len(fmt.MAGIC)] = 1  # claim format 1, which has no 16-bit flag
     with pytest.raises(CorruptFileError):
         fmt.unpack(fmt.with_crc(bytes(data[:-4])))
+
+
+def test_rgb_files_without_imagecodecs_get_a_one_line_error_naming_it(tiny_registry, monkeypatch):
+    """imagecodecs is optional (the bench extra): only reading 16-bit RGB files needs it."""
+    monkeypatch.setitem(sys.modules, "imagecodecs", None)  # import fails as if not installed
+    with pytest.raises(UnsupportedImageError, match=r"needs the imagecodecs package \(pip install imagecodecs\)"):
+        ardmzip.compress(RGB, budget=2)
+    assert ardmzip.inspect(ardmzip.compress(rgb16(), budget=2)).bits == 16  # arrays need no reader
