@@ -15,13 +15,10 @@ from typing import Iterator
 from . import api
 from .archive import encode_archive, decompress_archive, inspect_archive
 from .archive_format import check_names, extracted_name
-from .cli import LazyProgress, Options, _check_target, _read_input, _say, _write_output
+from .cli_files import SUFFIX, LazyProgress, Options, check_target, read_input, same_file, say, write_output
 from .errors import ArdmzipError
 from .header import EXTERNAL_MODEL_ID
 from .registry import REGISTRY
-
-SUFFIX = ".ardm"
-
 
 def create(files: tuple[str, ...], archive: str, opts: Options, model: str | None, budget: int | None,
            orders: int) -> None:
@@ -32,11 +29,11 @@ def create(files: tuple[str, ...], archive: str, opts: Options, model: str | Non
         raise ArdmzipError("an archive is made of files; standard input cannot go into one")
     target = Path(archive)
     for src in files:
-        if _is_target(src, target):  # with --rm, the archive itself would then be removed
+        if same_file(src, target):  # with --rm, the archive itself would then be removed
             raise ArdmzipError(f"{src}: input and output are the same file")
-    _check_target(target, opts)
+    check_target(target, opts)
     for src in files:
-        _read_input(src)  # the same one-line refusals as single files: missing, a folder, unreadable
+        read_input(src)  # the same one-line refusals as single files: missing, a folder, unreadable
     t0 = time.perf_counter()
     progress = LazyProgress(f"compressing {len(files)} images into {archive}", enabled=not opts.quiet)
     try:
@@ -44,27 +41,17 @@ def create(files: tuple[str, ...], archive: str, opts: Options, model: str | Non
                                  orders=orders, threads=opts.threads, progress=progress, max_pixels=opts.max_pixels)
     finally:
         progress.close()
-    _write_output(encoded.data, target, opts)
+    write_output(encoded.data, target, opts)
     if opts.remove:
         for src in files:
-            if not _is_target(src, target):
+            if not same_file(src, target):
                 os.unlink(src)
     if opts.verbose:
         dims = sum(c.dims for c in encoded.costs)
         first = sum(1 for c in encoded.costs if not c.order_latent)
-        _say(opts, f"{archive}: {len(files)} images, {len(encoded.data)} bytes, "
-                   f"{8 * len(encoded.data) / dims:.3f} bits/dim, {first} coded with the fixed order "
-                   f"(the initial bits), {time.perf_counter() - t0:.2f} s")
-
-
-def _is_target(src: str, target: Path) -> bool:
-    """The input is the archive: the same path, or the same file by another path or link."""
-    if Path(src).resolve() == target.resolve():
-        return True
-    try:
-        return os.path.samefile(src, target)
-    except OSError:  # one of them does not exist
-        return False
+        say(opts, f"{archive}: {len(files)} images, {len(encoded.data)} bytes, "
+                  f"{8 * len(encoded.data) / dims:.3f} bits/dim, {first} coded with the fixed order "
+                  f"(the initial bits), {time.perf_counter() - t0:.2f} s")
 
 
 @contextlib.contextmanager
@@ -96,7 +83,7 @@ def extract(src: str, raw: bytes, opts: Options, test: bool, model: str | None) 
             for parent in reversed(t.relative_to(folder).parents):
                 if (folder / parent).exists() and not (folder / parent).is_dir():
                     raise ArdmzipError(f"{folder / parent} exists and is not a folder")
-            _check_target(t, opts)
+            check_target(t, opts)
     t0 = time.perf_counter()
     progress = LazyProgress(f"decompressing {src}", enabled=not opts.quiet)
     try:
@@ -111,12 +98,12 @@ def extract(src: str, raw: bytes, opts: Options, test: bool, model: str | None) 
                 target.parent.mkdir(parents=True, exist_ok=True)
             except OSError as e:
                 raise ArdmzipError(f"{target.parent}: cannot create folder ({e.strerror})") from None
-            _write_output(api.encode_png(image), target, opts)
+            write_output(api.encode_png(image), target, opts)
         if opts.remove and src != "-":
             os.unlink(src)
     if opts.verbose:
-        _say(opts, f"{src}: {len(images)} images {'OK' if test else f'into {folder}'}, "
-                   f"{time.perf_counter() - t0:.2f} s")
+        say(opts, f"{src}: {len(images)} images {'OK' if test else f'into {folder}'}, "
+                  f"{time.perf_counter() - t0:.2f} s")
 
 
 def describe(src: str, raw: bytes) -> str:

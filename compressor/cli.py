@@ -6,7 +6,6 @@ import io
 import os
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -15,67 +14,18 @@ from click.core import ParameterSource
 
 from ardmzip.benchmarks.cli import bench
 
-from . import api
+from . import api, archive_cli, folders
 from .archive import DEFAULT_ORDERS, MAX_ORDERS
 from .archive_format import is_archive
+from .cli_files import (LOSSY_FORMATS, SUFFIX, LazyProgress, Options, check_target, decompressed_name, finish,
+                        read_input, say, write_output)
 from .errors import ArdmzipError
 from .header import EXTERNAL_MODEL_ID, FORMAT_VERSION
 from .registry import REGISTRY, REGISTRY_VERSION
 
-SUFFIX = ".ardm"
-LOSSY_FORMATS = ("JPEG", "MPO")
-
-
-@dataclass
-class Options:
-    output: str | None
-    stdout: bool
-    force: bool
-    remove: bool
-    quiet: bool
-    verbose: bool
-    threads: int | None
-    max_pixels: int
-
-
-class LazyProgress:
-    """A progress bar on stderr (a terminal) that appears once the work has taken more than a second."""
-
-    def __init__(self, label: str, enabled: bool):
-        self.label, self.enabled = label, enabled and sys.stderr.isatty()
-        self.start = time.monotonic()
-        self.bar = None
-        self.shown = 0
-
-    def __call__(self, done: int, total: int) -> None:
-        if not self.enabled:
-            return
-        if self.bar is None:
-            if time.monotonic() - self.start < 1.0:
-                return
-            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
-            self.bar.__enter__()
-        self.bar.update(done - self.shown)
-        self.shown = done
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(None, None, None)
-
-
-def _say(opts: Options, msg: str) -> None:
-    if not opts.quiet:
-        click.echo(msg, err=True)
-
 
 def _fail(msg: str) -> None:
     click.echo(f"ardmzip: {msg}", err=True)
-
-
-def _decompressed_name(src: Path) -> Path:
-    """photo.png.ardm -> photo.png; other.jpg.ardm -> other.jpg.png (the output is always PNG)."""
-    stem = src.with_suffix("")
-    return stem if stem.suffix.lower() == ".png" else stem.with_name(stem.name + ".png")
 
 
 def _run_all(files: tuple[str, ...], opts: Options, one: Callable[[str, Options], None]) -> None:
@@ -100,48 +50,6 @@ def _run_all(files: tuple[str, ...], opts: Options, one: Callable[[str, Options]
             failed += 1
     if failed:
         sys.exit(1)
-
-
-def _read_input(name: str) -> bytes:
-    if name == "-":
-        return sys.stdin.buffer.read()
-    p = Path(name)
-    if not p.exists():
-        raise ArdmzipError(f"{name}: no such file")
-    if p.is_dir():
-        raise ArdmzipError(f"{name}: is a directory")
-    try:
-        return p.read_bytes()
-    except OSError as e:
-        raise ArdmzipError(f"{name}: cannot read ({e.strerror})") from None
-
-
-def _write_output(data: bytes, target: Path | None, opts: Options) -> None:
-    """target None means stdout."""
-    if target is None:
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-        return
-    _check_target(target, opts)
-    try:
-        api.atomic_write(target, data)
-    except OSError as e:
-        raise ArdmzipError(f"{target}: cannot write ({e.strerror})") from None
-
-
-def _check_target(target: Path | None, opts: Options, src: str | None = None) -> None:
-    """Checked before the work starts, and again just before writing."""
-    if target is None or not target.exists():
-        return
-    if src not in (None, "-") and os.path.samefile(src, target):
-        raise ArdmzipError(f"{src}: input and output are the same file")
-    if not opts.force:
-        raise ArdmzipError(f"{target} already exists; use -f to overwrite")
-
-
-def _finish(src: str, opts: Options) -> None:
-    if opts.remove and src != "-" and not opts.stdout:
-        os.unlink(src)
 
 
 def _target(src: str, opts: Options, default: Callable[[Path], Path]) -> Path | None:
@@ -171,14 +79,12 @@ common = [
 
 def _run_folders(roots: tuple[str, ...], opts: Options, jobs: int, out_dir: str | None, **config) -> None:
     """-r: whole trees, in worker processes, one progress bar and a summary (folders.py)."""
-    from . import folders  # imports this module's helpers
-
     if opts.output or opts.stdout:
         raise click.UsageError("-r writes beside the inputs or under --out-dir, not to -o/-c")
     progress = LazyProgress("ardmzip", enabled=not opts.quiet)
     cfg = folders.FolderConfig(opts=opts, jobs=jobs, out_dir=Path(out_dir) if out_dir else None, **config)
     try:
-        status = folders.main(roots, cfg, progress, lambda msg: _say(opts, msg), _fail)
+        status = folders.main(roots, cfg, progress, lambda msg: say(opts, msg), _fail)
     except ArdmzipError as e:
         _fail(str(e))
         status = 1
@@ -228,8 +134,6 @@ def compress(files, output, to_stdout, force, remove, quiet, verbose, threads, m
     if not archive and click.get_current_context().get_parameter_source("orders") != ParameterSource.DEFAULT:
         raise click.UsageError("--orders goes with --archive")
     if archive:
-        from . import archive_cli
-
         if recursive:
             raise click.UsageError("--archive takes files, not -r")
         _no_folder_options(jobs, out_dir)
@@ -240,28 +144,28 @@ def compress(files, output, to_stdout, force, remove, quiet, verbose, threads, m
     _no_folder_options(jobs, out_dir)
 
     def one(src: str, opts: Options) -> None:
-        raw = _read_input(src)
+        raw = read_input(src)
         target = _target(src, opts, lambda p: p.with_name(p.name + SUFFIX))
         if src != "-" and src.endswith(SUFFIX) and not opts.force:
             raise ArdmzipError(f"{src} already has the {SUFFIX} suffix -- skipped (use -f to compress anyway)")
-        _check_target(target, opts, src)
+        check_target(target, opts, src)
         progress = LazyProgress(f"compressing {src}", enabled=not opts.quiet)
         t0 = time.perf_counter()
         image = api.open_image(io.BytesIO(raw), name=src, max_pixels=opts.max_pixels)
         if getattr(image, "format", None) in LOSSY_FORMATS:  # 16-bit RGB is an array, never lossy
-            _say(opts, f"ardmzip: warning: {src} is {image.format}, a lossy format: the .ardm file keeps its decoded "
-                       f"pixels exactly and will be larger than the {image.format} file")
+            say(opts, f"ardmzip: warning: {src} is {image.format}, a lossy format: the .ardm file keeps its decoded "
+                      f"pixels exactly and will be larger than the {image.format} file")
         try:
             data = api.compress(image, model=model, budget=budget, threads=opts.threads, progress=progress,
                                 max_pixels=opts.max_pixels)
         finally:
             progress.close()
-        _write_output(data, target, opts)
-        _finish(src, opts)
+        write_output(data, target, opts)
+        finish(src, opts)
         if opts.verbose:
             dims = api.inspect(data).dims
-            _say(opts, f"{src}: {len(raw)} -> {len(data)} bytes, {8 * len(data) / dims:.3f} bits/dim, "
-                       f"{time.perf_counter() - t0:.2f} s")
+            say(opts, f"{src}: {len(raw)} -> {len(data)} bytes, {8 * len(data) / dims:.3f} bits/dim, "
+                      f"{time.perf_counter() - t0:.2f} s")
 
     _run_all(files, opts, one)
 
@@ -281,15 +185,13 @@ def decompress(files, output, to_stdout, force, remove, quiet, verbose, threads,
     _no_folder_options(jobs, out_dir)
 
     def one(src: str, opts: Options) -> None:
-        raw = _read_input(src)
+        raw = read_input(src)
         if is_archive(raw):
-            from . import archive_cli
-
             return archive_cli.extract(src, raw, opts, test, model)
         if not test and not opts.output and src != "-" and not opts.stdout and not src.endswith(SUFFIX):
             raise ArdmzipError(f"{src}: unknown suffix -- ignored (expected {SUFFIX}, or give -o)")
-        target = None if test else _target(src, opts, _decompressed_name)
-        _check_target(target, opts, src)
+        target = None if test else _target(src, opts, decompressed_name)
+        check_target(target, opts, src)
         progress = LazyProgress(f"decompressing {src}", enabled=not opts.quiet)
         t0 = time.perf_counter()
         try:
@@ -301,14 +203,14 @@ def decompress(files, output, to_stdout, force, remove, quiet, verbose, threads,
             progress.close()
         if test:
             if opts.verbose:
-                _say(opts, f"{src}: OK")
+                say(opts, f"{src}: OK")
             return
-        _write_output(api.encode_png(image), target, opts)
-        _finish(src, opts)
+        write_output(api.encode_png(image), target, opts)
+        finish(src, opts)
         if opts.verbose:
             h = api.inspect(raw)
-            _say(opts, f"{src}: {h.width}x{h.height} {h.mode}{' 16-bit' if h.bits == 16 else ''}, "
-                       f"{time.perf_counter() - t0:.2f} s")
+            say(opts, f"{src}: {h.width}x{h.height} {h.mode}{' 16-bit' if h.bits == 16 else ''}, "
+                      f"{time.perf_counter() - t0:.2f} s")
 
     _run_all(files, opts, one)
 
@@ -320,10 +222,8 @@ def info(files):
     failed = False
     for src in files:
         try:
-            raw = _read_input(src)
+            raw = read_input(src)
             if is_archive(raw):
-                from . import archive_cli
-
                 click.echo(archive_cli.describe(src, raw))
                 continue
             h = api.inspect(raw)

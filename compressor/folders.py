@@ -1,7 +1,7 @@
 """``ardmzip compress -r`` / ``decompress -r``: whole folder trees, in parallel worker processes.
 
 Each file goes through the same steps as a single file on the command line (output names, -f,
---rm, atomic writes: the helpers in cli.py and api.py); this module walks the trees, spreads the
+--rm, atomic writes: the helpers in cli_files.py and api.py); this module walks the trees, spreads the
 files over worker processes, shows one progress bar and sums up. A file that is not an image is
 skipped with a message; a file that fails is reported and the rest go on; the exit status is 1 if
 any failed. Two files that would write the same output both fail before any work is done (with -f
@@ -29,7 +29,7 @@ from PIL import Image, UnidentifiedImageError
 
 from . import api
 from .archive_format import is_archive
-from .cli import LOSSY_FORMATS, SUFFIX, Options, _check_target, _decompressed_name, _finish, _write_output
+from .cli_files import LOSSY_FORMATS, SUFFIX, Options, check_target, decompressed_name, finish, write_output
 from .errors import ArdmzipError
 
 OK, SKIPPED, FAILED = "ok", "skipped", "failed"
@@ -93,7 +93,7 @@ def plan(roots: tuple[str, ...], cfg: FolderConfig) -> list[Job]:
             rel = src.relative_to(base) if base.is_dir() else Path(src.name)
             out = (cfg.out_dir / rel) if cfg.out_dir else src
             if cfg.decompress:
-                target = None if cfg.test else _decompressed_name(out)
+                target = None if cfg.test else decompressed_name(out)
             else:
                 target = out.with_name(out.name + SUFFIX)
             jobs.append(Job(src, str(src if cfg.out_dir is None else rel), target))
@@ -122,7 +122,7 @@ def _compress(job: Job, cfg: FolderConfig, out: Outcome) -> None:
     except UnidentifiedImageError:
         out.status, out.message = SKIPPED, "not an image"
         return
-    _check_target(job.target, cfg.opts, str(job.src))
+    check_target(job.target, cfg.opts, str(job.src))
     image = api.open_image(io.BytesIO(raw), name=job.name, max_pixels=cfg.opts.max_pixels)
     if getattr(image, "format", None) in LOSSY_FORMATS:  # 16-bit RGB is an array, never lossy
         out.notes.append(f"warning: {job.name} is {image.format}, a lossy format: the .ardm file keeps its "
@@ -130,8 +130,8 @@ def _compress(job: Job, cfg: FolderConfig, out: Outcome) -> None:
     data = api.compress(image, model=cfg.model, budget=cfg.budget, threads=cfg.threads,
                         max_pixels=cfg.opts.max_pixels)
     job.target.parent.mkdir(parents=True, exist_ok=True)
-    _write_output(data, job.target, cfg.opts)
-    _finish(str(job.src), cfg.opts)
+    write_output(data, job.target, cfg.opts)
+    finish(str(job.src), cfg.opts)
     out.bytes_in, out.bytes_out, out.dims = len(raw), len(data), api.inspect(data).dims
 
 
@@ -140,7 +140,7 @@ def _decompress(job: Job, cfg: FolderConfig, out: Outcome) -> None:
     if is_archive(raw):
         out.status, out.message = SKIPPED, f"an archive: extract it with ardmzip decompress {job.src} -o DIR"
         return
-    _check_target(job.target, cfg.opts, str(job.src))
+    check_target(job.target, cfg.opts, str(job.src))
     image = api.decompress(raw, threads=cfg.threads, model=Path(cfg.model) if cfg.model else None,
                            max_pixels=cfg.opts.max_pixels)
     out.bytes_in, out.dims = len(raw), api.inspect(raw).dims
@@ -148,8 +148,8 @@ def _decompress(job: Job, cfg: FolderConfig, out: Outcome) -> None:
         return
     png = api.encode_png(image)
     job.target.parent.mkdir(parents=True, exist_ok=True)
-    _write_output(png, job.target, cfg.opts)
-    _finish(str(job.src), cfg.opts)
+    write_output(png, job.target, cfg.opts)
+    finish(str(job.src), cfg.opts)
     out.bytes_out = len(png)
 
 

@@ -1,0 +1,123 @@
+"""The command line's file habits, shared by single files (cli.py), archives (archive_cli.py) and -r (folders.py).
+
+As gzip and zstd: inputs kept unless --rm, nothing overwritten without -f, an input never its own
+output, every output written atomically (temporary file and rename), errors as one line.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from . import api
+from .archive_format import extracted_name
+from .errors import ArdmzipError
+
+SUFFIX = ".ardm"
+LOSSY_FORMATS = ("JPEG", "MPO")
+
+
+@dataclass
+class Options:
+    output: str | None
+    stdout: bool
+    force: bool
+    remove: bool
+    quiet: bool
+    verbose: bool
+    threads: int | None
+    max_pixels: int
+
+
+class LazyProgress:
+    """A progress bar on stderr (a terminal) that appears once the work has taken more than a second."""
+
+    def __init__(self, label: str, enabled: bool):
+        self.label, self.enabled = label, enabled and sys.stderr.isatty()
+        self.start = time.monotonic()
+        self.bar = None
+        self.shown = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            if time.monotonic() - self.start < 1.0:
+                return
+            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(done - self.shown)
+        self.shown = done
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+
+def say(opts: Options, msg: str) -> None:
+    if not opts.quiet:
+        click.echo(msg, err=True)
+
+
+def decompressed_name(src: Path) -> Path:
+    """photo.png.ardm -> photo.png; other.jpg.ardm -> other.jpg.png (the output is always PNG)."""
+    return src.with_name(extracted_name(src.with_suffix("").name))
+
+
+def read_input(name: str) -> bytes:
+    if name == "-":
+        return sys.stdin.buffer.read()
+    p = Path(name)
+    if not p.exists():
+        raise ArdmzipError(f"{name}: no such file")
+    if p.is_dir():
+        raise ArdmzipError(f"{name}: is a directory")
+    try:
+        return p.read_bytes()
+    except OSError as e:
+        raise ArdmzipError(f"{name}: cannot read ({e.strerror})") from None
+
+
+def write_output(data: bytes, target: Path | None, opts: Options) -> None:
+    """target None means stdout."""
+    if target is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    check_target(target, opts)
+    try:
+        api.atomic_write(target, data)
+    except OSError as e:
+        raise ArdmzipError(f"{target}: cannot write ({e.strerror})") from None
+
+
+def same_file(src: str, target: Path) -> bool:
+    """The input is the output: the same path, or the same existing file by another path or a link."""
+    if src == "-":
+        return False
+    if Path(src).resolve() == target.resolve():
+        return True
+    try:
+        return os.path.samefile(src, target)
+    except OSError:  # one of them does not exist
+        return False
+
+
+def check_target(target: Path | None, opts: Options, src: str | None = None) -> None:
+    """Checked before the work starts, and again just before writing."""
+    if target is None:
+        return
+    if src is not None and same_file(src, target):
+        raise ArdmzipError(f"{src}: input and output are the same file")
+    if target.exists() and not opts.force:
+        raise ArdmzipError(f"{target} already exists; use -f to overwrite")
+
+
+def finish(src: str, opts: Options) -> None:
+    if opts.remove and src != "-" and not opts.stdout:
+        os.unlink(src)
