@@ -83,19 +83,18 @@ def measure_model(model: str, budget: int, imgs: list[tuple[str, np.ndarray]], o
 
 
 def table(results: list[dict]) -> str:
-    lines = ["| model (budget) | images | single-image bpd | dataset bpd, orders 0 | " +
-             " | ".join(f"dataset bpd, orders {k}" for k in results[0]["archives"] if k != "0") +
-             " | initial images (bits needed) | order-latent gain, bits/image (bpd) |",
-             "|---" * (6 + sum(1 for k in results[0]["archives"] if k != "0")) + "|"]
+    ks = [k for k in results[0]["archives"] if k != "0"]
+    head = ["model (budget)", "images", "single-image bpd", "dataset bpd, orders 0",
+            *(f"dataset bpd, orders {k}" for k in ks), "initial images (bits needed)", "order-latent gain, bits/image (bpd)"]
+    lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
     for r in results:
         arch = r["archives"]
-        ks = [k for k in arch if k != "0"]
         init = ", ".join(f"K={k}: {arch[k]['initial_images']} ({arch[k]['initial_bits_needed']:,.0f})" for k in ks)
         gain = ", ".join(f"K={k}: {arch[k]['gain']['mean_bits']:+.1f} ({arch[k]['gain']['mean_bpd']:+.4f})"
                          for k in ks if arch[k].get("gain", {}).get("images"))
-        lines.append(f"| {r['model']} ({r['budget']}) | {r['images']} | {r['single']['bpd']:.4f} | "
-                     f"{arch['0']['bpd']:.4f} | " + " | ".join(f"{arch[k]['bpd']:.4f}" for k in ks) +
-                     f" | {init} | {gain} |")
+        cells = [f"{r['model']} ({r['budget']})", str(r["images"]), f"{r['single']['bpd']:.4f}", f"{arch['0']['bpd']:.4f}",
+                 *(f"{arch[k]['bpd']:.4f}" for k in ks), init, gain]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 

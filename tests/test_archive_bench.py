@@ -18,3 +18,11 @@ def test_single_against_archive_rows(tiny_registry):
     assert len(one["gain_bits_per_latent_image"]) == one["gain"]["images"]
     text = table([r])
     assert "tiny (2)" in text and f"{r['single']['bpd']:.4f}" in text
+
+
+def test_table_rows_have_as_many_cells_as_its_header(tiny_registry):
+    rng = np.random.default_rng(1)
+    imgs = [(f"img{i}", rng.integers(0, 256, (3, 4, 3), dtype=np.uint8)) for i in range(3)]
+    for orders in ((0,), (0, 1)):
+        lines = table([measure_model("tiny", 2, imgs, orders, 1, lambda msg: None)]).splitlines()
+        assert len({line.count("|") for line in lines}) == 1
