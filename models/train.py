@@ -13,6 +13,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -63,7 +64,17 @@ class StepLossTracker:
         self.values, self.seen = s["values"].cpu(), s["seen"].cpu()
 
 
-def lr_at(step: int, cfg: TrainConfig) -> float:
+class LrSchedule(Protocol):
+    """What the learning-rate schedule reads from a training config (ARDM and flow runs alike)."""
+
+    lr: float
+    warmup: int
+    total_steps: int
+    min_lr_ratio: float
+
+
+def lr_at(step: int, cfg: LrSchedule) -> float:
+    """Linear warm-up, then cosine decay to min_lr_ratio * lr at total_steps."""
     if step < cfg.warmup:
         return cfg.lr * (step + 1) / cfg.warmup
     p = min(1.0, (step - cfg.warmup) / max(1, cfg.total_steps - cfg.warmup))

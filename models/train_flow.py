@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ from .data import cifar10_test, cifar10_train, spread_subset
 from .discrete_flow import FAMILY as DF_FAMILY, DiscreteFlow
 from .flow_files import FAMILIES
 from .idf import FAMILY as IDF_FAMILY, IDF
-from .train import batch_indices, to_nchw
+from .train import batch_indices, lr_at, to_nchw
 
 LN2 = 0.6931471805599453
 FLOAT_MODELS = {IDF_FAMILY: IDF, DF_FAMILY: DiscreteFlow}  # the trainable model of each family
@@ -42,13 +41,6 @@ class FlowTrainConfig:
     eval_every_s: float = 300.0
     checkpoint_every_s: float = 180.0
     crop: int = 0  # train on random crops of this side (0: whole images); the flows are convolutional
-
-
-def lr_at(step: int, cfg: FlowTrainConfig) -> float:
-    if step < cfg.warmup:
-        return cfg.lr * (step + 1) / cfg.warmup
-    p = min(1.0, (step - cfg.warmup) / max(1, cfg.total_steps - cfg.warmup))
-    return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * p)))
 
 
 def make_flow(family: str, model_config: dict) -> torch.nn.Module:
