@@ -247,10 +247,11 @@ def info(files):
 @main.command()
 def models():
     """List the registered models."""
+    width = max(len(name) for name in REGISTRY.entries)
     for e in REGISTRY.entries.values():
         mark = "*" if e.name == REGISTRY.default else " "
         present = "" if e.path.is_file() else " [weights missing]"
-        click.echo(f"{mark} {e.name:<12} number {e.model_id}  budget {e.default_budget:<4} "
+        click.echo(f"{mark} {e.name:<{width}}  number {e.model_id}  budget {e.default_budget:<4} "
                    f"sha256 {e.sha256[:12]}  {e.description}{present}")
 
 
