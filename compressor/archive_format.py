@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from .errors import CorruptFileError, FormatError
-from .header import (Reader, checked_body, pack_image_fields, read_image_fields, tag_length, varint,
+from .header import (Reader, check_preamble, checked_body, pack_image_fields, read_image_fields, tag_length, varint,
                      with_crc)
 from .image_planes import MODE_CHANNELS
 
@@ -130,22 +130,7 @@ def pack_archive(head: ArchiveHeader, payload: bytes) -> bytes:
 def unpack_archive(data: bytes) -> tuple[ArchiveHeader, bytes]:
     """Parse and verify an archive; returns its header and payload. Raises FormatError/CorruptFileError."""
     data = bytes(data)
-    if not data:
-        raise CorruptFileError("archive is empty")
-    if not is_archive(data):
-        if len(data) < len(ARCHIVE_MAGIC) and ARCHIVE_MAGIC.startswith(data):
-            raise CorruptFileError("archive is truncated (shorter than the magic bytes)")
-        raise FormatError("not an ardmzip archive (wrong magic bytes)")
-    if len(data) < len(ARCHIVE_MAGIC) + 1:
-        raise CorruptFileError("archive is truncated (no format version)")
-    version = data[len(ARCHIVE_MAGIC)]
-    if version > ARCHIVE_VERSION:
-        raise FormatError(f"archive was written by a newer ardmzip (archive format {version}; "
-                          f"this version reads {ARCHIVE_VERSION})")
-    if version < 1:
-        raise FormatError(f"unknown archive format version {version}")
-    if len(data) < len(ARCHIVE_MAGIC) + 5:
-        raise CorruptFileError("archive is truncated")
+    version = check_preamble(data, ARCHIVE_MAGIC, ARCHIVE_VERSION, noun="archive", fmt="archive format")
     r = Reader(checked_body(data))
     r.take(len(ARCHIVE_MAGIC) + 1)
     model_id = r.byte()

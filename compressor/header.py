@@ -186,24 +186,31 @@ def _inflate_icc(packed: bytes) -> bytes:
     return icc
 
 
+def check_preamble(data: bytes, magic: bytes, newest: int, noun: str = "file", fmt: str = "format") -> int:
+    """The format version after `magic`, once the bytes are long enough to hold it and a CRC; the errors
+    name the kind of file (noun) and of format (fmt), so files and archives share these checks."""
+    if not data:
+        raise CorruptFileError(f"{noun} is empty")
+    if not data.startswith(magic):
+        if len(data) < len(magic) and magic.startswith(data):
+            raise CorruptFileError(f"{noun} is truncated (shorter than the magic bytes)")
+        raise FormatError(f"not an ardmzip {noun} (wrong magic bytes)")
+    if len(data) < len(magic) + 1:
+        raise CorruptFileError(f"{noun} is truncated (no format version)")
+    version = data[len(magic)]
+    if version > newest:
+        raise FormatError(f"{noun} was written by a newer ardmzip ({fmt} {version}; this version reads {newest})")
+    if version < 1:
+        raise FormatError(f"unknown {fmt} version {version}")
+    if len(data) < len(magic) + 1 + _CRC_BYTES:
+        raise CorruptFileError(f"{noun} is truncated")
+    return version
+
+
 def unpack(data: bytes) -> tuple[Header, bytes]:
     """Parse and verify a file; returns the header and the payload. Raises FormatError/CorruptFileError."""
     data = bytes(data)
-    if not data:
-        raise CorruptFileError("file is empty")
-    if not data.startswith(MAGIC):
-        if MAGIC.startswith(data[:3]) and len(data) < 3:
-            raise CorruptFileError("file is truncated (shorter than the magic bytes)")
-        raise FormatError("not an ardmzip file (wrong magic bytes)")
-    if len(data) < len(MAGIC) + 1:
-        raise CorruptFileError("file is truncated (no format version)")
-    version = data[len(MAGIC)]
-    if version > FORMAT_VERSION:
-        raise FormatError(f"file was written by a newer ardmzip (format {version}; this version reads {FORMAT_VERSION})")
-    if version < 1:
-        raise FormatError(f"unknown format version {version}")
-    if len(data) < len(MAGIC) + 1 + _CRC_BYTES:
-        raise CorruptFileError("file is truncated")
+    version = check_preamble(data, MAGIC, FORMAT_VERSION)
     body = checked_body(data)
     r = Reader(body)
     r.take(len(MAGIC) + 1)
