@@ -101,6 +101,38 @@ def evaluate(net: ARDMNet, images: torch.Tensor, draws: int = 2, batch: int = 10
     return torch.cat(total).mean().item()
 
 
+class StepConfig(LrSchedule, Protocol):
+    """What one optimization step reads from a training config (ARDM and flow runs alike)."""
+
+    batch: int
+    seed: int
+    grad_clip: float
+    ema: float
+
+
+def training_batch(train_x: np.ndarray, step: int, cfg: StepConfig, gen: torch.Generator,
+                   device: str) -> torch.Tensor:
+    """The step's images (a fixed order per seed, so a resumed run sees the same ones), randomly flipped."""
+    idx = batch_indices(step, len(train_x), cfg.batch, cfg.seed)
+    x = to_nchw(train_x[idx]).to(device)
+    flip = (torch.rand(len(idx), generator=gen) < 0.5).to(device)
+    return torch.where(flip.view(-1, 1, 1, 1), x.flip(3), x)
+
+
+def optimize(net: torch.nn.Module, ema: torch.nn.Module, opt: torch.optim.Optimizer, loss: torch.Tensor,
+             step: int, cfg: StepConfig) -> None:
+    """One Adam step at the schedule's learning rate with clipped gradients, then the EMA update."""
+    for group in opt.param_groups:
+        group["lr"] = lr_at(step, cfg)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
+    opt.step()
+    with torch.no_grad():
+        for pe, p in zip(ema.parameters(), net.parameters()):
+            pe.lerp_(p, 1 - cfg.ema)
+
+
 def to_nchw(x: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
 
@@ -149,21 +181,10 @@ def train(data_dir: Path, out: Path, cfg: TrainConfig, minutes: float, log=print
     running = None
     with (out / "log.jsonl").open("a") as logf:
         while step < cfg.total_steps and time.time() - start < minutes * 60:
-            idx = batch_indices(step, len(train_x), cfg.batch, cfg.seed)
-            x = to_nchw(train_x[idx]).to(device)
-            flip = (torch.rand(len(idx), generator=gen) < 0.5).to(device)
-            x = torch.where(flip.view(-1, 1, 1, 1), x.flip(3), x)
-            for group in opt.param_groups:
-                group["lr"] = lr_at(step, cfg)
+            x = training_batch(train_x, step, cfg, gen, device)
             res = training_loss(net, x, gen)
             loss = res.bpd.mean()
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
-            opt.step()
-            with torch.no_grad():
-                for pe, p in zip(ema.parameters(), net.parameters()):
-                    pe.lerp_(p, 1 - cfg.ema)
+            optimize(net, ema, opt, loss, step, cfg)
             tracker.update(res.step, res.steps, res.step_bits.detach())
             step += 1
             running = loss.item() if running is None else 0.99 * running + 0.01 * loss.item()

@@ -21,7 +21,7 @@ from .data import cifar10_test, cifar10_train, spread_subset
 from .discrete_flow import FAMILY as DF_FAMILY, DiscreteFlow
 from .flow_files import FAMILIES
 from .idf import FAMILY as IDF_FAMILY, IDF
-from .train import batch_indices, lr_at, to_nchw
+from .train import lr_at, optimize, to_nchw, training_batch
 
 LN2 = 0.6931471805599453
 FLOAT_MODELS = {IDF_FAMILY: IDF, DF_FAMILY: DiscreteFlow}  # the trainable model of each family
@@ -96,23 +96,12 @@ def train(family: str, model_config: dict, data_dir: Path, out: Path, cfg: FlowT
     running = None
     with (out / "log.jsonl").open("a") as logf:
         while step < cfg.total_steps and time.time() - start < minutes * 60:
-            idx = batch_indices(step, len(train_x), cfg.batch, cfg.seed)
-            x = to_nchw(train_x[idx]).to(device)
-            flip = (torch.rand(len(idx), generator=gen) < 0.5).to(device)
-            x = torch.where(flip.view(-1, 1, 1, 1), x.flip(3), x)
+            x = training_batch(train_x, step, cfg, gen, device)
             if cfg.crop:
                 i, j = torch.randint(0, x.shape[2] - cfg.crop + 1, (2,), generator=gen).tolist()
                 x = x[:, :, i:i + cfg.crop, j:j + cfg.crop]
-            for group in opt.param_groups:
-                group["lr"] = lr_at(step, cfg)
             loss = bits_per_dim(flow, x).mean()
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(flow.parameters(), cfg.grad_clip)
-            opt.step()
-            with torch.no_grad():
-                for pe, p in zip(ema.parameters(), flow.parameters()):
-                    pe.lerp_(p, 1 - cfg.ema)
+            optimize(flow, ema, opt, loss, step, cfg)
             step += 1
             running = loss.item() if running is None else 0.99 * running + 0.01 * loss.item()
             now = time.time()
