@@ -1,6 +1,6 @@
 """Export a training run's weights as a shipped integer model.
 
-``python -m ardmzip.models.export runs/ardm out.safetensors [--weights raw] [--calibrate 64 --data-dir DIR]``
+``python -m ardmzip.models.export runs/ardm out.safetensors [--weights raw|best] [--calibrate 64 --data-dir DIR]``
 """
 
 from __future__ import annotations
@@ -19,14 +19,43 @@ from .coding_model import PLANNED
 from .data import cifar10_train
 from .integer_net import IntegerARDMNet
 from .serialization import save_model
+from .train import evaluate
 
 
-def export(run_dir: Path, out: Path, weights: str = "ema", calibration: np.ndarray | None = None) -> str:
+def _nchw(images: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).contiguous()
+
+
+def choose_weights(run_dir: Path, selection: np.ndarray) -> tuple[str, str]:
+    """Pick EMA or the last step's weights by their bound on training images, so no test image decides.
+
+    Returns the choice and a sentence with both figures for the model file.
+    """
+    cfg = json.loads((run_dir / "config.json").read_text())
+    state = torch.load(run_dir / "checkpoint.pt", weights_only=True)
+    net = ARDMNet(NetConfig.from_dict(cfg["net"]))
+    bounds = {}
+    for name, key in (("ema", "ema"), ("raw", "net")):
+        net.load_state_dict(state[key])
+        bounds[name] = evaluate(net, _nchw(selection))
+    choice = min(bounds, key=bounds.get)
+    return choice, (f"chosen on {len(selection)} CIFAR-10 training images: bound {bounds['ema']:.4f} (EMA) "
+                    f"vs {bounds['raw']:.4f} (last step) bits/dim")
+
+
+def export(run_dir: Path, out: Path, weights: str = "ema", calibration: np.ndarray | None = None,
+           selection: np.ndarray | None = None) -> str:
     """Write the model file from the run's EMA (or raw, the last step's) weights; returns its sha256.
 
     calibration: (N, H, W, 3) uint8 training images on which to measure the planner's L_t for the
     exported weights (``calibrate.py``); without them the training run's tracker is used.
+    selection: training images on which ``weights="best"`` chooses between EMA and raw.
     """
+    chosen_by = None
+    if weights == "best":
+        if selection is None:
+            raise ValueError("weights='best' needs selection images")
+        weights, chosen_by = choose_weights(run_dir, selection)
     cfg = json.loads((run_dir / "config.json").read_text())
     state = torch.load(run_dir / "checkpoint.pt", weights_only=True)
     net = ARDMNet(NetConfig.from_dict(cfg["net"]))
@@ -35,14 +64,14 @@ def export(run_dir: Path, out: Path, weights: str = "ema", calibration: np.ndarr
     if calibration is None:
         step_loss, seen, source = tracker["values"].tolist(), [bool(v) for v in tracker["seen"]], "training tracker"
     else:
-        images = torch.from_numpy(np.ascontiguousarray(calibration)).permute(0, 3, 1, 2).contiguous()
-        step_loss = step_loss_profile(net, images, len(tracker["values"]))
-        seen, source = [True] * len(step_loss), f"measured on {len(images)} training images"
+        step_loss = step_loss_profile(net, _nchw(calibration), len(tracker["values"]))
+        seen, source = [True] * len(step_loss), f"measured on {len(calibration)} training images"
     info = {
         "objective": ("order-agnostic ARDM (uniform t, random order)" if net.config.branching == 256 else
                       f"depth-upscaling ARDM, branching {net.config.branching}") + f", {net.config.head} head",
         "train_steps": int(state["step"]),
-        "weights": "EMA of the training weights" if weights == "ema" else "the last training step's weights",
+        "weights": ("EMA of the training weights" if weights == "ema" else "the last training step's weights")
+                   + (f" ({chosen_by})" if chosen_by else ""),
         "batch": cfg["train"]["batch"],
         "train_data": "CIFAR-10 train (50,000 images), random horizontal flips",
         "step_loss_bits": [round(float(v), 4) for v in step_loss],  # L_t per visible-fraction bin
@@ -60,19 +89,24 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("run_dir", type=Path)
     p.add_argument("out", type=Path)
-    p.add_argument("--weights", choices=["ema", "raw"], default="ema")
+    p.add_argument("--weights", choices=["ema", "raw", "best"], default="ema",
+                   help="best: the lower bound on --select N training images (needs --data-dir)")
+    p.add_argument("--select", type=int, default=500, metavar="N")
     p.add_argument("--calibrate", type=int, default=0, metavar="N",
                    help="measure L_t on N CIFAR-10 training images (needs --data-dir) instead of the tracker's")
     p.add_argument("--data-dir", type=Path)
     a = p.parse_args()
-    calibration = None
-    if a.calibrate:
+    calibration = selection = None
+    if a.calibrate or a.weights == "best":
         if a.data_dir is None:
-            p.error("--calibrate needs --data-dir")
+            p.error("--calibrate and --weights best need --data-dir")
         torch.set_num_threads(1)
         train = cifar10_train(a.data_dir)
-        calibration = train[np.random.default_rng(0).choice(len(train), a.calibrate, replace=False)]
-    print(export(a.run_dir, a.out, a.weights, calibration))
+        if a.calibrate:
+            calibration = train[np.random.default_rng(0).choice(len(train), a.calibrate, replace=False)]
+        if a.weights == "best":
+            selection = train[np.random.default_rng(1).choice(len(train), a.select, replace=False)]
+    print(export(a.run_dir, a.out, a.weights, calibration, selection))
 
 
 if __name__ == "__main__":

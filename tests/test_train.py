@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from safetensors.torch import load_file
 
 from ardmzip.models.ardm_net import NetConfig
 from ardmzip.models.coding_model import load_coding_model
+from ardmzip.models import export as export_module
 from ardmzip.models.export import export
 from ardmzip.models.serialization import load_model, model_info
 from ardmzip.models.train import TrainConfig, batch_indices, train
@@ -81,3 +83,30 @@ def test_a_new_run_starts_from_another_runs_weights(tmp_path):
     state = torch.load(tmp_path / "up" / "checkpoint.pt", weights_only=True)
     assert any(m.startswith("initialized from") for m in messages)
     assert all(torch.equal(state["ema"][k], v) for k, v in source.items())
+
+
+
+@pytest.mark.parametrize("better", ["ema", "raw"])
+def test_best_weights_are_the_lower_bound_on_selection_images(tmp_path, monkeypatch, better):
+    data = fake_data(tmp_path / "data")
+    cfg = TrainConfig(batch=4, total_steps=3, eval_images=4, net=NetConfig(width=8, dilations=(1,)))
+    train(data, tmp_path / "run", cfg, minutes=5, log=lambda s: None)
+    state = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
+    better_weights = state["ema" if better == "ema" else "net"]
+    images = np.random.default_rng(2).integers(0, 256, (3, 4, 4, 3), dtype=np.uint8)
+
+    def fake_bound(net, x):
+        assert x.shape == (3, 3, 4, 4)
+        same = all(torch.equal(v, better_weights[k]) for k, v in net.state_dict().items())
+        return 4.0 if same else 5.0
+
+    monkeypatch.setattr(export_module, "evaluate", fake_bound)
+    export(tmp_path / "run", tmp_path / "best.safetensors", "best", selection=images)
+    export(tmp_path / "run", tmp_path / "direct.safetensors", better)
+    info = model_info(tmp_path / "best.safetensors")
+    expected = "4.0000 (EMA) vs 5.0000" if better == "ema" else "5.0000 (EMA) vs 4.0000"
+    assert "chosen on 3 CIFAR-10 training images" in info["weights"] and expected in info["weights"]
+    best, direct = load_file(tmp_path / "best.safetensors"), load_file(tmp_path / "direct.safetensors")
+    assert best.keys() == direct.keys() and all(torch.equal(best[k], direct[k]) for k in best)
+    with pytest.raises(ValueError, match="selection"):
+        export(tmp_path / "run", tmp_path / "x.safetensors", "best")
