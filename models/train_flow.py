@@ -9,37 +9,25 @@ priors, its roundings straight-through and its nets fake-quantized as the exact 
 from __future__ import annotations
 
 import argparse
-import copy
 import json
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 
-from .data import cifar10_test, cifar10_train, spread_subset
 from .discrete_flow import FAMILY as DF_FAMILY, DiscreteFlow
 from .flow_files import FAMILIES
 from .idf import FAMILY as IDF_FAMILY, IDF
-from .train import lr_at, optimize, to_nchw, training_batch
+from .run_loop import FamilyRun, RunConfig, run
 
 LN2 = 0.6931471805599453
 FLOAT_MODELS = {IDF_FAMILY: IDF, DF_FAMILY: DiscreteFlow}  # the trainable model of each family
 
 
 @dataclass
-class FlowTrainConfig:
-    batch: int = 32
+class FlowTrainConfig(RunConfig):
     lr: float = 1e-3
-    warmup: int = 200
-    total_steps: int = 100_000
-    min_lr_ratio: float = 0.05
-    grad_clip: float = 1.0
-    ema: float = 0.999
-    seed: int = 0
-    eval_images: int = 500
     eval_every_s: float = 300.0
-    checkpoint_every_s: float = 180.0
     crop: int = 0  # train on random crops of this side (0: whole images); the flows are convolutional
 
 
@@ -61,66 +49,20 @@ def evaluate(flow: torch.nn.Module, images: torch.Tensor, batch: int = 100) -> f
 
 def train(family: str, model_config: dict, data_dir: Path, out: Path, cfg: FlowTrainConfig, minutes: float,
           log=print, device: str = "cpu") -> Path:
-    out.mkdir(parents=True, exist_ok=True)
-    ckpt_path = out / "checkpoint.pt"
     torch.manual_seed(cfg.seed)
-    if ckpt_path.exists():  # the run's own config wins: a resumed run must be the same model
+    if (out / "checkpoint.pt").exists():  # the run's own config wins: a resumed run must be the same model
         saved = json.loads((out / "config.json").read_text())
         family, model_config = saved["family"], saved["model"]
-    flow = make_flow(family, model_config).to(device)
-    ema = copy.deepcopy(flow).requires_grad_(False)
-    opt = torch.optim.Adam(flow.parameters(), lr=cfg.lr)
-    gen = torch.Generator().manual_seed(cfg.seed)
-    step, minutes_before = 0, 0.0
-    if ckpt_path.exists():
-        state = torch.load(ckpt_path, weights_only=True, map_location=device)
-        flow.load_state_dict(state["net"])
-        ema.load_state_dict(state["ema"])
-        opt.load_state_dict(state["opt"])
-        gen.set_state(state["gen"].cpu())
-        step, minutes_before = int(state["step"]), float(state.get("minutes", 0.0))
-        log(f"resumed from step {step} ({minutes_before:.1f} min trained)")
-    (out / "config.json").write_text(json.dumps({"family": family, "model": model_config, "train": asdict(cfg)}, indent=1))
-    train_x = cifar10_train(data_dir)
-    test_x = cifar10_test(data_dir)
-    test_imgs = to_nchw(test_x[spread_subset(len(test_x), cfg.eval_images)])
-    start = time.time()
+    flow = make_flow(family, model_config)
 
-    def save() -> None:
-        tmp = ckpt_path.with_suffix(".tmp")
-        torch.save({"net": flow.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
-                    "gen": gen.get_state(), "step": step, "minutes": minutes_before + (time.time() - start) / 60}, tmp)
-        tmp.replace(ckpt_path)
+    def loss(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        if cfg.crop:
+            i, j = torch.randint(0, x.shape[2] - cfg.crop + 1, (2,), generator=gen).tolist()
+            x = x[:, :, i:i + cfg.crop, j:j + cfg.crop]
+        return bits_per_dim(flow, x).mean()
 
-    last_ckpt = last_eval = start
-    running = None
-    with (out / "log.jsonl").open("a") as logf:
-        while step < cfg.total_steps and time.time() - start < minutes * 60:
-            x = training_batch(train_x, step, cfg, gen, device)
-            if cfg.crop:
-                i, j = torch.randint(0, x.shape[2] - cfg.crop + 1, (2,), generator=gen).tolist()
-                x = x[:, :, i:i + cfg.crop, j:j + cfg.crop]
-            loss = bits_per_dim(flow, x).mean()
-            optimize(flow, ema, opt, loss, step, cfg)
-            step += 1
-            running = loss.item() if running is None else 0.99 * running + 0.01 * loss.item()
-            now = time.time()
-            if step % 100 == 0:
-                log(f"step {step} train_bpd {running:.4f} lr {lr_at(step, cfg):.2e} "
-                    f"elapsed {minutes_before + (now - start) / 60:.1f} min")
-            if now - last_eval > cfg.eval_every_s:
-                test_bpd = evaluate(ema, test_imgs)
-                rec = {"step": step, "train_bpd": running, "test_bpd_ema": test_bpd,
-                       "minutes": minutes_before + (now - start) / 60, "time": now}
-                logf.write(json.dumps(rec) + "\n")
-                logf.flush()
-                log(f"eval step {step} test_bpd(ema) {test_bpd:.4f}")
-                last_eval = time.time()
-            if now - last_ckpt > cfg.checkpoint_every_s:
-                save()
-                last_ckpt = now
-    save()
-    return ckpt_path
+    config_json = {"family": family, "model": model_config, "train": asdict(cfg)}
+    return run(FamilyRun(flow, loss, evaluate), data_dir, out, cfg, config_json, minutes, log, device)
 
 
 def main() -> None:
