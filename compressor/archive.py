@@ -22,12 +22,13 @@ from ardmzip.codecs.quantize import DEFAULT_PRECISION, MAX_PRECISION, MIN_PRECIS
 
 from . import api, model_file
 from .archive_format import ArchiveHeader, Entry, check_names, pack_archive, unpack_archive
-from .errors import ArdmzipError, CorruptFileError, FormatError, UnsupportedImageError
+from .errors import ArdmzipError, CorruptFileError, FormatError, LimitError, UnsupportedImageError
 from .image_planes import ImageParts, join_image, plane_shapes
 from .model_file import ModelSpec
 
 DEFAULT_ORDERS = 4  # measured 0.009-0.017 bits/dim below the fixed order (K = 0) on its bits-back images, 4x the time
 MAX_ORDERS = 64  # decoding weighs every order with a full pass, so a file may not ask for unboundedly many
+DEFAULT_MAX_TOTAL_PIXELS = 1 << 28  # decoding holds every image: at most about 1 GB of pixels by default
 
 
 @dataclass(frozen=True)
@@ -59,16 +60,26 @@ def _bits_back_possible(net, shapes, orders: int) -> bool:
             and all(OrderLatentCodec.supports(int(np.prod(s))) for s in shapes))
 
 
+def check_total(pixels: int, max_total_pixels: int) -> None:
+    """Refuse an archive of more pixels in all than the limit: its images claim at most max_pixels each,
+    but a file of a few bytes per image could otherwise claim thousands of them, all held in memory."""
+    if pixels > max_total_pixels:
+        raise LimitError(f"archive of {pixels:,} pixels in all exceeds the limit of {max_total_pixels:,} "
+                         f"(raise it with max_total_pixels / --max-archive-pixels)")
+
+
 def _bits_needed(net, shapes, budget: int, precision: int, orders: int) -> float:
     return sum(OrderLatentCodec(net, s, budget, orders, precision).bits_needed for s in shapes)
 
 
 def encode_archive(images: Sequence[tuple[str, api.ImageLike]], model: ModelSpec = None, budget: int | None = None,
                    orders: int = DEFAULT_ORDERS, precision: int = DEFAULT_PRECISION, threads: int | None = None,
-                   progress: api.Progress | None = None, max_pixels: int = api.DEFAULT_MAX_PIXELS) -> EncodedArchive:
+                   progress: api.Progress | None = None, max_pixels: int = api.DEFAULT_MAX_PIXELS,
+                   max_total_pixels: int = DEFAULT_MAX_TOTAL_PIXELS) -> EncodedArchive:
     """Code (name, image) pairs into one archive, with what each image added to the stack.
 
-    orders: generation orders weighed per bits-back image (1: one random order; 0: no bits-back)."""
+    orders: generation orders weighed per bits-back image (1: one random order; 0: no bits-back).
+    The limits are the decoder's defaults, so an archive written with the defaults decodes with them."""
     if not MIN_PRECISION <= precision <= MAX_PRECISION:
         raise ArdmzipError(f"precision must be between {MIN_PRECISION} and {MAX_PRECISION}, got {precision}")
     if not 0 <= orders <= MAX_ORDERS:
@@ -89,6 +100,7 @@ def encode_archive(images: Sequence[tuple[str, api.ImageLike]], model: ModelSpec
                 raise e if str(e).startswith(f"{name}: ") else type(e)(f"{name}: {e}") from None
             if parts.low is not None:
                 raise UnsupportedImageError(f"{name}: 16-bit images cannot go into an archive yet")
+            check_total(sum(e.width * e.height for e in entries) + parts.width * parts.height, max_total_pixels)
             shapes = [p.shape for p in parts.planes]
             latent = (_bits_back_possible(net, shapes, orders)
                       and coder.num_valid_bits() >= _bits_needed(net, shapes, budget, precision, orders))
@@ -134,16 +146,17 @@ def _checked(data: bytes) -> tuple[ArchiveHeader, bytes]:
 
 
 def decompress_archive(data: bytes, threads: int | None = None, progress: api.Progress | None = None,
-                       model: ModelSpec = None, max_pixels: int = api.DEFAULT_MAX_PIXELS
-                       ) -> list[tuple[str, Image.Image]]:
+                       model: ModelSpec = None, max_pixels: int = api.DEFAULT_MAX_PIXELS,
+                       max_total_pixels: int = DEFAULT_MAX_TOTAL_PIXELS) -> list[tuple[str, Image.Image]]:
     """Every (name, image) of an archive, in the order they were given; raises an ArdmzipError on any mismatch.
 
-    Images above `max_pixels` are refused from the header, before anything is decoded. Every decoded
-    image is held in memory until the last is checked (the stack gives them back last first), so memory
-    grows with the archive's total pixels, not its largest image's."""
+    Images above `max_pixels`, and archives above `max_total_pixels` in all, are refused from the
+    header, before the model is loaded. Every decoded image is held in memory until the last is checked
+    (the stack gives them back last first), so memory grows with the archive's total pixels."""
     head, payload = _checked(data)
     for e in head.entries:
         api.check_size(e.width, e.height, max_pixels, e.name)
+    check_total(sum(e.width * e.height for e in head.entries), max_total_pixels)
     net = model_file.load(model_file.for_decoding(head.model_id, head.weights_tag, model))
     try:
         coder = from_bytes(payload)

@@ -38,7 +38,8 @@ def create(files: tuple[str, ...], archive: str, opts: Options, model: str | Non
     progress = LazyProgress(f"compressing {len(files)} images into {archive}", enabled=not opts.quiet)
     try:
         encoded = encode_archive([(Path(src).name, src) for src in files], model=model, budget=budget,
-                                 orders=orders, threads=opts.threads, progress=progress, max_pixels=opts.max_pixels)
+                                 orders=orders, threads=opts.threads, progress=progress, max_pixels=opts.max_pixels,
+                                 max_total_pixels=opts.max_archive_pixels)
     finally:
         progress.close()
     write_output(encoded.data, target, opts)
@@ -89,7 +90,8 @@ def extract(src: str, raw: bytes, opts: Options, test: bool, model: str | None) 
     try:
         with _named(src):
             images = decompress_archive(raw, threads=opts.threads, progress=progress,
-                                        model=Path(model) if model else None, max_pixels=opts.max_pixels)
+                                        model=Path(model) if model else None, max_pixels=opts.max_pixels,
+                                        max_total_pixels=opts.max_archive_pixels)
     finally:
         progress.close()
     if not test:

@@ -15,7 +15,7 @@ from click.core import ParameterSource
 from ardmzip.benchmarks.cli import bench
 
 from . import api, archive_cli, folders
-from .archive import DEFAULT_ORDERS, MAX_ORDERS
+from .archive import DEFAULT_MAX_TOTAL_PIXELS, DEFAULT_ORDERS, MAX_ORDERS
 from .archive_format import is_archive
 from .cli_files import (LOSSY_FORMATS, SUFFIX, LazyProgress, Options, check_target, decompressed_name, finish,
                         read_input, say, write_output)
@@ -69,6 +69,8 @@ common = [
     click.option("--threads", type=click.IntRange(min=1), help="Torch threads (results do not depend on it)."),
     click.option("--max-pixels", type=click.IntRange(1, api.MAX_PIXELS), default=api.DEFAULT_MAX_PIXELS,
                  show_default=True, help="Refuse larger images (guards memory against decompression bombs)."),
+    click.option("--max-archive-pixels", type=click.IntRange(min=1), default=DEFAULT_MAX_TOTAL_PIXELS,
+                 show_default=True, help="Refuse archives of more pixels in all (decoding holds every image)."),
     click.option("-r", "--recursive", is_flag=True, help="Work on every file in the folders given, recursively."),
     click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True,
                  help="With -r: worker processes (torch threads shared out among them unless --threads)."),
@@ -127,10 +129,10 @@ def main() -> None:
               "(dataset mode: later images coded bits-back with their generation order as latent).")
 @click.option("--orders", type=click.IntRange(0, MAX_ORDERS), default=DEFAULT_ORDERS, show_default=True,
               help="With --archive: generation orders weighed per image (more: smaller and slower; 0: no bits-back).")
-def compress(files, output, to_stdout, force, remove, quiet, verbose, threads, max_pixels, recursive, jobs, out_dir,
-             model, budget, archive, orders):
+def compress(files, output, to_stdout, force, remove, quiet, verbose, threads, max_pixels, max_archive_pixels,
+             recursive, jobs, out_dir, model, budget, archive, orders):
     """Compress images (PNG, BMP, TIFF, ...) to FILE.ardm, or all of them into one archive."""
-    opts = Options(output, to_stdout, force, remove, quiet, verbose, threads, max_pixels)
+    opts = Options(output, to_stdout, force, remove, quiet, verbose, threads, max_pixels, max_archive_pixels)
     if not archive and click.get_current_context().get_parameter_source("orders") != ParameterSource.DEFAULT:
         raise click.UsageError("--orders goes with --archive")
     if archive:
@@ -176,10 +178,10 @@ def compress(files, output, to_stdout, force, remove, quiet, verbose, threads, m
 @click.option("-t", "--test", is_flag=True, help="Decode and verify only; write nothing.")
 @click.option("--model", type=click.Path(dir_okay=False), default=None,
               help="The .safetensors model file the files were compressed with, if one was.")
-def decompress(files, output, to_stdout, force, remove, quiet, verbose, threads, max_pixels, recursive, jobs,
-               out_dir, test, model):
+def decompress(files, output, to_stdout, force, remove, quiet, verbose, threads, max_pixels, max_archive_pixels,
+               recursive, jobs, out_dir, test, model):
     """Decompress FILE.ardm to the exact original image (PNG); an archive to a folder (-o)."""
-    opts = Options(output, to_stdout, force, remove, quiet, verbose, threads, max_pixels)
+    opts = Options(output, to_stdout, force, remove, quiet, verbose, threads, max_pixels, max_archive_pixels)
     if recursive:
         _run_folders(files, opts, jobs, out_dir, decompress=True, model=model, test=test)
     _no_folder_options(jobs, out_dir)

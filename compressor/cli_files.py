@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from . import api
+from .archive import DEFAULT_MAX_TOTAL_PIXELS
 from .archive_format import extracted_name
 from .errors import ArdmzipError
 
@@ -32,6 +33,7 @@ class Options:
     verbose: bool
     threads: int | None
     max_pixels: int
+    max_archive_pixels: int = DEFAULT_MAX_TOTAL_PIXELS  # an archive's pixels in all
 
 
 class LazyProgress:

@@ -226,3 +226,38 @@ def test_single_image_decoder_names_an_archive(tiny_registry):
     data = compress_archive(mixed_images()[7:8], budget=2)
     with pytest.raises(FormatError, match="archive"):
         ardmzip.decompress(data)
+
+
+def test_archives_above_the_total_pixel_limit_are_refused_before_the_model_loads(tiny_registry, monkeypatch):
+    from ardmzip import archive
+    from ardmzip.errors import LimitError
+
+    images = mixed_images()[7:10]
+    total = sum(loaded(im).width * loaded(im).height for _, im in images)
+    with pytest.raises(LimitError, match="in all"):
+        compress_archive(images, budget=2, max_total_pixels=total - 1)
+    data = compress_archive(images, budget=2, max_total_pixels=total)
+    assert len(decompress_archive(data, max_total_pixels=total)) == 3
+    monkeypatch.setattr(archive.model_file, "load", lambda entry: pytest.fail("model loaded"))
+    with pytest.raises(LimitError, match=f"{total:,} pixels in all"):
+        decompress_archive(data, max_total_pixels=total - 1)
+
+
+def test_a_tiny_archive_claiming_many_huge_images_is_refused_at_once(tiny_registry):
+    """Each image is under the per-image limit and an empty payload is a valid all-zero image, so
+    only the total limit stops a few hundred bytes from claiming 100 x 16.7 MP."""
+    from ardmzip.archive_format import ArchiveHeader, Entry, pack_archive
+    from ardmzip.errors import LimitError
+
+    small = compress_archive(mixed_images()[7:8], budget=2, orders=0)
+    head = inspect_archive(small)
+    side = 1 << 12  # 4096 x 4096 = the default per-image limit
+    entries = tuple(Entry(f"{i}.png", "L", side, side, 0, False) for i in range(100))
+    bomb = pack_archive(ArchiveHeader(head.model_id, head.weights_tag, head.precision, 2, 0, entries), b"")
+    assert len(bomb) < 2000
+    with pytest.raises(LimitError, match="in all"):
+        decompress_archive(bomb)
+    fixed = 3 + 1 + 1 + len(head.weights_tag) + 1 + len(varint(head.budget)) + len(varint(head.orders))
+    claim = with_crc(small[:fixed] + varint((1 << 32) - 1) + b"\x05a.png")  # 4 billion images, one name
+    with pytest.raises(CorruptFileError, match="truncated"):  # parsing stops where the bytes end
+        decompress_archive(claim)

@@ -172,3 +172,15 @@ def test_orders_without_archive_is_a_usage_error(images):
     r = run("compress", "--orders", 2, images[0])
     assert r.exit_code == 2 and "--archive" in r.output
     assert not images[0].with_name(images[0].name + ".ardm").exists()
+
+
+def test_max_archive_pixels_limits_both_ways(images, tmp_path):
+    archive = tmp_path / "set.ardm"
+    total = sum(Image.open(p).width * Image.open(p).height for p in images)
+    error = one_line_error(run("compress", "--budget", 2, "--max-archive-pixels", total - 1, "--archive", archive,
+                               *images))
+    assert "in all exceeds the limit" in error and not archive.exists()
+    assert run("compress", "--budget", 2, "--archive", archive, *images).exit_code == 0
+    error = one_line_error(run("decompress", "--max-archive-pixels", total - 1, archive, "-o", tmp_path / "out"))
+    assert "--max-archive-pixels" in error and not (tmp_path / "out").exists()
+    assert run("decompress", "--max-archive-pixels", total, archive, "-o", tmp_path / "out").exit_code == 0
