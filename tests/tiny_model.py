@@ -26,8 +26,9 @@ def tiny_integer_net(seed: int = 0, head: str = "categorical", branching: int = 
 
 
 def tiny_entry(directory: Path, seed: int = 0, model_id: int = 200, name: str = "tiny",
-               head: str = "categorical") -> ModelEntry:
+               head: str = "categorical", branching: int = 256) -> ModelEntry:
+    """branching below 256: a depth-upscaling ARDM."""
     path = directory / f"{name}.safetensors"
-    save_model(path, tiny_integer_net(seed, head), {"note": "random init, tests only"})
+    save_model(path, tiny_integer_net(seed, head, branching), {"note": "random init, tests only"})
     return ModelEntry(name=name, model_id=model_id, path=path, sha256=file_sha256(path), default_budget=8,
                       description="tiny random test model")
