@@ -33,7 +33,7 @@ import zlib
 from dataclasses import dataclass
 
 from .errors import CorruptFileError, FormatError
-from .image_planes import MODE_CHANNELS, MODES
+from .image_planes import KEY_MODES, MAX_KEY, MODE_CHANNELS, MODES
 
 MAGIC = b"ARZ"
 FORMAT_VERSION = 2  # the newest format read and written
@@ -237,6 +237,8 @@ def read_image_fields(r: Reader, extra_flags: int = 0) -> tuple[dict, int]:
     width, height = r.varint(), r.varint()
     alpha = r.byte() if flags & _ALPHA_FLAG else None
     key = tuple(r.varint() for _ in range(MODE_CHANNELS[mode])) if flags & _KEY_FLAG else None
+    if key is not None and (mode not in KEY_MODES or max(key) > MAX_KEY):  # never written: no image has it
+        raise CorruptFileError(f"file is corrupted (a transparent colour in mode {mode}, or beyond 16 bits)")
     palette = r.take(r.varint()) if mode in ("P", "PA") else None
     icc = _inflate_icc(r.take(r.varint())) if flags & _ICC_FLAG else None
     fields = dict(mode=mode, width=width, height=height, alpha_constant=alpha, palette=palette, icc=icc,

@@ -22,6 +22,8 @@ MODE_CHANNELS = {"RGB": 3, "RGBA": 4, "L": 1, "LA": 2, "P": 1, "PA": 2, "1": 1} 
 MODES = tuple(MODE_CHANNELS)  # the order is part of the file format (header mode numbers)
 _ALPHA_MODES = {"RGBA": "RGB", "LA": "L", "PA": "P"}
 _PALETTE_MODES = ("RGB", "RGBA")
+KEY_MODES = ("RGB", "L", "1")  # modes whose transparency is one colour (PNG tRNS)
+MAX_KEY = 0xFFFF  # tRNS holds 16-bit samples; Pillow cannot write a larger one
 
 
 @dataclass
@@ -122,10 +124,10 @@ def join_image(parts: ImageParts) -> Image.Image | np.ndarray:
 def _colour_key(im: Image.Image) -> tuple[int, ...] | None:
     """The transparent colour of an RGB, L or 1 image, as one integer per channel."""
     trns = im.info.get("transparency")
-    if im.mode not in ("RGB", "L", "1") or trns is None or isinstance(trns, bytes):
+    if im.mode not in KEY_MODES or trns is None or isinstance(trns, bytes):
         return None
     key = tuple(int(v) for v in (trns if isinstance(trns, tuple) else (trns,)))
-    if len(key) != MODE_CHANNELS[im.mode] or min(key) < 0:
+    if len(key) != MODE_CHANNELS[im.mode] or min(key) < 0 or max(key) > MAX_KEY:
         raise UnsupportedImageError(f"transparency {trns!r} does not fit mode {im.mode}")
     return key
 

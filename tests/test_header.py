@@ -82,3 +82,26 @@ def test_icc_profile_bombs_are_refused(monkeypatch):
     assert unpack(pack(replace(HEADER, icc=bytes(1000)), PAYLOAD))[0].icc == bytes(1000)
     with pytest.raises(CorruptFileError, match="ICC"):
         unpack(pack(replace(HEADER, icc=bytes(1001)), PAYLOAD))
+
+
+@pytest.mark.parametrize("mode,key", [("RGBA", (1, 2, 3, 4)), ("LA", (1, 2)), ("P", (3,)), ("PA", (1, 2)),
+                                      ("RGB", (70000, 0, 0)), ("L", (1 << 16,))])
+def test_a_colour_key_no_image_can_have_is_refused(mode, key):
+    """Found by the fuzzer: such a forged key decoded, then made the PNG writer raise (no ardmzip error)."""
+    h = replace(HEADER, mode=mode, colour_key=key, palette=b"\x00\x00\x00\x00" if mode in ("P", "PA") else None)
+    with pytest.raises(CorruptFileError, match="transparent colour"):
+        unpack(pack(h, PAYLOAD))
+
+
+def test_the_encoder_refuses_a_colour_key_beyond_16_bits():
+    from PIL import Image
+
+    from ardmzip.errors import UnsupportedImageError
+    from ardmzip.image_planes import split_image
+
+    im = Image.new("RGB", (2, 2))
+    im.info["transparency"] = (65535, 0, 0)
+    assert split_image(im).colour_key == (65535, 0, 0)
+    im.info["transparency"] = (65536, 0, 0)
+    with pytest.raises(UnsupportedImageError, match="transparency"):
+        split_image(im)
