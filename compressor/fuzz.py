@@ -117,7 +117,7 @@ def _with_alarm(seconds: float, work: Callable[[], str]) -> str:
         signal.signal(signal.SIGALRM, old)
 
 
-def run(cases: int, seconds: float, seed: int = 0, first: int = 0, case_limit: float = 30.0, budget: int = 3,
+def run(cases: int, seconds: float, seed: int = 0, first: int = 0, case_limit: float = 120.0, budget: int = 3,
         kinds: tuple[str, ...] = KINDS, models: FuzzModels | None = None,
         report: Callable[[str], None] = print) -> Counter:
     """Fuzz until `cases` cases or `seconds` have passed; counts (file kind, damage, outcome), failures
@@ -167,7 +167,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seconds", type=float, default=600, help="stop starting cases after this long")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--first", type=int, default=0, help="number of the first case (to rerun one)")
-    p.add_argument("--case-limit", type=float, default=30.0, help="seconds one case may take before it counts as a hang")
+    p.add_argument("--case-limit", type=float, default=120.0, help="seconds one case may take before it counts as a "
+                   "hang (a forged budget may rightly cost a tiny file half a minute: 1,296 calls of the upscaling model)")
     p.add_argument("--budget", type=int, default=3, help="budget of the valid ARDM files")
     p.add_argument("--kinds", default=",".join(KINDS), help=f"file kinds, comma-separated (default: all: {','.join(KINDS)})")
     p.add_argument("--threads", type=int, default=1, help="torch threads")

@@ -33,7 +33,7 @@ import zlib
 from dataclasses import dataclass
 
 from .errors import CorruptFileError, FormatError
-from .image_planes import KEY_MODES, MAX_KEY, MODE_CHANNELS, MODES
+from .image_planes import ALPHA_MODES, KEY_MODES, MAX_KEY, MODE_CHANNELS, MODES
 
 MAGIC = b"ARZ"
 FORMAT_VERSION = 2  # the newest format read and written
@@ -236,6 +236,8 @@ def read_image_fields(r: Reader, extra_flags: int = 0) -> tuple[dict, int]:
     mode = MODES[flags & _MODE_MASK]
     width, height = r.varint(), r.varint()
     alpha = r.byte() if flags & _ALPHA_FLAG else None
+    if alpha is not None and mode not in ALPHA_MODES:  # never written: the image would lose it on decoding
+        raise CorruptFileError(f"file is corrupted (a uniform alpha value in mode {mode})")
     key = tuple(r.varint() for _ in range(MODE_CHANNELS[mode])) if flags & _KEY_FLAG else None
     if key is not None and (mode not in KEY_MODES or max(key) > MAX_KEY):  # never written: no image has it
         raise CorruptFileError(f"file is corrupted (a transparent colour in mode {mode}, or beyond 16 bits)")

@@ -16,11 +16,11 @@ from PIL import Image
 from ardmzip.codecs.low_bytes import sample_range
 
 from . import sixteen_bit
-from .errors import UnsupportedImageError
+from .errors import CorruptFileError, UnsupportedImageError
 
 MODE_CHANNELS = {"RGB": 3, "RGBA": 4, "L": 1, "LA": 2, "P": 1, "PA": 2, "1": 1}  # dimensions per pixel
 MODES = tuple(MODE_CHANNELS)  # the order is part of the file format (header mode numbers)
-_ALPHA_MODES = {"RGBA": "RGB", "LA": "L", "PA": "P"}
+ALPHA_MODES = {"RGBA": "RGB", "LA": "L", "PA": "P"}
 _PALETTE_MODES = ("RGB", "RGBA")
 KEY_MODES = ("RGB", "L", "1")  # modes whose transparency is one colour (PNG tRNS)
 MAX_KEY = 0xFFFF  # tRNS holds 16-bit samples; Pillow cannot write a larger one
@@ -43,7 +43,7 @@ class ImageParts:
 
     @property
     def has_alpha(self) -> bool:
-        return self.mode in _ALPHA_MODES
+        return self.mode in ALPHA_MODES
 
     def pixel_checksum(self) -> int:
         """CRC-32 of everything that defines the pixels; the decoder must reproduce it."""
@@ -81,7 +81,7 @@ def split_image(im: Image.Image | np.ndarray) -> ImageParts:
         return ImageParts("1", w, h, [arr.astype(np.uint8)[..., None] * 255], icc=icc, colour_key=key)
     if arr.ndim == 2:
         arr = arr[..., None]
-    base = _ALPHA_MODES.get(im.mode, im.mode)
+    base = ALPHA_MODES.get(im.mode, im.mode)
     colour = arr[..., :3] if base == "RGB" else arr[..., :1]
     parts = ImageParts(im.mode, w, h, [np.ascontiguousarray(colour)], icc=icc, colour_key=key)
     if base == "P":
@@ -102,6 +102,8 @@ def join_image(parts: ImageParts) -> Image.Image | np.ndarray:
     size = (parts.width, parts.height)
     main = parts.planes[0].astype(np.uint8)
     if parts.mode == "1":
+        if not np.isin(main, (0, 255)).all():  # split_image writes only these; converting would threshold others
+            raise CorruptFileError("file is corrupted (a 1-bit image with grey values)")
         im = Image.frombytes("L", size, main.tobytes()).convert("1", dither=Image.Dither.NONE)
     else:
         channels = [main]
@@ -134,9 +136,9 @@ def _colour_key(im: Image.Image) -> tuple[int, ...] | None:
 
 def plane_shapes(mode: str, width: int, height: int, alpha_coded: bool) -> list[tuple[int, int, int]]:
     """The shapes of the coded planes, derived from the header alone."""
-    base = _ALPHA_MODES.get(mode, mode)
+    base = ALPHA_MODES.get(mode, mode)
     shapes = [(height, width, 3 if base == "RGB" else 1)]
-    if mode in _ALPHA_MODES and alpha_coded:
+    if mode in ALPHA_MODES and alpha_coded:
         shapes.append((height, width, 1))
     return shapes
 

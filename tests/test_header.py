@@ -105,3 +105,11 @@ def test_the_encoder_refuses_a_colour_key_beyond_16_bits():
     im.info["transparency"] = (65536, 0, 0)
     with pytest.raises(UnsupportedImageError, match="transparency"):
         split_image(im)
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L", "P", "1"])
+def test_a_uniform_alpha_value_in_a_mode_without_alpha_is_refused(mode):
+    """Found by the fuzzer: LA forged to L kept its alpha value in the header and dropped it on decoding."""
+    h = replace(HEADER, mode=mode, alpha_constant=200, palette=b"\x00\x00\x00\x00" if mode == "P" else None)
+    with pytest.raises(CorruptFileError, match="alpha"):
+        unpack(pack(h, PAYLOAD))

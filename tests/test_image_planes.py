@@ -69,3 +69,13 @@ def test_checksum_sees_every_pixel():
 def test_unsupported_modes_refused(mode):
     with pytest.raises(UnsupportedImageError, match="not supported"):
         split_image(Image.new(mode, (4, 4)))
+
+
+def test_a_one_bit_image_with_grey_values_is_refused_not_thresholded():
+    """Found by the fuzzer: an L file forged to mode 1 decoded, its checksummed grey values rounded to 0 or 255."""
+    from ardmzip.errors import CorruptFileError
+
+    parts = split_image(photo("L").crop((0, 0, 5, 4)))
+    parts.mode = "1"
+    with pytest.raises(CorruptFileError, match="1-bit"):
+        join_image(parts)
