@@ -19,7 +19,7 @@ from test_image_planes import photo
 from tiny_flows import tiny_df_entry, tiny_idf_entry
 from tiny_model import tiny_entry
 
-SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 MODELS = FuzzModels("tiny", "tiny-up4", ("tiny-idf", "tiny-df"))
 
 
