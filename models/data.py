@@ -13,9 +13,12 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import numpy as np
+import torch
 from PIL import Image
 
 BENCHMARK_SETS = ("cifar10", "imagenet32", "imagenet64", "kodak")  # test images only
+RGB8 = "cifar10-rgb8"  # CIFAR-10 as label maps of 8 classes (rgb8_labels): categorical data for the flows
+RGB8_CLASSES = 8
 
 # sha256 of the loaded C-contiguous uint8 array (the data README's "content hashes").
 ARRAY_SHA256 = {
@@ -68,6 +71,25 @@ def cifar10_test(data_dir: str | Path) -> np.ndarray:
     return np.load(Path(data_dir) / "cifar10" / "test_x.npy")
 
 
+def rgb8_labels(x: torch.Tensor) -> torch.Tensor:
+    """Images (B, 3, H, W) uint8 -> label maps (B, 1, H, W) of 8 classes, class = 4 [R >= 128] + 2 [G >= 128] + [B >= 128].
+
+    Each pixel's nearest corner of the RGB cube (a fixed 8-colour palette, no dithering): maps with
+    large regions and ragged borders, a stand-in for segmentation maps (the DDF paper used Cityscapes
+    with 8 classes), derived from CIFAR-10 because no labelled segmentation set ships with this project.
+    """
+    bits = torch.tensor([4, 2, 1], dtype=torch.uint8, device=x.device).view(1, 3, 1, 1)
+    return ((x >= 128).to(torch.uint8) * bits).sum(dim=1, keepdim=True, dtype=torch.uint8)
+
+
+def training_view(name: str) -> Callable[[torch.Tensor], torch.Tensor]:
+    """What a model trains on, from batches of CIFAR-10 images (B, 3, H, W): the images, or RGB8 label maps."""
+    views = {"cifar10": lambda x: x, RGB8: rgb8_labels}
+    if name not in views:
+        raise DataError(f"unknown training data '{name}' (known: {', '.join(views)})")
+    return views[name]
+
+
 def spread_subset(n_total: int, n: int | None) -> np.ndarray:
     """Indices of n rows spread evenly over a set (all rows for None): the CIFAR test rows are sorted by class."""
     n = n_total if n is None else min(n, n_total)
@@ -98,23 +120,30 @@ class ImageSet:
 def images(dataset: str, data_dir: str | Path, limit: int | None = None) -> ImageSet:
     """The images of a benchmark set, spread over the set when limited.
 
-    `dataset` is one of BENCHMARK_SETS under `data_dir`, or "folder": every image file in `data_dir`.
+    `dataset` is one of BENCHMARK_SETS under `data_dir`, RGB8 (CIFAR-10 test as label maps), or "folder":
+    every image file in `data_dir`.
     """
     root = Path(data_dir)
     if dataset == "folder":
         return _folder(root, limit)
-    if dataset in ("cifar10", "imagenet32", "imagenet64"):
-        rel = "cifar10/test_x.npy" if dataset == "cifar10" else f"imagenet_sample/x{dataset[-2:]}.npy"
+    if dataset in ("cifar10", "imagenet32", "imagenet64", RGB8):
+        rel = "cifar10/test_x.npy" if dataset in ("cifar10", RGB8) else f"imagenet_sample/x{dataset[-2:]}.npy"
         x = _load_npy(root / rel)
         check_sha256(str(root / rel), x, ARRAY_SHA256[rel])
-        prefix = "cifar10-test" if dataset == "cifar10" else dataset
+        prefix = {"cifar10": "cifar10-test", RGB8: "cifar10-rgb8-test"}.get(dataset, dataset)
         rows = spread_subset(len(x), limit)
-        return ImageSet([f"{prefix}-{i}" for i in rows], lambda k: np.asarray(x[rows[k]]))
+        view = _rgb8_map if dataset == RGB8 else np.asarray
+        return ImageSet([f"{prefix}-{i}" for i in rows], lambda k: view(x[rows[k]]))
     if dataset == "kodak":
         names = sorted(KODAK_SHA256)
         files = [root / "kodak" / names[i] for i in spread_subset(len(names), limit)]
         return ImageSet([f.stem for f in files], lambda k: _kodak(files[k]))
     raise DataError(f"unknown dataset '{dataset}' (known: {', '.join(BENCHMARK_SETS)}, folder)")
+
+
+def _rgb8_map(image: np.ndarray) -> np.ndarray:
+    """One (H, W, 3) image as its (H, W) RGB8 label map, values 0-7 (coded as an L image)."""
+    return rgb8_labels(torch.from_numpy(np.array(image)).permute(2, 0, 1)[None])[0, 0].numpy()
 
 
 def _kodak(path: Path) -> np.ndarray:

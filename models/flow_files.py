@@ -8,10 +8,12 @@ from pathlib import Path
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
+from .ddf import FAMILY as DDF_FAMILY, DDFConfig, IntegerDDF
 from .discrete_flow import FAMILY as DF_FAMILY, DFConfig, IntegerDiscreteFlow
 from .idf import FAMILY as IDF_FAMILY, IDFConfig, IntegerIDF
 
-FAMILIES = {IDF_FAMILY: (IDFConfig, IntegerIDF), DF_FAMILY: (DFConfig, IntegerDiscreteFlow)}  # config, exact model
+FAMILIES = {IDF_FAMILY: (IDFConfig, IntegerIDF), DF_FAMILY: (DFConfig, IntegerDiscreteFlow),
+            DDF_FAMILY: (DDFConfig, IntegerDDF)}  # config, exact model
 
 
 def family_of(path: str | Path) -> str | None:

@@ -28,6 +28,20 @@ class ResNetShape:
     blocks: int
 
 
+ONEHOT_LEVEL = 127  # a present class as a one-hot network input
+
+
+def class_inputs(values: torch.Tensor, classes: int, onehot: bool = False) -> torch.Tensor:
+    """Class values (B, C, H, W) as the integer nets' inputs.
+
+    One-hot (C * classes channels) for categories without an order, such as segmentation labels; else
+    one value per class spread over [-128, 127] (pixels: x - 128), which keeps the order of levels.
+    """
+    if onehot:
+        return F.one_hot(values.long(), classes).movedim(-1, 2).flatten(1, 2) * ONEHOT_LEVEL
+    return (values - classes // 2) * (256 // classes)
+
+
 def integer_inputs(z: torch.Tensor) -> torch.Tensor:
     """Latent integers as network inputs: clamped to the range the integer stem is exact for.
 

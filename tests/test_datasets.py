@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from ardmzip.datasets import DataError, images, spread_subset
@@ -33,6 +34,18 @@ def test_cifar_subset_is_spread_and_exact(fake_cifar):
     s = images("cifar10", root, limit=3)
     assert s.names == ["cifar10-test-0", "cifar10-test-3", "cifar10-test-6"]
     assert np.array_equal(s.read(1), x[3]) and len(list(s)) == 3
+
+
+def test_rgb8_label_maps_are_the_cifar_images_thresholded(fake_cifar):
+    root, x = fake_cifar
+    s = images(data.RGB8, root, limit=2)
+    assert s.names == ["cifar10-rgb8-test-0", "cifar10-rgb8-test-5"]
+    a = s.read(1)
+    expected = 4 * (x[5, ..., 0] >= 128) + 2 * (x[5, ..., 1] >= 128) + (x[5, ..., 2] >= 128)
+    assert a.shape == (32, 32) and a.dtype == np.uint8 and np.array_equal(a, expected)
+    assert np.array_equal(data.training_view(data.RGB8)(torch.from_numpy(x[5:6]).permute(0, 3, 1, 2))[0, 0], a)
+    with pytest.raises(DataError, match="unknown training data"):
+        data.training_view("mnist")
 
 
 def test_other_pixels_are_refused(fake_cifar, monkeypatch):

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import torch
 
+from ardmzip.models.ddf import FAMILY as DDF_FAMILY, DDFConfig, FloatDDF, IntegerDDF
 from ardmzip.models.discrete_flow import FAMILY as DF_FAMILY, DFConfig, DiscreteFlow, IntegerDiscreteFlow
 from ardmzip.models.flow_files import save_flow
 from ardmzip.models.idf import FAMILY as IDF_FAMILY, IDF, IDFConfig, IntegerIDF
@@ -50,3 +51,32 @@ def tiny_df_entry(directory: Path, model_id: int = 202, name: str = "tiny-df") -
     save_flow(path, DF_FAMILY, tiny_df(4), {"note": "random init, tests only"})
     return ModelEntry(name=name, model_id=model_id, path=path, sha256=file_sha256(path), default_budget=1,
                       description="tiny random test discrete flow")
+
+
+DDF_CONFIGS = {
+    "image": {"width": 8, "levels": 2},  # K = 256, logistic scoring
+    "labels": {"classes": 8, "channels": 1, "scoring": "categorical", "onehot": True, "width": 8, "levels": 3},
+    "top-k": {"classes": 5, "channels": 2, "scoring": "categorical", "k_sort": 2, "width": 8, "levels": 1,
+              "couplings": 3},
+}
+
+
+def tiny_float_ddf(kind: str = "image", seed: int = 0, std: float = 0.2) -> FloatDDF:
+    torch.manual_seed(seed)
+    flow = FloatDDF(DDFConfig.from_dict(DDF_CONFIGS[kind]))
+    with torch.no_grad():
+        for p in flow.parameters():
+            p.normal_(0.0, std)
+        flow.fit_top(torch.randint(0, 50, flow.top.shape))
+    return flow
+
+
+def tiny_ddf(kind: str = "image", seed: int = 0) -> IntegerDDF:
+    return IntegerDDF.from_float(tiny_float_ddf(kind, seed))
+
+
+def tiny_ddf_entry(directory: Path, kind: str = "image", model_id: int = 203, name: str = "tiny-ddf") -> ModelEntry:
+    path = directory / f"{name}.safetensors"
+    save_flow(path, DDF_FAMILY, tiny_ddf(kind, 5), {"note": "random init, tests only"})
+    return ModelEntry(name=name, model_id=model_id, path=path, sha256=file_sha256(path), default_budget=1,
+                      description="tiny random test denoising flow")
