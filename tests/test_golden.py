@@ -1,27 +1,80 @@
-"""Files written by ardmzip 0.1.0 (format 1; ardm-c10-v1, and mix_* with ardm-mix-c10-v1 at budget 32):
-every later version must decode them exactly."""
+"""Golden files: every later version must decode them exactly (never rewrite them; add new ones).
+
+Written by ardmzip 0.1.0 with the shipped registry models:
+* rgb_17x33, rgba_17x33, l_48x40, p_48x40: format 1, ardm-c10 (budget 12);
+  mix_rgb_17x33, mix_l_48x40: ardm-mix-c10-v1 (budget 32).
+* At commit 39ecf44 (images cropped from tests/fixtures, budget 8 for the ARDMs):
+  mix2_rgba_12x9: ardm-mix-c10 (v2, the default), alpha not uniform;
+  sixteen_l_16x12, sixteen_rgb_9x7: 16-bit greyscale and RGB, format 2, ardm-mix-c10 (v2);
+  idf_rgb_12x9, df_rgb_12x9: the discrete flows idf-c10 and df-c10 (budget 1);
+  up4_rgb_12x9, up4v1_l_10x8: the depth-upscaling ardm-up4-c10 (v2) and ardm-up4-c10-v1;
+  modelfile_rgb_12x9: the default's weights file given by path (model number 0, whole sha256);
+  archive_k2: an archive (archive format 1) of four images, RGB, L in a folder, P and RGBA, with
+  ardm-mix-c10 (v2) and K = 2 orders, two of them coded bits-back; its images are in archive_k2/.
+"""
 
 from pathlib import Path
 
+import imagecodecs
 import numpy as np
 import pytest
 from PIL import Image
 
 import ardmzip
+from ardmzip.archive import decompress_archive, inspect_archive
+from ardmzip.header import EXTERNAL_MODEL_ID
+from ardmzip.registry import REGISTRY
 
 GOLDEN = Path(__file__).parent / "golden"
-CASES = sorted(p.stem for p in GOLDEN.glob("*.ardm"))
+# name: (model number, format version, bits per sample)
+SINGLE = {
+    "rgb_17x33": (1, 1, 8), "rgba_17x33": (1, 1, 8), "l_48x40": (1, 1, 8), "p_48x40": (1, 1, 8),
+    "mix_rgb_17x33": (2, 1, 8), "mix_l_48x40": (2, 1, 8), "mix2_rgba_12x9": (7, 1, 8),
+    "sixteen_l_16x12": (7, 2, 16), "sixteen_rgb_9x7": (7, 2, 16), "idf_rgb_12x9": (4, 1, 8),
+    "df_rgb_12x9": (5, 1, 8), "up4_rgb_12x9": (6, 1, 8), "up4v1_l_10x8": (3, 1, 8),
+    "modelfile_rgb_12x9": (EXTERNAL_MODEL_ID, 1, 8),
+}
+MODEL_FILES = {"modelfile_rgb_12x9": "ardm-mix-c10"}  # written with this registered model's weights file by path
 
 
 def test_golden_files_present():
-    assert len(CASES) == 6
+    assert sorted(p.stem for p in GOLDEN.glob("*.ardm")) == sorted([*SINGLE, "archive_k2"])
 
 
-@pytest.mark.parametrize("name", CASES)
+def expected(path: Path):
+    """The reference image; 16-bit RGB through imagecodecs, since Pillow reads only 8 bits of it."""
+    im = Image.open(path)
+    if im.mode == "RGB" and imagecodecs.imread(path.read_bytes()).dtype == np.uint16:
+        return imagecodecs.imread(path.read_bytes())
+    return im
+
+
+@pytest.mark.parametrize("name", sorted(SINGLE))
 def test_golden_file_decodes_exactly(name):
-    out = ardmzip.decompress((GOLDEN / f"{name}.ardm").read_bytes())
-    expected = Image.open(GOLDEN / f"{name}.png")
-    assert out.mode == expected.mode and out.size == expected.size
-    assert np.array_equal(np.asarray(out), np.asarray(expected))
+    data = (GOLDEN / f"{name}.ardm").read_bytes()
+    head = ardmzip.inspect(data)
+    assert (head.model_id, head.version, head.bits) == SINGLE[name]
+    model = REGISTRY.get(MODEL_FILES[name]).path if name in MODEL_FILES else None
+    out = ardmzip.decompress(data, model=model)
+    want = expected(GOLDEN / f"{name}.png")
+    if isinstance(want, np.ndarray):
+        assert isinstance(out, np.ndarray) and out.dtype == want.dtype and np.array_equal(out, want)
+        return
+    assert out.mode == want.mode and out.size == want.size
+    assert np.array_equal(np.asarray(out), np.asarray(want))
     if out.mode == "P":
-        assert out.getpalette() == expected.getpalette()
+        assert out.getpalette() == want.getpalette()
+
+
+def test_golden_archive_decodes_exactly():
+    data = (GOLDEN / "archive_k2.ardm").read_bytes()
+    head = inspect_archive(data)
+    assert (head.model_id, head.orders, head.version) == (7, 2, 1)
+    assert [e.order_latent for e in head.entries] == [False, True, True, False]
+    out = decompress_archive(data)
+    assert [name for name, _ in out] == ["a.png", "dir/b.png", "c.png", "d.png"]
+    for name, image in out:
+        want = Image.open(GOLDEN / "archive_k2" / name)
+        assert image.mode == want.mode and np.array_equal(np.asarray(image), np.asarray(want))
+        if image.mode == "P":
+            assert image.getpalette() == want.getpalette()
