@@ -95,8 +95,10 @@ def optimize(net: torch.nn.Module, ema: torch.nn.Module, opt: torch.optim.Optimi
 
 
 def run(family: FamilyRun, data_dir: Path, out: Path, cfg: RunConfig, config_json: dict, minutes: float,
-        log: Callable[[str], None] = print, device: str = "cpu", init_from: Path | None = None) -> Path:
-    """Train until total_steps or `minutes` of this call; returns the checkpoint's path.
+        log: Callable[[str], None] = print, device: str = "cpu", init_from: Path | None = None,
+        stop_step: int | None = None) -> Path:
+    """Train until total_steps, `minutes` of this call or stop_step (an interruption at a chosen step, which
+    leaves the schedule as it is); returns the checkpoint's path.
 
     init_from: another run's checkpoint whose last weights start a new run (for example an upscaling
     model fine-tuned from an order-agnostic one); ignored when `out` already has a checkpoint.
@@ -142,7 +144,8 @@ def run(family: FamilyRun, data_dir: Path, out: Path, cfg: RunConfig, config_jso
     last_ckpt = last_eval = start
     running = None
     with (out / "log.jsonl").open("a") as logf:
-        while step < cfg.total_steps and time.time() - start < minutes * 60:
+        end = cfg.total_steps if stop_step is None else min(stop_step, cfg.total_steps)
+        while step < end and time.time() - start < minutes * 60:
             loss = family.loss(training_batch(train_x, step, cfg, gen, device), gen)
             optimize(net, ema, opt, loss, step, cfg)
             step += 1
