@@ -5,6 +5,10 @@ the probabilities of those dimensions given the ones known so far. The encoder p
 reverse so the decoder pops them in generation order, each group from one model call whose input
 is exactly what the decoder will have seen at that point. A group's tables are made and coded in
 chunks of rows, so memory stays bounded however many dimensions one call generates.
+
+Arrays of one shape can be coded as a batch, each onto its own coder: they share the schedule, hence
+the known mask of every call, so one call of a model's ``condition_batch`` serves them all; what is
+pushed onto each coder is exactly what coding that array alone pushes.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from .quantize import DEFAULT_PRECISION
 
 
 Weights = Callable[[np.ndarray], np.ndarray]  # flat indices -> (len(idx), alphabet_size) weights
+BatchWeights = Callable[[np.ndarray], np.ndarray]  # flat indices -> (batch, len(idx), alphabet_size) weights
 
 
 class SteppedModel(Protocol):
@@ -39,14 +44,28 @@ class SteppedModel(Protocol):
     def condition(self, x: np.ndarray, known: np.ndarray) -> Weights:
         """One model call: nonnegative weights for any x.flat[idx] given x where known."""
 
+    # optional: condition_batch(xs (B, *symbol shape), known) -> BatchWeights, one call for a batch of
+    # arrays that share `known`, each row the same as condition() gives (a model without it is called per array)
+
 
 Progress = Callable[[int], None]  # called with the number of model calls just finished
 CHUNK = 1 << 14  # table rows made at once: 16k x 256 float64 = 32 MB
 
 
-def _chunks(idx: np.ndarray) -> list[np.ndarray]:
-    """One call's indices in runs of CHUNK rows (the encoder pushes them in reverse)."""
-    return [idx[lo:lo + CHUNK] for lo in range(0, len(idx), CHUNK)]
+def _chunks(idx: np.ndarray, batch: int = 1) -> list[np.ndarray]:
+    """One call's indices in runs of CHUNK rows over the whole batch (the encoder pushes them in reverse).
+
+    Where a run ends changes no byte: a table codes its rows one symbol at a time, in order."""
+    rows = max(1, CHUNK // batch)
+    return [idx[lo:lo + rows] for lo in range(0, len(idx), rows)]
+
+
+def batch_condition(model: SteppedModel, xs: np.ndarray, known: np.ndarray) -> BatchWeights:
+    """One model call for every array of xs, through the model's condition_batch where it has one."""
+    if hasattr(model, "condition_batch"):
+        return model.condition_batch(xs, known)
+    calls = [model.condition(x, known) for x in xs]
+    return lambda idx: np.stack([weights(idx) for weights in calls])
 
 
 @dataclass
@@ -74,16 +93,31 @@ class AutoregressiveCodec:
             self.progress(1)
         return weights
 
+    def _condition_batch(self, xs: np.ndarray, known: np.ndarray) -> BatchWeights:
+        weights = batch_condition(self.model, xs, known)
+        if self.progress:
+            self.progress(1)
+        return weights
+
     def push(self, coder: AnsCoder, x: np.ndarray) -> None:
-        if x.shape != self.shape:
-            raise ValueError(f"array shape {x.shape} does not match codec shape {self.shape}")
-        x = self.model.to_symbols(x)
-        known = np.ones(x.shape, dtype=bool)
+        self.push_batch([coder], [x])
+
+    def push_batch(self, coders: Sequence[AnsCoder], xs: Sequence[np.ndarray]) -> None:
+        """Push xs[i] onto coders[i], each byte for byte as push() alone; one model call per group for all."""
+        if len(coders) != len(xs):
+            raise ValueError(f"{len(xs)} arrays for {len(coders)} coders")
+        for x in xs:
+            if x.shape != self.shape:
+                raise ValueError(f"array shape {x.shape} does not match codec shape {self.shape}")
+        sym = np.stack([self.model.to_symbols(x) for x in xs])
+        known = np.ones(sym.shape[1:], dtype=bool)
         for idx in reversed(self._schedule()):
             known.flat[idx] = False  # now exactly what the decoder knows before this group
-            weights = self._condition(np.where(known, x, 0), known)
-            for part in reversed(_chunks(idx)):
-                push_symbols(coder, x.flat[part], frequency_table(weights(part), self.precision))
+            weights = self._condition_batch(np.where(known, sym, 0), known)
+            for part in reversed(_chunks(idx, len(xs))):
+                tables = frequency_table(weights(part), self.precision)
+                for coder, s, table in zip(coders, sym, tables):
+                    push_symbols(coder, s.flat[part], table)
 
     def ideal_bits(self, x: np.ndarray) -> float:
         """-log2 p(x) under the model's own (unquantized) probabilities: what coding approaches."""
@@ -114,11 +148,17 @@ class AutoregressiveCodec:
         return np.concatenate(out).astype(np.int64) if out else np.zeros(0, dtype=np.int64)
 
     def pop(self, coder: AnsCoder) -> np.ndarray:
-        x = np.zeros(self.model.symbol_shape(self.shape), dtype=np.int64)
-        known = np.zeros(x.shape, dtype=bool)
+        return self.pop_batch([coder])[0]
+
+    def pop_batch(self, coders: Sequence[AnsCoder]) -> list[np.ndarray]:
+        """One array from each coder, each as pop() alone gives it; one model call per group for all."""
+        sym = np.zeros((len(coders), *self.model.symbol_shape(self.shape)), dtype=np.int64)
+        known = np.zeros(sym.shape[1:], dtype=bool)
         for idx in self._schedule():
-            weights = self._condition(x, known)
-            for part in _chunks(idx):
-                x.flat[part] = pop_symbols(coder, frequency_table(weights(part), self.precision))
+            weights = self._condition_batch(sym, known)
+            for part in _chunks(idx, len(coders)):
+                tables = frequency_table(weights(part), self.precision)
+                for s, coder, table in zip(sym, coders, tables):
+                    s.flat[part] = pop_symbols(coder, table)
             known.flat[idx] = True
-        return self.model.from_symbols(x)
+        return [self.model.from_symbols(s) for s in sym]

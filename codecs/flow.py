@@ -7,17 +7,21 @@ first and last classes are tails, and a latent in a tail codes its distance past
 with an Elias-gamma escape under uniform tables. The encoder records every push in decoding order
 and pushes them in reverse, so the decoder pops them in order; the encoder's priors come from the
 same parts, through the same inverse steps, as the decoder's.
+
+Arrays of one shape can be coded as a batch, each onto its own coder, with one pass of the flow for
+all of them (a model's optional ``forward_batch``, ``prior_batch`` and ``inverse_batch``); what is
+pushed onto each coder is exactly what coding that array alone pushes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Callable, Protocol, Sequence
 
 import numpy as np
 
 from .ans import AnsCoder, frequency_table, pop_symbols, push_symbols
-from .autoregressive import CHUNK, Weights
+from .autoregressive import CHUNK, BatchWeights, Weights
 from .quantize import DEFAULT_PRECISION
 
 WINDOW = 256  # classes per latent table
@@ -37,6 +41,31 @@ class LatentModel(Protocol):
         """Part k's window starts (int64, one per latent) and class weights, given parts 0..k-1."""
 
     def inverse(self, shape: tuple[int, ...], parts: list[np.ndarray]) -> np.ndarray: ...
+
+    # optional, for batches of B arrays of one shape (parts as (B, n) arrays), each row the same as
+    # the single method gives: forward_batch(xs) -> parts; prior_batch(shape, k, parts, B) -> starts
+    # (B, n) and BatchWeights; inverse_batch(shape, parts) -> (B, *shape). Without them: per array.
+
+
+def _forward(model: LatentModel, xs: Sequence[np.ndarray]) -> list[np.ndarray]:
+    if hasattr(model, "forward_batch"):
+        return model.forward_batch(np.stack(xs))
+    each = [model.forward(x) for x in xs]
+    return [np.stack([parts[k] for parts in each]) for k in range(len(each[0]))]
+
+
+def _prior(model: LatentModel, shape: tuple[int, ...], k: int, parts: list[np.ndarray],
+           batch: int) -> tuple[np.ndarray, BatchWeights]:
+    if hasattr(model, "prior_batch"):
+        return model.prior_batch(shape, k, parts, batch)
+    each = [model.prior(shape, k, [p[b] for p in parts]) for b in range(batch)]
+    return np.stack([starts for starts, _ in each]), lambda rows: np.stack([weights(rows) for _, weights in each])
+
+
+def _inverse(model: LatentModel, shape: tuple[int, ...], parts: list[np.ndarray]) -> list[np.ndarray]:
+    if hasattr(model, "inverse_batch"):
+        return list(model.inverse_batch(shape, parts))
+    return [model.inverse(shape, [p[b] for p in parts]) for b in range(len(parts[0]))]
 
 
 class UndecodableError(ValueError):
@@ -73,8 +102,10 @@ def _pop_escapes(coder: AnsCoder, count: int) -> np.ndarray:
     return v - 1
 
 
-def _chunk_rows(n: int) -> list[slice]:
-    return [slice(lo, min(n, lo + CHUNK)) for lo in range(0, n, CHUNK)]
+def _chunk_rows(n: int, batch: int = 1) -> list[slice]:
+    """Runs of CHUNK table rows over the whole batch; where a run ends changes no byte."""
+    rows = max(1, CHUNK // batch)
+    return [slice(lo, min(n, lo + rows)) for lo in range(0, n, rows)]
 
 
 @dataclass
@@ -101,43 +132,60 @@ class FlowCodec:
         distance = np.where(sym[tail] == 0, -s[tail], s[tail] - (WINDOW - 1))
         return sym, tail, distance
 
-    def _ops(self, x: np.ndarray) -> list[Op]:
-        parts = self.model.forward(x)
-        ops: list[Op] = []
-        for k, part in enumerate(parts):
-            starts, weights = self.model.prior(self.shape, k, parts[:k])
-            sym, tail, distance = self._symbols(part, starts)
-            for rows in _chunk_rows(len(part)):
-                ops.append((sym[rows], lambda rows=rows, weights=weights: frequency_table(
-                    weights(np.arange(rows.start, rows.stop)), self.precision)))
-            if len(distance):
-                ops.extend(_escape_ops(distance))
-        return ops
-
     def push(self, coder: AnsCoder, x: np.ndarray) -> None:
-        if x.shape != self.shape:
-            raise ValueError(f"array shape {x.shape} does not match codec shape {self.shape}")
-        ops = self._ops(x)
-        for symbols, table in reversed(ops):
-            push_symbols(coder, symbols, table())
+        self.push_batch([coder], [x])
+
+    def push_batch(self, coders: Sequence[AnsCoder], xs: Sequence[np.ndarray]) -> None:
+        """Push xs[i] onto coders[i], each byte for byte as push() alone, with one pass of the flow for all.
+
+        Each coder gets, part after part, the part's window symbols then its escapes (in reverse, so
+        the decoder pops them in that order); every table is made before anything is pushed."""
+        if len(coders) != len(xs):
+            raise ValueError(f"{len(xs)} arrays for {len(coders)} coders")
+        for x in xs:
+            if x.shape != self.shape:
+                raise ValueError(f"array shape {x.shape} does not match codec shape {self.shape}")
+        parts = _forward(self.model, xs)
+        coded = []
+        for k, part in enumerate(parts):
+            starts, weights = _prior(self.model, self.shape, k, parts[:k], len(xs))
+            symbols = [self._symbols(p, s) for p, s in zip(part, starts)]
+            escapes = [_escape_ops(distance) if len(distance) else [] for _, _, distance in symbols]
+            coded.append((weights, [sym for sym, _, _ in symbols], escapes))
+        for weights, symbols, escapes in reversed(coded):
+            for coder, ops in zip(coders, escapes):
+                for sym, table in reversed(ops):
+                    push_symbols(coder, sym, table())
+            for rows in reversed(_chunk_rows(len(symbols[0]), len(xs))):
+                tables = frequency_table(weights(np.arange(rows.start, rows.stop)), self.precision)
+                for coder, sym, table in zip(coders, symbols, tables):
+                    push_symbols(coder, sym[rows], table)
         self._tick()
 
     def pop(self, coder: AnsCoder) -> np.ndarray:
+        return self.pop_batch([coder])[0]
+
+    def pop_batch(self, coders: Sequence[AnsCoder]) -> list[np.ndarray]:
+        """One array from each coder, each as pop() alone gives it, with one pass of the flow for all."""
+        batch = len(coders)
         parts: list[np.ndarray] = []
         for k in range(self.model.parts(self.shape)):
-            starts, weights = self.model.prior(self.shape, k, parts)
-            sym = np.concatenate([np.zeros(0, dtype=np.int64)] + [
-                pop_symbols(coder, frequency_table(weights(np.arange(r.start, r.stop)), self.precision)).astype(np.int64)
-                for r in _chunk_rows(len(starts))])
+            starts, weights = _prior(self.model, self.shape, k, parts, batch)
+            sym = np.zeros(starts.shape, dtype=np.int64)
+            for rows in _chunk_rows(starts.shape[1], batch):
+                tables = frequency_table(weights(np.arange(rows.start, rows.stop)), self.precision)
+                for b, (coder, table) in enumerate(zip(coders, tables)):
+                    sym[b, rows] = pop_symbols(coder, table)
             part = starts + sym
             if not self.model.bounded:
-                low, tail = sym == 0, (sym == 0) | (sym == WINDOW - 1)
-                if tail.any():
-                    distance = _pop_escapes(coder, int(tail.sum()))
-                    part[tail] += np.where(low[tail], -distance, distance)
+                for b, coder in enumerate(coders):
+                    low, tail = sym[b] == 0, (sym[b] == 0) | (sym[b] == WINDOW - 1)
+                    if tail.any():
+                        distance = _pop_escapes(coder, int(tail.sum()))
+                        part[b, tail] += np.where(low[tail], -distance, distance)
             parts.append(part)
         self._tick()
-        return self.model.inverse(self.shape, parts)
+        return _inverse(self.model, self.shape, parts)
 
     def ideal_bits(self, x: np.ndarray) -> float:
         """-log2 p(x) under the model's own (unquantized) tables, escapes at their uniform cost."""

@@ -95,19 +95,25 @@ class OrderAgnosticARDM:
 
     def condition(self, x: np.ndarray, known: np.ndarray):
         """One network call on x (H, W, C) where known; returns flat indices -> (n, 256) int64 weights."""
-        c = x.shape[2]
-        planes, vis = channels_first(x), channels_first(known)
+        weights = self.condition_batch(x[None], known)
+        return lambda idx: weights(idx)[0]
+
+    def condition_batch(self, xs: np.ndarray, known: np.ndarray):
+        """One network call for a batch xs (B, H, W, C) that shares one `known` mask (H, W, C); returns flat
+        indices -> (B, n, 256) int64 weights, each image's the same integers as its own call gives."""
+        b, h, w, c = xs.shape
+        planes, vis = channels_first(xs), channels_first(known)
 
         def intervals(crop: tuple[slice, slice]):
-            p, v = planes[:, crop[0], crop[1]], vis[:, crop[0], crop[1]]
-            return torch.where(v, p, 0), torch.where(v, p, 255), v.to(torch.int64) * 127
+            p, v = planes[..., crop[0], crop[1]], vis[:, crop[0], crop[1]]
+            return torch.where(v, p, 0), torch.where(v, p, 255), (v.to(torch.int64) * 127).expand_as(p)
 
-        feats = tiled_features(self.net, intervals, x.shape[:2], fraction_level(int(known.sum()), known.size),
-                               self.tile)
+        feats = tiled_features(self.net, intervals, (h, w), fraction_level(int(known.sum()), known.size), self.tile)
 
         def weights(idx: np.ndarray) -> np.ndarray:
             idx = torch.from_numpy(np.asarray(idx, dtype=np.int64))
-            return self.net.class_weights(feats[idx // c], idx % c).numpy()
+            rows = feats[:, idx // c].reshape(b * len(idx), -1)
+            return self.net.class_weights(rows, (idx % c).repeat(b)).view(b, len(idx), -1).numpy()
 
         return weights
 
@@ -117,10 +123,10 @@ class OrderAgnosticARDM:
 
 
 def channels_first(a: np.ndarray) -> torch.Tensor:
-    """(H, W, C) array -> (3, H, W) tensor; a single plane is shown as three equal channels."""
-    t = torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1)))
+    """(..., H, W, C) array -> (..., 3, H, W) tensor; a single plane is shown as three equal channels."""
+    t = torch.from_numpy(np.ascontiguousarray(np.moveaxis(a, -1, -3)))
     t = t.to(torch.int64) if t.dtype != torch.bool else t
-    return t.expand(DATA_CHANNELS, *t.shape[1:]) if t.shape[0] == 1 else t
+    return t.expand(*t.shape[:-3], DATA_CHANNELS, *t.shape[-2:]) if t.shape[-3] == 1 else t
 
 
 Intervals = Callable[[tuple[slice, slice]], tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
@@ -128,21 +134,24 @@ Intervals = Callable[[tuple[slice, slice]], tuple[torch.Tensor, torch.Tensor, to
 
 def tiled_features(net: IntegerARDMNet, intervals: Intervals, size: tuple[int, int], frac: torch.Tensor | int,
                    tile: int) -> torch.Tensor:
-    """(H * W, width) uint8 head inputs, tile by tile; intervals(crop) gives (lo, hi, level) (3, h, w) there.
+    """(B, H * W, width) uint8 head inputs, tile by tile; intervals(crop) gives (lo, hi, level) (B, 3, h, w) there.
 
     Each tile has a margin of the receptive radius, so it sees every input its outputs depend on and
     zero padding only at the image's own border: the integers equal a whole-image pass while memory
-    stays that of one tile. Activations lie in [0, 127], so uint8 keeps them in 64 bytes a pixel.
+    stays that of one tile (times the batch). Activations lie in [0, 127], so uint8 keeps them in 64
+    bytes a pixel. Every image of the batch is at the same visible fraction `frac`.
     """
     h, w = size
     r = net.config.receptive_radius
-    frac = torch.as_tensor(frac).view(1)
-    out = torch.empty(h, w, net.config.width, dtype=torch.uint8)
+    out = None
     for y0 in range(0, h, tile):
         for x0 in range(0, w, tile):
             y1, x1 = min(y0 + tile, h), min(x0 + tile, w)
             ya, xa, yb, xb = max(0, y0 - r), max(0, x0 - r), min(h, y1 + r), min(w, x1 + r)
-            crop = [t[None] for t in intervals((slice(ya, yb), slice(xa, xb)))]
-            f = net.features(interval_inputs(*crop, frac))[0, :, y0 - ya:y1 - ya, x0 - xa:x1 - xa]
-            out[y0:y1, x0:x1] = f.permute(1, 2, 0)
-    return out.view(h * w, -1)
+            lo, hi, level = intervals((slice(ya, yb), slice(xa, xb)))
+            if out is None:
+                out = torch.empty(len(lo), h, w, net.config.width, dtype=torch.uint8)
+            fracs = torch.as_tensor(frac).view(1).repeat(len(lo))
+            f = net.features(interval_inputs(lo, hi, level, fracs))[:, :, y0 - ya:y1 - ya, x0 - xa:x1 - xa]
+            out[:, y0:y1, x0:x1] = f.permute(0, 2, 3, 1)
+    return out.view(len(out), h * w, -1)

@@ -217,11 +217,15 @@ class IntegerDiscreteFlow:
         return 1
 
     def forward(self, x: np.ndarray) -> list[np.ndarray]:
-        h, w = self._padded(x.shape)
-        a = torch.from_numpy(np.asarray(x, dtype=np.int64)).permute(2, 0, 1)
-        a = a.expand(3, -1, -1) if a.shape[0] == 1 else a
-        a = F.pad(a[None].double(), (0, w - x.shape[1], 0, h - x.shape[0]), mode="replicate").long()
-        return [self.image_latents(a).flatten().numpy()]
+        return [p[0] for p in self.forward_batch(x[None])]
+
+    def forward_batch(self, xs: np.ndarray) -> list[np.ndarray]:
+        """(B, H, W, C) -> one part, (B, n); every image goes through the same integer operations as alone."""
+        h, w = self._padded(xs.shape[1:])
+        a = torch.from_numpy(np.asarray(xs, dtype=np.int64)).permute(0, 3, 1, 2)
+        a = a.expand(-1, 3, -1, -1) if a.shape[1] == 1 else a
+        a = F.pad(a.double(), (0, w - xs.shape[2], 0, h - xs.shape[1]), mode="replicate").long()
+        return [self.image_latents(a).reshape(len(xs), -1).numpy()]
 
     def prior(self, shape: tuple[int, ...], k: int, parts: list[np.ndarray]):
         h, w = self._padded(shape)
@@ -233,12 +237,25 @@ class IntegerDiscreteFlow:
 
         return np.zeros(CHANNELS * per_channel, dtype=np.int64), weights
 
+    def prior_batch(self, shape: tuple[int, ...], k: int, parts: list[np.ndarray], batch: int):
+        """The factorized prior is the same for every image: computed once, shown to each."""
+        starts, weights = self.prior(shape, k, [])
+
+        def batch_weights(rows: np.ndarray) -> np.ndarray:
+            w = weights(rows)
+            return np.broadcast_to(w, (batch, *w.shape))
+
+        return np.broadcast_to(starts, (batch, len(starts))), batch_weights
+
     def inverse(self, shape: tuple[int, ...], parts: list[np.ndarray]) -> np.ndarray:
+        return self.inverse_batch(shape, [p[None] for p in parts])[0]
+
+    def inverse_batch(self, shape: tuple[int, ...], parts: list[np.ndarray]) -> np.ndarray:
         h, w = self._padded(shape)
-        z = torch.from_numpy(np.asarray(parts[0], dtype=np.int64)).view(1, CHANNELS, h // 2, w // 2)
+        z = torch.from_numpy(np.asarray(parts[0], dtype=np.int64)).view(-1, CHANNELS, h // 2, w // 2)
         if z.min() < 0 or z.max() >= self.cfg.classes:
             raise ValueError("latents outside the flow's classes")
-        return self.image(z)[0].permute(1, 2, 0)[:shape[0], :shape[1], :shape[2]].numpy()
+        return self.image(z).permute(0, 2, 3, 1)[:, :shape[0], :shape[1], :shape[2]].numpy()
 
     def config_json(self) -> str:
         return json.dumps(self.cfg.to_dict())

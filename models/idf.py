@@ -240,12 +240,12 @@ class IntegerIDF:
         m = self.cfg.multiple
         return -(-shape[0] // m) * m, -(-shape[1] // m) * m
 
-    def _part_shape(self, shape: tuple[int, ...], k: int) -> tuple[int, int, int, int]:
+    def _part_shape(self, shape: tuple[int, ...], k: int) -> tuple[int, int, int]:
         h, w = self._padded(shape)
         levels = self.cfg.levels
         level = levels - 1 if k == 0 else levels - 1 - k
         c = self.cfg.channels(level) // (1 if k == 0 else 2)
-        return 1, c, h >> (level + 1), w >> (level + 1)
+        return c, h >> (level + 1), w >> (level + 1)
 
     def parts(self, shape: tuple[int, ...]) -> int:
         self._padded(shape)
@@ -277,31 +277,49 @@ class IntegerIDF:
             z = torch.cat([z, parts[k]], 1)
         return unsqueeze(z) + NUM_CLASSES // 2
 
-    # codecs.flow.LatentModel
+    # codecs.flow.LatentModel; every image of a batch goes through the same integer operations as alone
 
     def forward(self, x: np.ndarray) -> list[np.ndarray]:
-        h, w = self._padded(x.shape)
-        a = torch.from_numpy(np.asarray(x, dtype=np.int64)).permute(2, 0, 1)
-        a = a.expand(3, -1, -1) if a.shape[0] == 1 else a
-        a = torch.nn.functional.pad(a[None].double(), (0, w - x.shape[1], 0, h - x.shape[0]), mode="replicate").long()
-        return [p.flatten().numpy() for p in self.image_latents(a)]
+        return [p[0] for p in self.forward_batch(x[None])]
+
+    def forward_batch(self, xs: np.ndarray) -> list[np.ndarray]:
+        """(B, H, W, C) -> parts, each (B, n)."""
+        h, w = self._padded(xs.shape[1:])
+        a = torch.from_numpy(np.asarray(xs, dtype=np.int64)).permute(0, 3, 1, 2)
+        a = a.expand(-1, 3, -1, -1) if a.shape[1] == 1 else a
+        a = torch.nn.functional.pad(a.double(), (0, w - xs.shape[2], 0, h - xs.shape[1]), mode="replicate").long()
+        return [p.reshape(len(xs), -1).numpy() for p in self.image_latents(a)]
 
     def _parts(self, shape: tuple[int, ...], parts: list[np.ndarray]) -> list[torch.Tensor]:
-        return [torch.from_numpy(np.asarray(p, dtype=np.int64)).view(self._part_shape(shape, k))
+        return [torch.from_numpy(np.asarray(p, dtype=np.int64)).view(-1, *self._part_shape(shape, k))
                 for k, p in enumerate(parts)]
 
     def prior(self, shape: tuple[int, ...], k: int, parts: list[np.ndarray]):
-        _, c, h, w = self._part_shape(shape, k)
+        starts, weights = self.prior_batch(shape, k, [p[None] for p in parts], 1)
+        return starts[0], lambda rows: weights(rows)[0]
+
+    def prior_batch(self, shape: tuple[int, ...], k: int, parts: list[np.ndarray], batch: int):
+        c, h, w = self._part_shape(shape, k)
         p = self.head.params
         if k == 0:
-            q = self.top.view(c, 1, p).expand(c, h * w, p)
+            q = self.top.view(1, c, 1, p).expand(batch, c, h * w, p)
         else:
             cond = self._descend(self._parts(shape, parts), k)
-            q = self.splits[self.cfg.levels - 1 - k](cond).view(c, p, h * w).transpose(1, 2)
-        return integer_window(self.head, q.reshape(-1, p), self.tables)
+            q = self.splits[self.cfg.levels - 1 - k](cond).view(batch, c, p, h * w).transpose(2, 3)
+        starts, weights = integer_window(self.head, q.reshape(-1, p), self.tables)
+        n = c * h * w
+        offsets = np.arange(batch)[:, None] * n
+
+        def batch_weights(rows: np.ndarray) -> np.ndarray:
+            return weights((offsets + rows).reshape(-1)).reshape(batch, len(rows), -1)
+
+        return starts.reshape(batch, n), batch_weights
 
     def inverse(self, shape: tuple[int, ...], parts: list[np.ndarray]) -> np.ndarray:
-        x = self._descend(self._parts(shape, parts), None)[0].permute(1, 2, 0)[:shape[0], :shape[1], :shape[2]]
+        return self.inverse_batch(shape, [p[None] for p in parts])[0]
+
+    def inverse_batch(self, shape: tuple[int, ...], parts: list[np.ndarray]) -> np.ndarray:
+        x = self._descend(self._parts(shape, parts), None).permute(0, 2, 3, 1)[:, :shape[0], :shape[1], :shape[2]]
         return x.numpy()
 
     def config_json(self) -> str:

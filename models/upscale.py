@@ -109,28 +109,35 @@ class UpscaleARDM:
 
     def condition(self, symbols: np.ndarray, known: np.ndarray):
         """One network call; returns flat symbol indices (all of the current stage) -> (n, b) weights."""
-        stages, h, w, c = symbols.shape
+        weights = self.condition_batch(symbols[None], known)
+        return lambda idx: weights(idx)[0]
+
+    def condition_batch(self, symbols: np.ndarray, known: np.ndarray):
+        """One network call for a batch (B, S, H, W, C) sharing one `known` mask (S, H, W, C); returns flat
+        symbol indices -> (B, n, b) weights, each image's the same integers as its own call gives."""
+        batch, stages, h, w, c = symbols.shape
         d = h * w * c
         k = known.sum(axis=0)  # digits known per sub-pixel
-        partial = self.digits.join(np.where(known, symbols, 0))  # unknown digits are 0: each interval's start
+        partial = self.digits.join(np.moveaxis(np.where(known, symbols, 0), 1, 0))  # unknown digits are 0
         position = int(known.sum())
         stage = min(position // d, stages - 1)
         part_t, k_t = channels_first(partial), channels_first(k)
 
         def intervals(crop: tuple[slice, slice]):
             kk = k_t[:, crop[0], crop[1]]
-            return *self.digits.interval(part_t[:, crop[0], crop[1]], kk), self.digits.level(kk)
+            lo, hi = self.digits.interval(part_t[..., crop[0], crop[1]], kk)
+            return lo, hi, self.digits.level(kk).expand_as(lo)
 
         feats = tiled_features(self.net, intervals, (h, w), fraction_level(position, stages * d), self.tile)
         width = NUM_CLASSES >> (self.digits.bits * stage)
-        starts = torch.from_numpy(partial.reshape(-1))
+        starts = torch.from_numpy(partial.reshape(batch, -1))
 
         def weights(idx: np.ndarray) -> np.ndarray:
             dim = torch.from_numpy(np.asarray(idx, dtype=np.int64)) - stage * d
-            w256 = self.net.class_weights(feats[dim // c], dim % c)
-            cols = starts[dim].unsqueeze(1) + torch.arange(width)
-            sums = w256.gather(1, cols).view(len(dim), self.alphabet_size, -1).sum(dim=2)
-            return _fit_30_bits(sums).numpy()
+            w256 = self.net.class_weights(feats[:, dim // c].reshape(batch * len(dim), -1), (dim % c).repeat(batch))
+            cols = starts[:, dim].reshape(-1, 1) + torch.arange(width)
+            sums = w256.gather(1, cols).view(batch * len(dim), self.alphabet_size, -1).sum(dim=2)
+            return _fit_30_bits(sums).view(batch, len(dim), -1).numpy()
 
         return weights
 

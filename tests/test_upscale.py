@@ -75,8 +75,9 @@ def test_weights_are_the_network_interval_masses():
     known[0] = True  # stage 0 done: every value known to 64 levels
     w = model.condition(sym, known)(np.arange(48) + 48).astype(np.float64)
     lo = torch.from_numpy((x >> 6) << 6).permute(2, 0, 1)
-    feats = tiled_features(net, lambda crop: (lo[:, crop[0], crop[1]], lo[:, crop[0], crop[1]] + 63,
-                                              torch.full_like(lo[:, crop[0], crop[1]], 31)), (4, 4), 127 * 48 // 192, 256)
+    feats = tiled_features(net, lambda crop: (lo[None, :, crop[0], crop[1]], lo[None, :, crop[0], crop[1]] + 63,
+                                              torch.full_like(lo[None, :, crop[0], crop[1]], 31)), (4, 4),
+                           127 * 48 // 192, 256)[0]
     w256 = net.class_weights(feats[torch.arange(48) // 3], torch.arange(48) % 3).double()
     want = torch.stack([w256[i, lo.permute(1, 2, 0).reshape(-1)[i]:][:64].view(4, 16).sum(1) for i in range(48)])
     want = want / want.sum(dim=1, keepdim=True)
