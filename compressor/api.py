@@ -299,6 +299,16 @@ def _umask() -> int:
 
 def atomic_write(dst: str | os.PathLike, data: bytes) -> None:
     """Write to a temporary file beside dst, then rename: readers never see a partial file."""
+    tmp = temporary_copy(dst, data)
+    try:
+        os.replace(tmp, dst)
+    except BaseException:
+        remove_quietly(tmp)
+        raise
+
+
+def temporary_copy(dst: str | os.PathLike, data: bytes) -> Path:
+    """A hidden temporary file beside dst holding data, synced to disk, for the caller to rename onto dst."""
     dst = Path(dst)
     fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent or ".")
     try:
@@ -307,8 +317,12 @@ def atomic_write(dst: str | os.PathLike, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, dst)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+        remove_quietly(tmp)
         raise
+    return Path(tmp)
+
+
+def remove_quietly(path: str | os.PathLike) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)

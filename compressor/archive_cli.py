@@ -15,7 +15,8 @@ from typing import Iterator
 from . import api
 from .archive import encode_archive, decompress_archive, inspect_archive
 from .archive_format import check_names, extracted_name
-from .cli_files import SUFFIX, LazyProgress, Options, check_target, read_input, same_file, say, write_output
+from .cli_files import (SUFFIX, LazyProgress, Options, check_target, read_input, same_file, say, write_output,
+                        write_outputs)
 from .errors import ArdmzipError
 from .header import EXTERNAL_MODEL_ID
 from .registry import REGISTRY
@@ -95,17 +96,21 @@ def extract(src: str, raw: bytes, opts: Options, test: bool, model: str | None) 
     finally:
         progress.close()
     if not test:
-        for target, (_, image) in zip(targets, images):
-            try:
-                target.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as e:
-                raise ArdmzipError(f"{target.parent}: cannot create folder ({e.strerror})") from None
-            write_output(api.encode_png(image), target, opts)
+        write_outputs(_pngs(targets, images), opts)  # all or none: Ctrl-C or an error leaves no image of it
         if opts.remove and src != "-":
             os.unlink(src)
     if opts.verbose:
         say(opts, f"{src}: {len(images)} images {'OK' if test else f'into {folder}'}, "
                   f"{time.perf_counter() - t0:.2f} s")
+
+
+def _pngs(targets: list[Path], images: list) -> Iterator[tuple[bytes, Path]]:
+    for target, (_, image) in zip(targets, images):
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise ArdmzipError(f"{target.parent}: cannot create folder ({e.strerror})") from None
+        yield api.encode_png(image), target
 
 
 def describe(src: str, raw: bytes) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -26,6 +27,10 @@ from .registry import REGISTRY, REGISTRY_VERSION
 
 def _fail(msg: str) -> None:
     click.echo(f"ardmzip: {msg}", err=True)
+
+
+def _terminated(signum, frame) -> None:
+    raise KeyboardInterrupt  # `kill` unwinds as Ctrl-C does: temporary files removed, worker processes stopped
 
 
 def _run_all(files: tuple[str, ...], opts: Options, one: Callable[[str, Options], None]) -> None:
@@ -115,6 +120,7 @@ def with_common(f):
     message=f"%(prog)s %(version)s (file format {FORMAT_VERSION}, model registry {REGISTRY_VERSION})")
 def main() -> None:
     """Lossless image compression with learned generative models (ARDM + rANS)."""
+    signal.signal(signal.SIGTERM, _terminated)
 
 
 @main.command()

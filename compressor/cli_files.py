@@ -6,11 +6,13 @@ output, every output written atomically (temporary file and rename), errors as o
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable, Iterator
 
 import click
 
@@ -92,8 +94,33 @@ def write_output(data: bytes, target: Path | None, opts: Options) -> None:
         sys.stdout.buffer.flush()
         return
     check_target(target, opts)
-    try:
+    with _cannot_write(target):
         api.atomic_write(target, data)
+
+
+def write_outputs(outputs: Iterable[tuple[bytes, Path]], opts: Options) -> None:
+    """Several outputs, all or none: each goes to a temporary file first, and they are renamed onto
+    their targets only once all are written, so an error or Ctrl-C meanwhile leaves none of them."""
+    pending: list[tuple[Path, Path]] = []
+    try:
+        for data, target in outputs:
+            check_target(target, opts)
+            with _cannot_write(target):
+                pending.append((api.temporary_copy(target, data), target))
+        while pending:
+            tmp, target = pending[0]
+            with _cannot_write(target):
+                os.replace(tmp, target)
+            pending.pop(0)
+    finally:
+        for tmp, _ in pending:
+            api.remove_quietly(tmp)
+
+
+@contextlib.contextmanager
+def _cannot_write(target: Path) -> Iterator[None]:
+    try:
+        yield
     except OSError as e:
         raise ArdmzipError(f"{target}: cannot write ({e.strerror})") from None
 
