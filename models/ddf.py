@@ -30,14 +30,13 @@ from torch import nn
 
 from . import conditional_permutation as cp
 from .flow_arrays import padded_input, refusal
-from .flow_net import IntegerResNet, QuantResNet, ResNetShape, class_inputs, prefixed, unprefixed
+from .flow_net import ONEHOT_MAX, IntegerResNet, QuantResNet, ResNetShape, class_inputs, prefixed, unprefixed
 from .heads import CategoricalHead, LogisticMixtureHead, round_half_up
 from .idf import squeeze, unsqueeze
 
 FAMILY = "ddf"
 SCORINGS = ("categorical", "logistic")
 POSITIONS = (0, 3, 1, 2)  # squeezed sub-pixel positions (2 di + dj), in the order they are kept
-ONEHOT_MAX = 32  # classes x channels of one-hot inputs: the integer stem's sums stay exact in float32
 
 
 @dataclass(frozen=True)
@@ -377,7 +376,7 @@ class IntegerDDF:
         if why:
             raise ValueError(why)
         h, w = self._padded(x.shape)
-        return [p.flatten().numpy() for p in self.latents(padded_input(x, self.channels, h, w))]
+        return [p.flatten().numpy() for p in self.latents(padded_input(x[None], self.channels, h, w))]
 
     def _parts(self, shape: tuple[int, ...], parts: list[np.ndarray]) -> list[torch.Tensor]:
         out = [torch.from_numpy(np.asarray(p, dtype=np.int64)).view(self._part_shape(shape, k))

@@ -4,7 +4,8 @@ After one squeeze, each coupling permutes the channels (fixed), keeps the first 
 value x of the second half to (mu + sigma * x) mod K, where mu is the argmax of K location logits and
 sigma the argmax over a few units of Z_K (odd numbers for K = 256), so sigma is invertible mod K and
 the layer is a bijection; both come from a net of the kept half. The latents get a factorized
-categorical prior with free logits per channel. Training sees hard one-hot values forward and
+categorical prior with free logits per channel. Any channel count: colour images (3) or class maps
+(1 channel of K classes, with ``onehot`` nets that see classes without an order). Training sees hard one-hot values forward and
 tempered softmaxes backward (straight-through); the modular sum of one-hot vectors is a circular
 convolution, computed by FFT for the gradient only. Coding uses the integer net (``flow_net.py``):
 its integer logits' argmax (first of equals) is the same on any machine, and the prior's weights come
@@ -22,17 +23,20 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .flow_net import IntegerResNet, QuantResNet, ResNetShape, prefixed, unprefixed
+from .flow_arrays import padded_input, refusal
+from .flow_net import (ONEHOT_LEVEL, ONEHOT_MAX, IntegerResNet, QuantResNet, ResNetShape, class_inputs, prefixed,
+                       unprefixed)
 from .heads import CategoricalHead, round_half_up
 from .idf import squeeze, unsqueeze
 
 FAMILY = "discrete-flow"
-CHANNELS = 12  # a colour image after one squeeze
 
 
 @dataclass(frozen=True)
 class DFConfig:
     classes: int = 256
+    channels: int = 3  # of the coded array: 3 for colour images, 1 for class maps
+    onehot: bool = False  # nets see classes one-hot (categories without an order)
     couplings: int = 4
     width: int = 32
     blocks: int = 1
@@ -40,6 +44,11 @@ class DFConfig:
     temperature: float = 0.25  # of the straight-through softmax
     act_clip: float = 6.0
     seed: int = 0
+
+    @property
+    def squeezed(self) -> int:
+        """Channels after the squeeze."""
+        return 4 * self.channels
 
     def units(self) -> list[int]:
         return [u for u in range(1, self.classes) if math.gcd(u, self.classes) == 1][:self.scales] or [1]
@@ -51,8 +60,10 @@ class DFConfig:
     def from_dict(cls, d: dict) -> "DFConfig":
         """Refused outside sane sizes: a model file is untrusted input."""
         cfg = cls(**d)
-        ints = [cfg.classes, cfg.couplings, cfg.width, cfg.blocks, cfg.scales, cfg.seed]
+        ints = [cfg.classes, cfg.channels, cfg.couplings, cfg.width, cfg.blocks, cfg.scales, cfg.seed]
         if not (all(isinstance(v, int) and not isinstance(v, bool) for v in ints) and 2 <= cfg.classes <= 256
+                and 1 <= cfg.channels <= 4 and isinstance(cfg.onehot, bool)
+                and (not cfg.onehot or cfg.classes * cfg.channels <= ONEHOT_MAX)
                 and 1 <= cfg.couplings <= 32 and 1 <= cfg.width <= 512 and 0 <= cfg.blocks <= 16
                 and 1 <= cfg.scales <= 128 and 0 < cfg.temperature <= 10 and 0 < cfg.act_clip <= 64
                 and 0 <= cfg.seed < 2 ** 31):
@@ -65,12 +76,7 @@ class DFConfig:
 
 def permutations(cfg: DFConfig) -> list[torch.Tensor]:
     g = torch.Generator().manual_seed(cfg.seed)
-    return [torch.randperm(CHANNELS, generator=g) for _ in range(cfg.couplings)]
-
-
-def _net_input(values: torch.Tensor, classes: int) -> torch.Tensor:
-    """Class values spread over the integer nets' input range [-128, 127] (pixels: x - 128)."""
-    return (values - classes // 2) * (256 // classes)
+    return [torch.randperm(cfg.squeezed, generator=g) for _ in range(cfg.couplings)]
 
 
 def _straight_through(logits: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -81,7 +87,7 @@ def _straight_through(logits: torch.Tensor, temperature: float) -> torch.Tensor:
 
 
 class DiscreteFlow(nn.Module):
-    """The trainable flow on one-hot tensors (B, 12, K, h, w)."""
+    """The trainable flow on one-hot tensors (B, 4 C, K, h, w)."""
 
     def __init__(self, cfg: DFConfig = DFConfig()):
         super().__init__()
@@ -93,19 +99,23 @@ class DiscreteFlow(nn.Module):
         inverse = torch.tensor([pow(int(u), -1, k) for u in units])
         # scaled[j] = x[(u^-1 j) mod K]: the one-hot of (u x) mod K
         self.register_buffer("gather", (inverse.view(-1, 1) * torch.arange(k)) % k, persistent=False)
-        half = CHANNELS // 2
+        half = cfg.squeezed // 2
+        inputs = half * (k if cfg.onehot else 1)
         self.couplings = nn.ModuleList(
-            QuantResNet(ResNetShape(half, half * (k + len(units)), cfg.width, cfg.blocks), cfg.act_clip)
+            QuantResNet(ResNetShape(inputs, half * (k + len(units)), cfg.width, cfg.blocks), cfg.act_clip)
             for _ in range(cfg.couplings))
-        self.prior = nn.Parameter(torch.zeros(CHANNELS, k))
+        self.prior = nn.Parameter(torch.zeros(cfg.squeezed, k))
 
     def _couple(self, i: int, z: torch.Tensor) -> torch.Tensor:
         cfg, k, m = self.cfg, self.cfg.classes, len(self.cfg.units())
         z = z[:, self.perms[i]]
-        half = CHANNELS // 2
+        half = cfg.squeezed // 2
         za, zb = z[:, :half], z[:, half:]
-        values = (za * torch.arange(k, device=z.device).view(1, 1, -1, 1, 1)).sum(2)  # hard forward, soft backward
-        out = self.couplings[i](_net_input(values, k))
+        if cfg.onehot:  # hard forward, soft backward, as the values below
+            inputs = za.flatten(1, 2) * ONEHOT_LEVEL
+        else:
+            inputs = class_inputs((za * torch.arange(k, device=z.device).view(1, 1, -1, 1, 1)).sum(2), k)
+        out = self.couplings[i](inputs)
         b, _, h, w = out.shape
         out = out.view(b, half, k + m, h, w)
         loc = _straight_through(out[:, :, :k], cfg.temperature)
@@ -122,19 +132,19 @@ class DiscreteFlow(nn.Module):
         return torch.cat([za, hard + soft - soft.detach()], 1)
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
-        """x: (B, 3, H, W) classes, even sides. Returns log p(x) in nats per image."""
+        """x: (B, C, H, W) classes, even sides. Returns log p(x) in nats per array."""
         k = self.cfg.classes
         z = F.one_hot(squeeze(x.long()), k).movedim(-1, 2).float()
         for i in range(self.cfg.couplings):
             z = self._couple(i, z)
-        logp = F.log_softmax(self.prior, dim=1).view(1, CHANNELS, k, 1, 1)
+        logp = F.log_softmax(self.prior, dim=1).view(1, self.cfg.squeezed, k, 1, 1)
         return (z * logp).sum((1, 2, 3, 4))
 
     def integer_tensors(self) -> dict[str, torch.Tensor]:
         k, m = self.cfg.classes, len(self.cfg.units())
         head = self.cfg.head()
         t: dict[str, torch.Tensor] = {}
-        step = torch.full((CHANNELS // 2 * (k + m),), 1.0 / head.logit_scale, dtype=torch.float64)
+        step = torch.full((self.cfg.squeezed // 2 * (k + m),), 1.0 / head.logit_scale, dtype=torch.float64)
         for i, net in enumerate(self.couplings):
             t.update(prefixed(f"coupling{i}", net.integer_tensors(step, torch.zeros_like(step))))
             t[f"perm{i}"] = self.perms[i].clone()
@@ -145,28 +155,29 @@ class DiscreteFlow(nn.Module):
 
 
 class IntegerDiscreteFlow:
-    """The exact flow, as a bounded ``codecs.flow.LatentModel`` over (H, W, 1 or 3) planes of 8-bit values.
+    """The exact flow, as a bounded ``codecs.flow.LatentModel`` over (H, W, C) arrays of classes.
 
-    Grey planes are shown as three equal channels and odd sides padded with edge values (cropped after
-    decoding), as for the IDF.
+    An 8-bit image flow shows grey planes as three equal channels; odd sides are padded with edge
+    values (cropped after decoding), as for the IDF.
     """
 
     bounded = True
 
     def __init__(self, tensors: dict[str, torch.Tensor], cfg: DFConfig):
         self.cfg = cfg
+        self.classes, self.channels = cfg.classes, cfg.channels
         self.head = cfg.head()
         self.tables = unprefixed("head", tensors)
         self.couplings = [IntegerResNet(unprefixed(f"coupling{i}", tensors), cfg.blocks) for i in range(cfg.couplings)]
         self.perms = [tensors[f"perm{i}"].long() for i in range(cfg.couplings)]
         for i, perm in enumerate(self.perms):
-            if not torch.equal(torch.sort(perm).values, torch.arange(CHANNELS)):
+            if not torch.equal(torch.sort(perm).values, torch.arange(cfg.squeezed)):
                 raise ValueError(f"perm{i} is not a permutation of the channels")
         self.inverse_perms = [torch.argsort(perm) for perm in self.perms]
         self.units = torch.tensor(cfg.units())
         self.inverse_units = torch.tensor([pow(int(u), -1, cfg.classes) for u in cfg.units()])
         self.prior_logits = tensors["prior"].long()
-        if self.prior_logits.shape != (CHANNELS, cfg.classes):
+        if self.prior_logits.shape != (cfg.squeezed, cfg.classes):
             raise ValueError("prior has the wrong shape")
         self.tensors = tensors
 
@@ -176,13 +187,13 @@ class IntegerDiscreteFlow:
 
     def _location_scale(self, i: int, za: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         k = self.cfg.classes
-        out = self.couplings[i](_net_input(za, k))
+        out = self.couplings[i](class_inputs(za, k, self.cfg.onehot))
         b, _, h, w = out.shape
-        out = out.view(b, CHANNELS // 2, k + len(self.units), h, w)
+        out = out.view(b, self.cfg.squeezed // 2, k + len(self.units), h, w)
         return out[:, :, :k].argmax(2), out[:, :, k:].argmax(2)  # the first of equal logits: deterministic
 
     def _couple(self, i: int, z: torch.Tensor, sign: int) -> torch.Tensor:
-        k, half = self.cfg.classes, CHANNELS // 2
+        k, half = self.cfg.classes, self.cfg.squeezed // 2
         if sign > 0:
             z = z[:, self.perms[i]]
         za, zb = z[:, :half], z[:, half:]
@@ -192,7 +203,7 @@ class IntegerDiscreteFlow:
         return z if sign > 0 else z[:, self.inverse_perms[i]]
 
     def image_latents(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, 3, H, W) classes -> latents (B, 12, H/2, W/2) in [0, K)."""
+        """(B, C, H, W) classes -> latents (B, 4 C, H/2, W/2) in [0, K)."""
         z = squeeze(x.long())
         for i in range(self.cfg.couplings):
             z = self._couple(i, z, +1)
@@ -205,11 +216,13 @@ class IntegerDiscreteFlow:
 
     # codecs.flow.LatentModel
 
+    def refusal(self, shape: tuple[int, ...], x: np.ndarray | None = None) -> str | None:
+        return refusal(self.classes, self.channels, shape, x)
+
     def _padded(self, shape: tuple[int, ...]) -> tuple[int, int]:
-        if len(shape) != 3 or shape[2] not in (1, 3):
-            raise ValueError(f"a discrete flow codes (H, W, 1) or (H, W, 3) planes, not {shape}")
-        if self.cfg.classes != 256:
-            raise ValueError(f"this discrete flow has {self.cfg.classes} classes: it does not code 8-bit images")
+        why = self.refusal(shape)
+        if why:
+            raise ValueError(why)
         return shape[0] + shape[0] % 2, shape[1] + shape[1] % 2
 
     def parts(self, shape: tuple[int, ...]) -> int:
@@ -221,10 +234,11 @@ class IntegerDiscreteFlow:
 
     def forward_batch(self, xs: np.ndarray) -> list[np.ndarray]:
         """(B, H, W, C) -> one part, (B, n); every image goes through the same integer operations as alone."""
+        why = self.refusal(xs.shape[1:], xs)
+        if why:
+            raise ValueError(why)
         h, w = self._padded(xs.shape[1:])
-        a = torch.from_numpy(np.asarray(xs, dtype=np.int64)).permute(0, 3, 1, 2)
-        a = a.expand(-1, 3, -1, -1) if a.shape[1] == 1 else a
-        a = F.pad(a.double(), (0, w - xs.shape[2], 0, h - xs.shape[1]), mode="replicate").long()
+        a = padded_input(xs, self.channels, h, w)
         return [self.image_latents(a).reshape(len(xs), -1).numpy()]
 
     def prior(self, shape: tuple[int, ...], k: int, parts: list[np.ndarray]):
@@ -235,7 +249,7 @@ class IntegerDiscreteFlow:
         def weights(rows: np.ndarray) -> np.ndarray:
             return self.head.class_weights(logits[torch.from_numpy(rows // per_channel)], self.tables).numpy()
 
-        return np.zeros(CHANNELS * per_channel, dtype=np.int64), weights
+        return np.zeros(self.cfg.squeezed * per_channel, dtype=np.int64), weights
 
     def prior_batch(self, shape: tuple[int, ...], k: int, parts: list[np.ndarray], batch: int):
         """The factorized prior is the same for every image: computed once, shown to each."""
@@ -252,7 +266,7 @@ class IntegerDiscreteFlow:
 
     def inverse_batch(self, shape: tuple[int, ...], parts: list[np.ndarray]) -> np.ndarray:
         h, w = self._padded(shape)
-        z = torch.from_numpy(np.asarray(parts[0], dtype=np.int64)).view(-1, CHANNELS, h // 2, w // 2)
+        z = torch.from_numpy(np.asarray(parts[0], dtype=np.int64)).view(-1, self.cfg.squeezed, h // 2, w // 2)
         if z.min() < 0 or z.max() >= self.cfg.classes:
             raise ValueError("latents outside the flow's classes")
         return self.image(z).permute(0, 2, 3, 1)[:, :shape[0], :shape[1], :shape[2]].numpy()

@@ -30,9 +30,9 @@ def refusal(classes: int, channels: int, shape: tuple[int, ...], x: np.ndarray |
     return None
 
 
-def padded_input(x: np.ndarray, channels: int, height: int, width: int) -> torch.Tensor:
-    """(H, W, c) classes -> (1, channels, height, width) int64, grey repeated and sides padded with edge values
-    (the padding is coded with the array and cropped after decoding)."""
-    a = torch.from_numpy(np.asarray(x, dtype=np.int64)).permute(2, 0, 1)
-    a = a.expand(channels, -1, -1) if a.shape[0] == 1 else a
-    return F.pad(a[None].double(), (0, width - x.shape[1], 0, height - x.shape[0]), mode="replicate").long()
+def padded_input(xs: np.ndarray, channels: int, height: int, width: int) -> torch.Tensor:
+    """(B, H, W, c) classes -> (B, channels, height, width) int64, grey repeated and sides padded with edge
+    values (the padding is coded with the array and cropped after decoding)."""
+    a = torch.from_numpy(np.asarray(xs, dtype=np.int64)).permute(0, 3, 1, 2)
+    a = a.expand(-1, channels, -1, -1) if a.shape[1] == 1 else a
+    return F.pad(a.double(), (0, width - xs.shape[2], 0, height - xs.shape[1]), mode="replicate").long()

@@ -29,6 +29,7 @@ class ResNetShape:
 
 
 ONEHOT_LEVEL = 127  # a present class as a one-hot network input
+ONEHOT_MAX = 32  # classes x array channels of one-hot inputs: the integer stem's sums stay exact in float32
 
 
 def class_inputs(values: torch.Tensor, classes: int, onehot: bool = False) -> torch.Tensor:

@@ -1,6 +1,7 @@
 """Train a discrete flow: ``python -m ardmzip.models.train_flow --family idf --data-dir ../shared/data --out runs/idf``.
 
-Same conventions as ARDM training (``train.py``): CIFAR-10 train only, random horizontal flips, an EMA
+Same conventions as ARDM training (``train.py``): CIFAR-10 train only (as images, or as 8-class label maps
+with ``--data cifar10-rgb8``), random horizontal flips, an EMA
 of the weights, ``checkpoint.pt`` written every few minutes, and a run started again with the same
 directory resumes with the same data order. The loss is -log2 p(x) per dimension under the flow's
 priors, its roundings straight-through and its nets fake-quantized as the exact twin computes them.
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import torch
 
+from .data import training_view
 from .discrete_flow import FAMILY as DF_FAMILY, DiscreteFlow
 from .flow_files import FAMILIES
 from .idf import FAMILY as IDF_FAMILY, IDF
@@ -29,6 +31,7 @@ class FlowTrainConfig(RunConfig):
     lr: float = 1e-3
     eval_every_s: float = 300.0
     crop: int = 0  # train on random crops of this side (0: whole images); the flows are convolutional
+    data: str = "cifar10"  # or "cifar10-rgb8": label maps (data.training_view)
 
 
 def make_flow(family: str, model_config: dict) -> torch.nn.Module:
@@ -54,15 +57,18 @@ def train(family: str, model_config: dict, data_dir: Path, out: Path, cfg: FlowT
         saved = json.loads((out / "config.json").read_text())
         family, model_config = saved["family"], saved["model"]
     flow = make_flow(family, model_config)
+    view = training_view(cfg.data)
 
     def loss(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        x = view(x)
         if cfg.crop:
             i, j = torch.randint(0, x.shape[2] - cfg.crop + 1, (2,), generator=gen).tolist()
             x = x[:, :, i:i + cfg.crop, j:j + cfg.crop]
         return bits_per_dim(flow, x).mean()
 
     config_json = {"family": family, "model": model_config, "train": asdict(cfg)}
-    return run(FamilyRun(flow, loss, evaluate), data_dir, out, cfg, config_json, minutes, log, device)
+    return run(FamilyRun(flow, loss, lambda net, images: evaluate(net, view(images))), data_dir, out, cfg,
+               config_json, minutes, log, device)
 
 
 def main() -> None:
@@ -76,6 +82,7 @@ def main() -> None:
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--total-steps", type=int, default=100_000)
     p.add_argument("--crop", type=int, default=0, help="train on random crops of this side (a multiple of 2**levels)")
+    p.add_argument("--data", default="cifar10", help="cifar10, or cifar10-rgb8 (8-class label maps)")
     p.add_argument("--model", type=json.loads, default={},
                    help='model config as JSON, e.g. \'{"levels": 3, "couplings": 4, "width": 48}\'')
     p.add_argument("--device", default="cpu", help="cpu or cuda (training only; coding always runs the exact CPU path)")
@@ -83,7 +90,7 @@ def main() -> None:
     torch.set_num_threads(a.threads)
     config_cls, _ = FAMILIES[a.family]
     model_config = config_cls.from_dict(a.model).to_dict()
-    cfg = FlowTrainConfig(batch=a.batch, lr=a.lr, total_steps=a.total_steps, crop=a.crop)
+    cfg = FlowTrainConfig(batch=a.batch, lr=a.lr, total_steps=a.total_steps, crop=a.crop, data=a.data)
     train(a.family, model_config, a.data_dir, a.out, cfg, a.minutes, log=lambda s: print(s, flush=True),
           device=a.device)
 

@@ -93,9 +93,34 @@ def test_round_trip_on_odd_sizes(flow, shape):
     assert np.array_equal(code(flow, img), img)
 
 
-def test_only_256_classes_code_images():
-    with pytest.raises(ValueError, match="classes"):
-        FlowCodec(tiny_df(0, classes=5), (4, 4, 3)).push(AnsCoder(), np.zeros((4, 4, 3), dtype=np.int64))
+def test_class_maps_of_their_classes_and_channels_only():
+    five = tiny_df(0, classes=5)
+    assert five.refusal((4, 4, 3), np.full((4, 4, 3), 4)) is None
+    assert "values must be 0-4, found 5" in five.refusal((4, 4, 3), np.full((4, 4, 3), 5))
+    assert five.refusal((4, 4, 1)) is not None  # grey as three channels is for 8-bit image flows only
+    with pytest.raises(ValueError, match="values must be"):
+        FlowCodec(five, (4, 4, 3)).push(AnsCoder(), np.full((4, 4, 3), 7, dtype=np.int64))
+    labels = tiny_df(1, classes=8, channels=1, onehot=True)
+    assert "maps of 8 classes" in labels.refusal((4, 4, 3))
+
+
+@pytest.mark.parametrize("h,w", [(2, 2), (7, 9), (32, 32)])
+def test_one_hot_label_map_flow_is_invertible_and_codes(h, w):
+    m = tiny_df(2, classes=8, channels=1, onehot=True)
+    x = torch.randint(0, 8, (2, 1, h + h % 2, w + w % 2), generator=torch.Generator().manual_seed(h))
+    z = m.image_latents(x)
+    assert z.shape[1] == 4 and torch.equal(m.image(z), x)
+    img = np.random.default_rng(h).integers(0, 8, (h, w, 1))
+    assert np.array_equal(code(m, img), img)
+
+
+def test_float_one_hot_flow_reaches_the_integer_latents():
+    f = tiny_float_df(6, classes=8, channels=1, onehot=True, std=0.5)
+    m = IntegerDiscreteFlow.from_float(f)
+    x = torch.randint(0, 8, (2, 1, 16, 16), generator=torch.Generator().manual_seed(8))
+    with torch.no_grad():
+        z = f._couple(0, torch.nn.functional.one_hot(squeeze(x), 8).movedim(-1, 2).float())
+    assert (z.argmax(2) == m._couple(0, squeeze(x), +1)).float().mean() > 0.95
 
 
 def test_model_file_round_trip(tmp_path, flow):

@@ -33,17 +33,20 @@ def tiny_idf_entry(directory: Path, model_id: int = 201, name: str = "tiny-idf")
                       description="tiny random test flow")
 
 
-def tiny_float_df(seed: int = 0, classes: int = 256, scales: int = 3, std: float = 0.2) -> DiscreteFlow:
+def tiny_float_df(seed: int = 0, classes: int = 256, scales: int = 3, std: float = 0.2, channels: int = 3,
+                  onehot: bool = False) -> DiscreteFlow:
     torch.manual_seed(seed)
-    flow = DiscreteFlow(DFConfig(classes=classes, couplings=3, width=8, blocks=1, scales=scales, seed=seed))
+    flow = DiscreteFlow(DFConfig(classes=classes, channels=channels, onehot=onehot, couplings=3, width=8, blocks=1,
+                                 scales=scales, seed=seed))
     with torch.no_grad():
         for p in flow.parameters():
             p.normal_(0.0, std)
     return flow
 
 
-def tiny_df(seed: int = 0, classes: int = 256, scales: int = 3) -> IntegerDiscreteFlow:
-    return IntegerDiscreteFlow.from_float(tiny_float_df(seed, classes, scales))
+def tiny_df(seed: int = 0, classes: int = 256, scales: int = 3, channels: int = 3,
+            onehot: bool = False) -> IntegerDiscreteFlow:
+    return IntegerDiscreteFlow.from_float(tiny_float_df(seed, classes, scales, channels=channels, onehot=onehot))
 
 
 def tiny_df_entry(directory: Path, model_id: int = 202, name: str = "tiny-df") -> ModelEntry:
