@@ -116,3 +116,28 @@ def test_names_and_paths():
 
 def test_no_registered_model_uses_the_external_number():
     assert all(e.model_id != EXTERNAL_MODEL_ID for e in REGISTRY.entries.values())
+
+
+def test_the_package_unpickles_nothing_but_weights_only_checkpoints():
+    """Safe loading, by reading the source: every torch.load asks for weights_only=True (training
+    checkpoints, never a user's file to compress with), np.load never allows pickles, and no module
+    imports pickle or its relatives."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).parent.parent
+    calls = 0
+    for path in [p for d in ("compressor", "codecs", "models", "benchmarks") for p in (root / d).rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = [a.name for a in node.names] + [getattr(node, "module", None) or ""]
+                assert not {"pickle", "dill", "joblib", "shelve", "marshal"} & set(names), path
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "load":
+                owner = getattr(node.func.value, "id", None)
+                keywords = {k.arg: getattr(k.value, "value", None) for k in node.keywords}
+                if owner == "torch":
+                    calls += 1
+                    assert keywords.get("weights_only") is True, f"{path}:{node.lineno}"
+                if owner == "np":
+                    assert keywords.get("allow_pickle") in (None, False), f"{path}:{node.lineno}"
+    assert calls >= 3  # the training and export loaders were found
