@@ -1,4 +1,4 @@
-"""Long decoder fuzzing over every kind of file ardmzip writes: ``python -m ardmzip.fuzz --cases 5000 --seconds 600``.
+"""Long decoder fuzzing over every kind of file ardmzip writes: ``python -m ardmzip.fuzz --cpu-seconds 600``.
 
 Damages valid files (fuzz_corpus.py: 8-bit and 16-bit single images, archives with and without
 bits-back orders, discrete-flow and depth-upscaling files, files of a model given by path) the ways
@@ -119,18 +119,19 @@ def _with_alarm(seconds: float, work: Callable[[], str]) -> str:
 
 def run(cases: int, seconds: float, seed: int = 0, first: int = 0, case_limit: float = 120.0, budget: int = 3,
         kinds: tuple[str, ...] = KINDS, models: FuzzModels | None = None,
-        report: Callable[[str], None] = print) -> Counter:
-    """Fuzz until `cases` cases or `seconds` have passed; counts (file kind, damage, outcome), failures
-    reported as they come."""
+        report: Callable[[str], None] = print, cpu_seconds: float = float("inf")) -> Counter:
+    """Fuzz until `cases` cases, `seconds` of wall time or `cpu_seconds` of this process's CPU time have
+    passed (on a shared machine the CPU time is the fair measure); counts (file kind, damage, outcome),
+    failures reported as they come."""
     corpus = build(kinds, models, budget)
     by_kind = {k: [v for v in corpus if v.kind == k] for k in kinds}
     valid = {v.data: v for v in corpus}  # a splice can rebuild another valid file whole
     limits = Limits.around(corpus)
     counts: Counter = Counter()
-    start = time.monotonic()
+    start, cpu_start = time.monotonic(), time.process_time()
     slowest = (0.0, -1, "")
     for case in range(first, first + cases):
-        if time.monotonic() - start > seconds:
+        if time.monotonic() - start > seconds or time.process_time() - cpu_start > cpu_seconds:
             break
         rng = np.random.default_rng([seed, case])
         kind = str(rng.choice(kinds))
@@ -144,11 +145,11 @@ def run(cases: int, seconds: float, seed: int = 0, first: int = 0, case_limit: f
         counts[kind, damage, outcome if outcome in PASS else "failed"] += 1
         if outcome not in PASS:
             report(f"FAIL case {case} ({kind}, {damage}, seed {seed}): {outcome}")
-    _summary(counts, kinds, time.monotonic() - start, slowest, report)
+    _summary(counts, kinds, time.monotonic() - start, time.process_time() - cpu_start, slowest, report)
     return counts
 
 
-def _summary(counts: Counter, kinds: tuple[str, ...], elapsed: float, slowest: tuple,
+def _summary(counts: Counter, kinds: tuple[str, ...], elapsed: float, cpu: float, slowest: tuple,
              report: Callable[[str], None]) -> None:
     columns = PASS + ("failed",)
     for title, names, at in (("file kind", kinds, 0), ("damage", PLAIN + FORGED, 1)):
@@ -157,20 +158,24 @@ def _summary(counts: Counter, kinds: tuple[str, ...], elapsed: float, slowest: t
             row = [sum(n for key, n in counts.items() if key[2] == c and name in (key[at], "total")) for c in columns]
             report(f"{name:<14}{sum(row):>8}" + "".join(f"{n:>15}" for n in row))
     total, failed = sum(counts.values()), sum(n for key, n in counts.items() if key[2] == "failed")
-    report(f"{total} cases in {elapsed:.0f} s, {failed} failed; slowest case {slowest[0]:.2f} s "
+    report(f"{total} cases in {elapsed:.0f} s ({cpu:.0f} s of CPU), {failed} failed; slowest case {slowest[0]:.2f} s "
            f"(case {slowest[1]}, {slowest[2]})")
 
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m ardmzip.fuzz", description=__doc__.split("\n\n")[1])
     p.add_argument("--cases", type=int, default=5000, help="most cases to try")
-    p.add_argument("--seconds", type=float, default=600, help="stop starting cases after this long")
+    p.add_argument("--seconds", type=float, default=600, help="stop starting cases after this much wall time")
+    p.add_argument("--cpu-seconds", type=float, default=float("inf"),
+                   help="stop starting cases after this much CPU time of the process")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--first", type=int, default=0, help="number of the first case (to rerun one)")
-    p.add_argument("--case-limit", type=float, default=120.0, help="seconds one case may take before it counts as a "
-                   "hang (a forged budget may rightly cost a tiny file half a minute: 1,296 calls of the upscaling model)")
+    p.add_argument("--case-limit", type=float, default=120.0,
+                   help="seconds one case may take before it counts as a hang (a forged budget may rightly cost a tiny "
+                   "file half a minute: 1,296 calls of the upscaling model)")
     p.add_argument("--budget", type=int, default=3, help="budget of the valid ARDM files")
-    p.add_argument("--kinds", default=",".join(KINDS), help=f"file kinds, comma-separated (default: all: {','.join(KINDS)})")
+    p.add_argument("--kinds", default=",".join(KINDS),
+                   help=f"file kinds, comma-separated (default: all: {','.join(KINDS)})")
     p.add_argument("--threads", type=int, default=1, help="torch threads")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
@@ -179,7 +184,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"ardmzip fuzz: models {models.ardm}, {models.upscale}, {', '.join(models.flows)}; kinds {', '.join(kinds)}; "
           f"budget {a.budget}, seed {a.seed}, {a.threads} thread(s), case limit {a.case_limit:g} s", flush=True)
     counts = run(a.cases, a.seconds, a.seed, a.first, a.case_limit, a.budget, kinds, models,
-                 report=lambda line: print(line, flush=True))
+                 report=lambda line: print(line, flush=True), cpu_seconds=a.cpu_seconds)
     sys.exit(1 if any(key[2] == "failed" for key in counts) else 0)
 
 

@@ -147,3 +147,10 @@ def test_fuzz_oracle_catches_wrong_pixels_unsafe_names_crashes_and_hangs(corpus,
     assert fuzz._with_alarm(0.05, lambda: time.sleep(2) or "exact").startswith("timeout")
     monkeypatch.setattr(api, "encode_png", lambda image: 1 / 0)
     assert fuzz.check(single.data, single, forged=False, limits=limits).startswith("crash (ZeroDivisionError")
+
+
+def test_the_long_fuzzer_stops_on_cpu_time(tiny_models, registry):
+    lines = []
+    counts = fuzz.run(cases=10 ** 6, seconds=600, seed=2, budget=2, models=MODELS, report=lines.append,
+                      cpu_seconds=0.5)
+    assert 0 < sum(counts.values()) < 10 ** 6 and "s of CPU), 0 failed" in lines[-1]
