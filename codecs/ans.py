@@ -71,6 +71,17 @@ class Serial:
     def pop(self, coder: AnsCoder) -> list[Any]:
         return [codec.pop(coder) for codec in self.codecs]
 
+    def push_batch(self, coders: Sequence[AnsCoder], values: Sequence[Sequence[Any]]) -> None:
+        """values[i] onto coders[i], codec by codec for the whole batch (codecs with push_batch)."""
+        if any(len(v) != len(self.codecs) for v in values):
+            raise ValueError(f"expected {len(self.codecs)} values per coder")
+        for k in reversed(range(len(self.codecs))):
+            self.codecs[k].push_batch(coders, [v[k] for v in values])
+
+    def pop_batch(self, coders: Sequence[AnsCoder]) -> list[list[Any]]:
+        columns = [codec.pop_batch(coders) for codec in self.codecs]
+        return [list(row) for row in zip(*columns)] if columns else [[] for _ in coders]
+
 
 def to_bytes(coder: AnsCoder) -> bytes:
     """The coder's stack as little-endian bytes (a whole number of 32-bit words)."""

@@ -112,8 +112,9 @@ class OrderAgnosticARDM:
 
         def weights(idx: np.ndarray) -> np.ndarray:
             idx = torch.from_numpy(np.asarray(idx, dtype=np.int64))
-            rows = feats[:, idx // c].reshape(b * len(idx), -1)
-            return self.net.class_weights(rows, (idx % c).repeat(b)).view(b, len(idx), -1).numpy()
+            pixel, channel = idx // c, idx % c
+            # image by image: the head's (rows, mixtures, 256) temporaries stay as small as for one image
+            return torch.stack([self.net.class_weights(f[pixel], channel) for f in feats]).numpy()
 
         return weights
 

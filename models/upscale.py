@@ -134,10 +134,14 @@ class UpscaleARDM:
 
         def weights(idx: np.ndarray) -> np.ndarray:
             dim = torch.from_numpy(np.asarray(idx, dtype=np.int64)) - stage * d
-            w256 = self.net.class_weights(feats[:, dim // c].reshape(batch * len(dim), -1), (dim % c).repeat(batch))
-            cols = starts[:, dim].reshape(-1, 1) + torch.arange(width)
-            sums = w256.gather(1, cols).view(batch * len(dim), self.alphabet_size, -1).sum(dim=2)
-            return _fit_30_bits(sums).view(batch, len(dim), -1).numpy()
+            pixel, channel, cols = dim // c, dim % c, torch.arange(width)
+
+            def one(f: torch.Tensor, start: torch.Tensor) -> torch.Tensor:  # image by image, as in ardm.py
+                w256 = self.net.class_weights(f[pixel], channel)
+                sums = w256.gather(1, start[dim].unsqueeze(1) + cols).view(len(dim), self.alphabet_size, -1).sum(dim=2)
+                return _fit_30_bits(sums)
+
+            return torch.stack([one(f, start) for f, start in zip(feats, starts)]).numpy()
 
         return weights
 

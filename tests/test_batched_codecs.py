@@ -118,3 +118,21 @@ def test_flow_batches_with_escapes_and_small_chunks(monkeypatch):
     whole = [alone(codec, x) for x in xs]
     monkeypatch.setattr(flow, "CHUNK", 5)
     assert check_batch(codec, xs) == whole
+
+
+def test_serial_batches_code_each_tuple_as_alone():
+    from ardmzip.codecs.ans import Serial
+
+    model = ARDMS["oa-even"]()
+    serial = Serial([AutoregressiveCodec(model, (4, 5, 3), 3), AutoregressiveCodec(model, (4, 5, 1), 2)])
+    values = [[images((4, 5, 3), 2, seed=s)[0], images((4, 5, 1), 2, seed=s)[0]] for s in range(3)]
+    coders = [AnsCoder() for _ in values]
+    serial.push_batch(coders, values)
+    lone = []
+    for v in values:
+        coder = AnsCoder()
+        serial.push(coder, v)
+        lone.append(to_bytes(coder))
+    assert [to_bytes(c) for c in coders] == lone
+    back = serial.pop_batch([from_bytes(d) for d in lone])
+    assert all(np.array_equal(b, x) for row, v in zip(back, values) for b, x in zip(row, v))
