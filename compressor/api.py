@@ -124,6 +124,16 @@ def _plane_codec(model, shape: tuple[int, ...], budget: int, precision: int = DE
     return FlowCodec(model, shape, precision)
 
 
+def check_fits(net, entry: ModelEntry, shapes, planes=None, error: type[ArdmzipError] = UnsupportedImageError) -> None:
+    """Refuse planes the model cannot code, in one line: a flow for class maps takes only maps of its
+    classes (its optional ``refusal(shape, values)`` says why not); every other model takes any plane."""
+    refusal = getattr(net, "refusal", None)
+    for i, shape in enumerate(shapes if refusal else ()):
+        why = refusal(tuple(shape), None if planes is None else planes[i])
+        if why:
+            raise error(f"model '{entry.name}' {why}")
+
+
 def coding_budget(model, requested: int | None, resolved: int) -> int:
     """The budget to code with: a flow's is FLOW_BUDGET (asking for another is an error), else `resolved`."""
     if not is_latent_model(model):
@@ -168,6 +178,11 @@ def image_parts(image: ImageLike, max_pixels: int, name: str | None = None) -> I
     return parts
 
 
+def check_precision(precision: int) -> None:
+    if not MIN_PRECISION <= precision <= MAX_PRECISION:
+        raise ArdmzipError(f"precision must be between {MIN_PRECISION} and {MAX_PRECISION}, got {precision}")
+
+
 def compress(image: ImageLike, model: ModelSpec = None, budget: int | None = None,
              precision: int = DEFAULT_PRECISION, threads: int | None = None,
              progress: Progress | None = None, max_pixels: int = DEFAULT_MAX_PIXELS) -> bytes:
@@ -176,23 +191,31 @@ def compress(image: ImageLike, model: ModelSpec = None, budget: int | None = Non
     `model` is a registered name or a .safetensors model file (whose sha256 the file records);
     images above `max_pixels` are refused, as the decoder refuses them by default.
     """
-    if not MIN_PRECISION <= precision <= MAX_PRECISION:
-        raise ArdmzipError(f"precision must be between {MIN_PRECISION} and {MAX_PRECISION}, got {precision}")
+    check_precision(precision)
     entry, resolved = resolve_model(model, budget)
     parts = image_parts(image, max_pixels)
     net = model_file.load(entry)
     budget = coding_budget(net, budget, resolved)
-    coder = AnsCoder()
+    check_fits(net, entry, [p.shape for p in parts.planes], parts.planes)
     with torch_threads(threads):
+        return encode_parts(entry, net, [parts], budget, precision, progress)[0]
+
+
+def encode_parts(entry: ModelEntry, net, images: list[ImageParts], budget: int, precision: int,
+                 progress: Progress | None = None) -> list[bytes]:
+    """The .ardm bytes of images whose planes have the same shapes, coded as one batch: each network
+    call serves them all, each file is byte for byte its image's alone (compress is the batch of one)."""
+    coders = [AnsCoder() for _ in images]
+    for coder, parts in zip(coders, images):
         if parts.bits == 16:  # pushed first, so popped after the high parts it is conditioned on
             LowByteCodec(parts.planes[0], parts.shift, precision).push(coder, parts.low)
             push_range(coder, parts.offset, parts.shift)
-        image_codec(net, [p.shape for p in parts.planes], budget, precision, progress).push(
-            coder, [p.astype(np.int64) for p in parts.planes])
-    head = fmt.Header(entry.model_id, model_file.tag(entry), precision, budget, parts.mode, parts.width,
-                      parts.height, parts.pixel_checksum(), parts.alpha_constant, parts.palette, parts.icc,
-                      parts.colour_key, bits=parts.bits, version=fmt.version_for(parts.bits))
-    return fmt.pack(head, to_bytes(coder))
+    image_codec(net, [p.shape for p in images[0].planes], budget, precision, progress).push_batch(
+        coders, [[p.astype(np.int64) for p in parts.planes] for parts in images])
+    return [fmt.pack(fmt.Header(entry.model_id, model_file.tag(entry), precision, budget, parts.mode, parts.width,
+                                parts.height, parts.pixel_checksum(), parts.alpha_constant, parts.palette,
+                                parts.icc, parts.colour_key, bits=parts.bits, version=fmt.version_for(parts.bits)),
+                     to_bytes(coder)) for parts, coder in zip(images, coders)]
 
 
 def model_bits(image: ImageLike, model: ModelSpec = None, budget: int | None = None,
@@ -202,6 +225,7 @@ def model_bits(image: ImageLike, model: ModelSpec = None, budget: int | None = N
     parts = image_parts(image, max_pixels)
     net = model_file.load(entry)
     budget = coding_budget(net, budget, resolved)
+    check_fits(net, entry, [p.shape for p in parts.planes], parts.planes)
     with torch_threads(threads):
         bits = sum(_plane_codec(net, p.shape, budget).ideal_bits(p.astype(np.int64)) for p in parts.planes)
     return bits + (LowByteCodec(parts.planes[0], parts.shift).ideal_bits(parts.low) if parts.bits == 16 else 0.0)
@@ -227,6 +251,14 @@ def _checked_header(data: bytes) -> tuple[fmt.Header, bytes]:
     return head, payload
 
 
+def payload_coder(payload: bytes) -> AnsCoder:
+    """The rANS coder holding a file's payload."""
+    try:
+        return from_bytes(payload)
+    except ValueError as e:  # constriction refuses streams no encoder can produce
+        raise CorruptFileError(f"file is corrupted ({e})") from None
+
+
 def decompress(data: bytes, threads: int | None = None, progress: Progress | None = None,
                model: ModelSpec = None, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image | np.ndarray:
     """Decode .ardm bytes to the exact original image; raises an ArdmzipError on any mismatch.
@@ -238,28 +270,42 @@ def decompress(data: bytes, threads: int | None = None, progress: Progress | Non
     """
     head, payload = _checked_header(data)
     check_size(head.width, head.height, max_pixels)
-    net = model_file.load(model_file.for_decoding(head.model_id, head.weights_tag, model))
+    entry = model_file.for_decoding(head.model_id, head.weights_tag, model)
+    net = model_file.load(entry)
     shapes = plane_shapes(head.mode, head.width, head.height, alpha_coded=head.alpha_constant is None)
-    try:
-        coder = from_bytes(payload)
-    except ValueError as e:  # constriction refuses streams no encoder can produce
-        raise CorruptFileError(f"file is corrupted ({e})") from None
+    check_fits(net, entry, shapes, error=CorruptFileError)
+    coder = payload_coder(payload)
     with torch_threads(threads):
         try:
-            planes = image_codec(net, shapes, head.budget, head.precision, progress).pop(coder)
-            low, offset, shift = None, 0, 8
-            if head.bits == 16:
-                offset, shift = pop_range(coder)
-                low = LowByteCodec(planes[0].astype(np.uint8), shift, head.precision).pop(coder)
+            image = decode_parts(net, shapes, [head], [coder], progress)[0]
         except MemoryError:
             raise ArdmzipError(f"not enough memory to decode a {head.width}x{head.height} image") from None
-    if not coder.is_empty():  # popping everything returns rANS to its empty start state
-        raise CorruptFileError("file is corrupted (coded data left over after the last pixel)")
-    parts = ImageParts(head.mode, head.width, head.height, [p.astype(np.uint8) for p in planes],
-                       head.alpha_constant, head.palette, head.icc, head.colour_key, head.bits, low, offset, shift)
-    if parts.pixel_checksum() != head.pixel_crc:
-        raise CorruptFileError("decoded pixels do not match the file's checksum")
-    return join_image(parts)
+    if isinstance(image, ArdmzipError):
+        raise image
+    return image
+
+
+def decode_parts(net, shapes, heads: list[fmt.Header], coders: list[AnsCoder],
+                 progress: Progress | None = None) -> list[Image.Image | np.ndarray | ArdmzipError]:
+    """The images of .ardm payloads with the same planes' shapes, budget and precision, decoded as one
+    batch (decompress is the batch of one); an image whose checks fail gets its error, the others are
+    unaffected, as each coder holds only its own file's stream."""
+    batch = image_codec(net, shapes, heads[0].budget, heads[0].precision, progress).pop_batch(coders)
+    out: list[Image.Image | np.ndarray | ArdmzipError] = []
+    for head, coder, planes in zip(heads, coders, batch):
+        low, offset, shift = None, 0, 8
+        if head.bits == 16:
+            offset, shift = pop_range(coder)
+            low = LowByteCodec(planes[0].astype(np.uint8), shift, head.precision).pop(coder)
+        parts = ImageParts(head.mode, head.width, head.height, [p.astype(np.uint8) for p in planes],
+                           head.alpha_constant, head.palette, head.icc, head.colour_key, head.bits, low, offset, shift)
+        if not coder.is_empty():  # popping everything returns rANS to its empty start state
+            out.append(CorruptFileError("file is corrupted (coded data left over after the last pixel)"))
+        elif parts.pixel_checksum() != head.pixel_crc:
+            out.append(CorruptFileError("decoded pixels do not match the file's checksum"))
+        else:
+            out.append(join_image(parts))
+    return out
 
 
 def compress_file(src: ImageLike, dst: str | os.PathLike, **kwargs) -> int:

@@ -96,6 +96,7 @@ def encode_archive(images: Sequence[tuple[str, api.ImageLike]], model: ModelSpec
         for i, (name, image) in enumerate(images):
             try:
                 parts = api.image_parts(image, max_pixels, name)
+                api.check_fits(net, entry, [p.shape for p in parts.planes], parts.planes)
             except ArdmzipError as e:  # most messages already start with the name; the rest get it
                 raise e if str(e).startswith(f"{name}: ") else type(e)(f"{name}: {e}") from None
             if parts.low is not None:
@@ -157,7 +158,8 @@ def decompress_archive(data: bytes, threads: int | None = None, progress: api.Pr
     for e in head.entries:
         api.check_size(e.width, e.height, max_pixels, e.name)
     check_total(sum(e.width * e.height for e in head.entries), max_total_pixels)
-    net = model_file.load(model_file.for_decoding(head.model_id, head.weights_tag, model))
+    entry = model_file.for_decoding(head.model_id, head.weights_tag, model)
+    net = model_file.load(entry)
     try:
         coder = from_bytes(payload)
     except ValueError as e:
@@ -166,6 +168,7 @@ def decompress_archive(data: bytes, threads: int | None = None, progress: api.Pr
     with api.torch_threads(threads):
         for done, e in enumerate(reversed(head.entries), 1):  # a stack: the last image pushed comes off first
             shapes = plane_shapes(e.mode, e.width, e.height, alpha_coded=e.alpha_constant is None)
+            api.check_fits(net, entry, shapes, error=CorruptFileError)
             if e.order_latent and not _bits_back_possible(net, shapes, head.orders):
                 raise CorruptFileError(f"archive is corrupted ({e.name} cannot have been coded bits-back)")
             try:

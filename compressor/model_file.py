@@ -71,9 +71,14 @@ def load(entry: ModelEntry):
 
 def _probe(model) -> None:
     """Code and decode a 2x2 image, colour and single plane, as coding does: a model that fails, or
-    does not decode what it encoded, is refused before it touches a user's image."""
-    for channels in (3, 1):
-        x = (np.arange(4 * channels, dtype=np.int64) * 37 % 256).reshape(2, 2, channels)
+    does not decode what it encoded, is refused before it touches a user's image. A flow for class maps
+    is probed with the planes it codes (its ``refusal``), values among its classes."""
+    classes, refusal = getattr(model, "classes", 256), getattr(model, "refusal", lambda shape: None)
+    shapes = [(2, 2, c) for c in (3, 1) if refusal((2, 2, c)) is None]
+    if not shapes:
+        raise ValueError("the model codes neither colour nor single planes")
+    for shape in shapes:
+        x = (np.arange(int(np.prod(shape)), dtype=np.int64) * 37 % classes).reshape(shape)
         codec = FlowCodec(model, x.shape) if is_latent_model(model) else AutoregressiveCodec(model, x.shape, budget=2)
         coder = AnsCoder()
         codec.push(coder, x)

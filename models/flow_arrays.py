@@ -17,15 +17,15 @@ def shows_grey_as_colour(classes: int, channels: int) -> bool:
 
 
 def refusal(classes: int, channels: int, shape: tuple[int, ...], x: np.ndarray | None = None) -> str | None:
-    """Why a flow cannot code an array of this shape (and values), or None."""
+    """Why a flow cannot code an array of this shape (and values), or None; worded to follow "the model"."""
     fits = (1, 3) if shows_grey_as_colour(classes, channels) else (channels,)
     if len(shape) != 3 or shape[2] not in fits:
         if classes < 256 and channels == 1:
-            return (f"this model codes maps of {classes} classes (L or P images with values 0-{classes - 1}), "
+            return (f"codes maps of {classes} classes (L or P images with values 0-{classes - 1}), "
                     f"not images of {shape[2] if len(shape) == 3 else '?'} channels")
-        return f"this model codes arrays of {' or '.join(map(str, fits))} channels, not of shape {shape}"
+        return f"codes arrays of {' or '.join(map(str, fits))} channels, not of shape {shape}"
     if x is not None and x.size and (x.min() < 0 or x.max() >= classes):
-        return (f"this model codes maps of {classes} classes: values must be 0-{classes - 1}, "
+        return (f"codes maps of {classes} classes: values must be 0-{classes - 1}, "
                 f"found {int(x.min() if x.min() < 0 else x.max())}")
     return None
 

@@ -12,9 +12,9 @@ from ardmzip.benchmarks.measure import measure
 from ardmzip.benchmarks.run import BenchConfig, build_codecs
 from ardmzip.registry import REGISTRY
 from conftest import FIXTURES
-from tiny_flows import tiny_df_entry, tiny_idf_entry
+from tiny_flows import tiny_ddf_entry, tiny_df_entry, tiny_idf_entry
 
-ENTRIES = {"idf": tiny_idf_entry, "discrete-flow": tiny_df_entry}
+ENTRIES = {"idf": tiny_idf_entry, "discrete-flow": tiny_df_entry, "ddf": tiny_ddf_entry}
 
 
 @pytest.fixture(scope="module", params=sorted(ENTRIES))
