@@ -1,0 +1,148 @@
+"""Many images at once: images of one size share every network call, and each file is as if coded alone.
+
+compress_many and decompress_many code the images whose planes have the same shapes (to decode, also
+the same model, budget and precision) in batches through api.encode_parts / decode_parts: a file is
+byte for byte what compress() writes for its image alone, and decodes alone, since each image keeps
+its own rANS coder and the integer networks give every image of a batch the numbers it gets alone.
+A batch holds at most `batch` images and MAX_BATCH_PIXELS pixels, so its memory stays about that of
+one image of that many pixels; a larger image is a batch of one.
+
+Archives (dataset mode) are not batched: their images share one rANS stack, and with bits-back each
+image's generation order is popped from the bits the images before it left, so its network inputs do
+not exist before those images are coded; decoding pops each image's whole stream before the next one's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+
+import numpy as np
+
+from ardmzip.codecs.quantize import DEFAULT_PRECISION
+
+from . import api, model_file
+from . import header as fmt
+from .errors import ArdmzipError, CorruptFileError
+from .image_planes import plane_shapes
+from .model_file import ModelSpec
+
+DEFAULT_BATCH = 16
+MAX_BATCH_PIXELS = 1 << 16  # 64 32x32 images, 16 of 64x64, one of 256x256: one feature tile's worth
+
+
+def batches(keys: Sequence[Hashable | None], pixels: Sequence[int], batch: int = DEFAULT_BATCH,
+            spread: int = 1) -> list[list[int]]:
+    """Indices of items with equal keys in batches of at most `batch` items and MAX_BATCH_PIXELS pixels
+    (an item of key None is alone); groups in the order of their first item.
+
+    A group is split into nearly equal batches, their count a multiple of `spread` where the group
+    allows, so that `spread` workers taking batches as they come finish together."""
+    groups: dict[Hashable, list[int]] = {}
+    ordered: list[list[int]] = []
+    for i, key in enumerate(keys):
+        if key is None:
+            ordered.append([i])
+        elif key in groups:
+            groups[key].append(i)
+        else:
+            groups[key] = [i]
+            ordered.append(groups[key])
+    out = []
+    for members in ordered:
+        size = max(1, min(batch, MAX_BATCH_PIXELS // max(1, pixels[members[0]])))
+        count = -(-len(members) // size)
+        count = min(len(members), -(-count // spread) * spread)
+        out.extend([int(i) for i in part] for part in np.array_split(members, count))
+    return out
+
+
+def _failed(error: ArdmzipError, return_errors: bool) -> ArdmzipError:
+    if not return_errors:
+        raise error
+    return error
+
+
+def compress_many(images: Sequence[api.ImageLike], model: ModelSpec = None, budget: int | None = None,
+                  precision: int = DEFAULT_PRECISION, threads: int | None = None,
+                  max_pixels: int = api.DEFAULT_MAX_PIXELS, batch: int = DEFAULT_BATCH,
+                  return_errors: bool = False) -> list:
+    """The .ardm bytes of each image (as compress() gives them), same-size images coded in batches.
+
+    An image that cannot be compressed raises the ArdmzipError compress() raises for it, or with
+    return_errors stands in the list as that error while the others are coded. Every image's planes
+    are held until all are coded.
+    """
+    api.check_precision(precision)
+    entry, resolved = api.resolve_model(model, budget)
+    net = model_file.load(entry)
+    budget = api.coding_budget(net, budget, resolved)
+    results: list = [None] * len(images)
+    ready = {}
+    for i, image in enumerate(images):
+        try:
+            parts = api.image_parts(image, max_pixels)
+            api.check_fits(net, entry, [p.shape for p in parts.planes], parts.planes)
+            ready[i] = parts
+        except ArdmzipError as e:
+            results[i] = _failed(e, return_errors)
+    todo = sorted(ready)
+    keys = [tuple(p.shape for p in ready[i].planes) for i in todo]
+    with api.torch_threads(threads):
+        for members in batches(keys, [ready[i].width * ready[i].height for i in todo], batch):
+            chosen = [todo[m] for m in members]
+            try:
+                coded = api.encode_parts(entry, net, [ready[i] for i in chosen], budget, precision)
+            except MemoryError:  # short of memory for the batch: each image alone, as compress() codes it
+                if len(chosen) == 1:
+                    raise
+                coded = [api.encode_parts(entry, net, [ready[i]], budget, precision)[0] for i in chosen]
+            for i, data in zip(chosen, coded):
+                results[i] = data
+    return results
+
+
+def decompress_many(files: Sequence[bytes], threads: int | None = None, model: ModelSpec = None,
+                    max_pixels: int = api.DEFAULT_MAX_PIXELS, batch: int = DEFAULT_BATCH,
+                    return_errors: bool = False) -> list:
+    """Each .ardm file's image (as decompress() gives it), files of one size, model and budget decoded
+    in batches. A file that cannot be decoded raises decompress()'s ArdmzipError for it, or with
+    return_errors stands in the list as that error while the others are decoded."""
+    results: list = [None] * len(files)
+    nets: dict[tuple[int, bytes], tuple] = {}
+    ready = {}
+    for i, data in enumerate(files):
+        try:
+            head = api.inspect(data)
+            api.check_size(head.width, head.height, max_pixels)
+            tag = (head.model_id, head.weights_tag)
+            if tag not in nets:
+                entry = model_file.for_decoding(head.model_id, head.weights_tag, model)
+                nets[tag] = entry, model_file.load(entry)
+            entry, net = nets[tag]
+            shapes = plane_shapes(head.mode, head.width, head.height, alpha_coded=head.alpha_constant is None)
+            api.check_fits(net, entry, shapes, error=CorruptFileError)
+            payload = fmt.unpack(data)[1]
+            api.payload_coder(payload)  # refuses a stream no encoder makes, before any work
+            ready[i] = head, net, shapes, payload
+        except ArdmzipError as e:
+            results[i] = _failed(e, return_errors)
+    todo = sorted(ready)
+    keys = [(ready[i][0].model_id, ready[i][0].weights_tag, ready[i][0].budget, ready[i][0].precision,
+             tuple(ready[i][2])) for i in todo]
+    with api.torch_threads(threads):
+        for members in batches(keys, [ready[i][0].width * ready[i][0].height for i in todo], batch):
+            chosen = [todo[m] for m in members]
+            heads = [ready[i][0] for i in chosen]
+            _, net, shapes, _ = ready[chosen[0]]
+            try:
+                images = api.decode_parts(net, shapes, heads, [api.payload_coder(ready[i][3]) for i in chosen])
+            except MemoryError:  # short of memory for the batch: each file alone, through decompress()
+                images = []
+                for i in chosen:
+                    try:
+                        images.append(api.decompress(files[i], model=model, max_pixels=max_pixels))
+                    except ArdmzipError as e:
+                        images.append(e)
+            for i, image in zip(chosen, images):
+                results[i] = _failed(image, return_errors) if isinstance(image, ArdmzipError) else image
+    return results
