@@ -6,9 +6,11 @@ imported only when such a codec is built so that the ``ardmzip`` command works w
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import io
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -74,8 +76,12 @@ def classical(name: str) -> Codec:
 
 
 def learned(model: str, budget: int, threads: int) -> Codec:
-    """An ardmzip model at one budget, through the public API; counts the network calls it makes."""
-    tag = ardmzip.REGISTRY.get(model).weights_tag.hex()
+    """An ardmzip model at one budget, through the public API; counts the network calls it makes.
+
+    `model` is a registered name or a .safetensors model file (named by its stem, tagged by its sha256)."""
+    path = Path(model) if model.endswith(".safetensors") else None
+    tag = hashlib.sha256(path.read_bytes()).hexdigest()[:8] if path else ardmzip.REGISTRY.get(model).weights_tag.hex()
+    label = path.stem if path else model
 
     def encode(a: np.ndarray) -> tuple[bytes, int]:
         calls = 0
@@ -86,6 +92,6 @@ def learned(model: str, budget: int, threads: int) -> Codec:
 
         return ardmzip.compress(a, model=model, budget=budget, threads=threads, progress=progress), calls
 
-    return Codec(f"ardmzip-{model}-b{budget}", f"ardmzip {ardmzip.__version__}, weights {tag}", encode,
-                 lambda d: np.asarray(ardmzip.decompress(d, threads=threads)),
+    return Codec(f"ardmzip-{label}-b{budget}", f"ardmzip {ardmzip.__version__}, weights {tag}", encode,
+                 lambda d: np.asarray(ardmzip.decompress(d, threads=threads, model=path)),
                  lambda a: ardmzip.model_bits(a, model=model, budget=budget, threads=threads), budget)
