@@ -18,6 +18,7 @@ from ardmzip.benchmarks.cli import bench
 from . import api, archive_cli, folders
 from .archive import DEFAULT_MAX_TOTAL_PIXELS, DEFAULT_ORDERS, MAX_ORDERS
 from .archive_format import is_archive
+from .batches import DEFAULT_BATCH
 from .cli_files import (LOSSY_FORMATS, SUFFIX, LazyProgress, Options, check_target, decompressed_name, finish,
                         read_input, say, write_output)
 from .errors import ArdmzipError
@@ -81,6 +82,9 @@ common = [
                  help="With -r: worker processes (torch threads shared out among them unless --threads)."),
     click.option("--out-dir", type=click.Path(file_okay=False), help="With -r: write outputs under this "
                  "folder, keeping paths relative to each folder given (default: beside the inputs)."),
+    click.option("--batch", type=click.IntRange(min=1), default=DEFAULT_BATCH, show_default=True,
+                 help="With -r: code up to N images of one size together (at most 2^16 pixels); speed only, "
+                 "never the output."),
 ]
 
 
@@ -104,8 +108,9 @@ def _run_folders(roots: tuple[str, ...], opts: Options, jobs: int, out_dir: str 
 
 
 def _no_folder_options(jobs: int, out_dir: str | None) -> None:
-    if jobs > 1 or out_dir:
-        raise click.UsageError("-j/--jobs and --out-dir go with -r")
+    batch = click.get_current_context().get_parameter_source("batch") != ParameterSource.DEFAULT
+    if jobs > 1 or out_dir or batch:
+        raise click.UsageError("-j/--jobs, --out-dir and --batch go with -r")
 
 
 def with_common(f):
@@ -136,7 +141,7 @@ def main() -> None:
 @click.option("--orders", type=click.IntRange(0, MAX_ORDERS), default=DEFAULT_ORDERS, show_default=True,
               help="With --archive: generation orders weighed per image (more: smaller and slower; 0: no bits-back).")
 def compress(files, output, to_stdout, force, remove, quiet, verbose, threads, max_pixels, max_archive_pixels,
-             recursive, jobs, out_dir, model, budget, archive, orders):
+             recursive, jobs, out_dir, batch, model, budget, archive, orders):
     """Compress images (PNG, BMP, TIFF, ...) to FILE.ardm, or all of them into one archive."""
     opts = Options(output, to_stdout, force, remove, quiet, verbose, threads, max_pixels, max_archive_pixels)
     if not archive and click.get_current_context().get_parameter_source("orders") != ParameterSource.DEFAULT:
@@ -148,7 +153,7 @@ def compress(files, output, to_stdout, force, remove, quiet, verbose, threads, m
         _run_all((archive,), opts, lambda _, o: archive_cli.create(files, archive, o, model, budget, orders))
         return
     if recursive:
-        _run_folders(files, opts, jobs, out_dir, decompress=False, model=model, budget=budget)
+        _run_folders(files, opts, jobs, out_dir, decompress=False, model=model, budget=budget, batch=batch)
     _no_folder_options(jobs, out_dir)
 
     def one(src: str, opts: Options) -> None:
@@ -185,11 +190,11 @@ def compress(files, output, to_stdout, force, remove, quiet, verbose, threads, m
 @click.option("--model", type=click.Path(dir_okay=False), default=None,
               help="The .safetensors model file the files were compressed with, if one was.")
 def decompress(files, output, to_stdout, force, remove, quiet, verbose, threads, max_pixels, max_archive_pixels,
-               recursive, jobs, out_dir, test, model):
+               recursive, jobs, out_dir, batch, test, model):
     """Decompress FILE.ardm to the exact original image (PNG); an archive to a folder (-o)."""
     opts = Options(output, to_stdout, force, remove, quiet, verbose, threads, max_pixels, max_archive_pixels)
     if recursive:
-        _run_folders(files, opts, jobs, out_dir, decompress=True, model=model, test=test)
+        _run_folders(files, opts, jobs, out_dir, decompress=True, model=model, test=test, batch=batch)
     _no_folder_options(jobs, out_dir)
 
     def one(src: str, opts: Options) -> None:

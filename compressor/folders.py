@@ -7,9 +7,10 @@ skipped with a message; a file that fails is reported and the rest go on; the ex
 any failed. Two files that would write the same output both fail before any work is done (with -f
 one would silently replace the other; with -j two workers could both pass the existence check).
 
-Same-size images are not batched through the network: the codec runs one image at a time
-(``AutoregressiveCodec`` over a ``SteppedModel``), so batching exactly would mean a batched codec
-path; parallelism comes from the worker processes instead.
+Work goes to the workers in batches: files whose headers say they have one size (and, to decode,
+one model and budget) travel together, so that each network call serves up to --batch images
+(batches.py; every file is byte for byte the one coding it alone writes). Each file of a batch is
+still read, checked and written on its own, with its own message.
 """
 
 from __future__ import annotations
@@ -23,16 +24,17 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, TypeVar
 
 from PIL import Image, UnidentifiedImageError
 
-from . import api
+from . import api, batches
 from .archive_format import is_archive
 from .cli_files import LOSSY_FORMATS, SUFFIX, Options, check_target, decompressed_name, finish, write_output
 from .errors import ArdmzipError
 
 OK, SKIPPED, FAILED = "ok", "skipped", "failed"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -44,13 +46,18 @@ class FolderConfig:
     model: str | None = None
     budget: int | None = None
     test: bool = False  # decompress: verify only
+    batch: int = batches.DEFAULT_BATCH  # same-size images coded together (at most; 1: one at a time)
 
     @property
-    def threads(self) -> int | None:
-        """Torch threads per worker: as asked, else the cores shared out (results never depend on it)."""
-        if self.opts.threads or self.jobs == 1:
-            return self.opts.threads
-        return max(1, (os.cpu_count() or 1) // self.jobs)
+    def threads(self) -> int:
+        """Torch threads per worker: as asked, else the cores shared out among the workers, at least
+        one each (results never depend on it; one worker would otherwise take torch's own default)."""
+        return self.opts.threads or max(1, cores() // self.jobs)
+
+
+def cores() -> int:
+    """The CPU cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 @dataclass(frozen=True)
@@ -115,34 +122,40 @@ def _mark_clashes(jobs: list[Job]) -> list[Job]:
     return marked
 
 
-def _compress(job: Job, cfg: FolderConfig, out: Outcome) -> None:
+def _read_image(job: Job, cfg: FolderConfig, out: Outcome) -> tuple[bytes, Any] | None:
+    """The file's bytes and image, or None when it is not an image (skipped)."""
     raw = job.src.read_bytes()
     try:
         Image.open(io.BytesIO(raw))  # identifies the format from its header only
     except UnidentifiedImageError:
         out.status, out.message = SKIPPED, "not an image"
-        return
+        return None
     check_target(job.target, cfg.opts, str(job.src))
     image = api.open_image(io.BytesIO(raw), name=job.name, max_pixels=cfg.opts.max_pixels)
     if getattr(image, "format", None) in LOSSY_FORMATS:  # 16-bit RGB is an array, never lossy
         out.notes.append(f"warning: {job.name} is {image.format}, a lossy format: the .ardm file keeps its "
                          f"decoded pixels and will be larger")
-    data = api.compress(image, model=cfg.model, budget=cfg.budget, threads=cfg.threads,
-                        max_pixels=cfg.opts.max_pixels)
+    return raw, image
+
+
+def _write_compressed(job: Job, cfg: FolderConfig, out: Outcome, raw: bytes, data: bytes) -> None:
     job.target.parent.mkdir(parents=True, exist_ok=True)
     write_output(data, job.target, cfg.opts)
     finish(str(job.src), cfg.opts)
     out.bytes_in, out.bytes_out, out.dims = len(raw), len(data), api.inspect(data).dims
 
 
-def _decompress(job: Job, cfg: FolderConfig, out: Outcome) -> None:
+def _read_ardm(job: Job, cfg: FolderConfig, out: Outcome) -> tuple[bytes, bytes] | None:
+    """The file's bytes (twice, as the coder's input), or None for an archive (skipped)."""
     raw = job.src.read_bytes()
     if is_archive(raw):
         out.status, out.message = SKIPPED, f"an archive: extract it with ardmzip decompress {job.src} -o DIR"
-        return
+        return None
     check_target(job.target, cfg.opts, str(job.src))
-    image = api.decompress(raw, threads=cfg.threads, model=Path(cfg.model) if cfg.model else None,
-                           max_pixels=cfg.opts.max_pixels)
+    return raw, raw
+
+
+def _write_decompressed(job: Job, cfg: FolderConfig, out: Outcome, raw: bytes, image: Any) -> None:
     out.bytes_in, out.dims = len(raw), api.inspect(raw).dims
     if job.target is None:
         return
@@ -153,11 +166,19 @@ def _decompress(job: Job, cfg: FolderConfig, out: Outcome) -> None:
     out.bytes_out = len(png)
 
 
-def work(job: Job, cfg: FolderConfig) -> Outcome:
-    """One file, never raising: whatever goes wrong becomes the outcome's one-line message."""
-    out = Outcome(job.name, OK)
+def _code(inputs: list, cfg: FolderConfig) -> list:
+    """.ardm bytes or images for the inputs (or the exception each raised), coded in batches."""
+    if cfg.decompress:
+        return batches.decompress_many(inputs, threads=cfg.threads, model=Path(cfg.model) if cfg.model else None,
+                                       max_pixels=cfg.opts.max_pixels, batch=cfg.batch, return_errors=True)
+    return batches.compress_many(inputs, model=cfg.model, budget=cfg.budget, threads=cfg.threads,
+                                 max_pixels=cfg.opts.max_pixels, batch=cfg.batch, return_errors=True)
+
+
+def _guarded(job: Job, out: Outcome, step: Callable[[], T]) -> T | None:
+    """One step of one file, never raising: whatever goes wrong becomes the outcome's one-line message."""
     try:
-        (_decompress if cfg.decompress else _compress)(job, cfg, out)
+        return step()
     except ArdmzipError as e:
         msg = str(e)
         out.status, out.message = FAILED, msg[len(job.name) + 2:] if msg.startswith(job.name + ": ") else msg
@@ -165,7 +186,63 @@ def work(job: Job, cfg: FolderConfig) -> Outcome:
         out.status, out.message = FAILED, f"cannot read or write ({e.strerror or e})"
     except Exception as e:  # a bug of ours: still one line, and the other files go on
         out.status, out.message = FAILED, f"internal error: {e.__class__.__name__}: {e}"
-    return out
+    return None
+
+
+def _raise_or(result: T) -> T:
+    if isinstance(result, Exception):
+        raise result
+    return result
+
+
+def work(jobs: list[Job], cfg: FolderConfig) -> list[Outcome]:
+    """A batch of files, never raising: each read, checked and written on its own, those read well
+    coded together; if coding them together fails, each is coded alone for its own outcome."""
+    outs = [Outcome(job.name, OK) for job in jobs]
+    read, write = (_read_ardm, _write_decompressed) if cfg.decompress else (_read_image, _write_compressed)
+    inputs = [_guarded(job, out, lambda job=job, out=out: read(job, cfg, out)) for job, out in zip(jobs, outs)]
+    ready = [k for k, (item, out) in enumerate(zip(inputs, outs)) if item is not None and out.status == OK]
+    try:
+        coded = _code([inputs[k][1] for k in ready], cfg)
+    except Exception:
+        coded = []
+        for k in ready:
+            try:
+                coded.append(_code([inputs[k][1]], cfg)[0])
+            except Exception as e:
+                coded.append(e)
+    for k, result in zip(ready, coded):
+        _guarded(jobs[k], outs[k], lambda k=k, result=result: write(jobs[k], cfg, outs[k], inputs[k][0],
+                                                                    _raise_or(result)))
+    return outs
+
+
+KEY_READ_LIMIT = 1 << 20  # larger .ardm files hold images too large to batch anyway
+
+
+def _batch_key(job: Job, cfg: FolderConfig) -> tuple[tuple | None, int]:
+    """What decides which files may share a batch, from their headers alone, and their pixels; files
+    whose header cannot be read here go alone (their worker reports why). The workers group again by
+    what they find when they read the files, so this only has to be a good guess."""
+    try:
+        if cfg.decompress:
+            if job.src.stat().st_size > KEY_READ_LIMIT:
+                return None, 0
+            h = api.inspect(job.src.read_bytes())
+            return (h.model_id, h.weights_tag, h.budget, h.precision, h.mode, h.width, h.height,
+                    h.alpha_constant is None, h.bits), h.width * h.height
+        with Image.open(job.src) as im:
+            return (im.mode, im.size), im.size[0] * im.size[1]
+    except Exception:
+        return None, 0
+
+
+def tasks(jobs: list[Job], cfg: FolderConfig) -> list[list[Job]]:
+    """The jobs in batches for the workers: same-size files together, split evenly among the workers."""
+    if cfg.batch == 1 or not jobs:
+        return [[job] for job in jobs]
+    keys, pixels = zip(*(_batch_key(job, cfg) for job in jobs))
+    return [[jobs[i] for i in members] for members in batches.batches(keys, pixels, cfg.batch, cfg.jobs)]
 
 
 def _worker_init() -> None:
@@ -174,24 +251,29 @@ def _worker_init() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
 
 
-def _work_star(args: tuple[Job, FolderConfig]) -> Outcome:
+def _work_star(args: tuple[list[Job], FolderConfig]) -> list[Outcome]:
     return work(*args)
 
 
 def run(jobs: list[Job], cfg: FolderConfig, report: Callable[[Outcome], None]) -> list[Outcome]:
-    """All jobs, in cfg.jobs worker processes (in this process for one); report() sees each as it ends."""
+    """All jobs, in batches, in up to cfg.jobs worker processes (in this process for one); report()
+    sees each file as its batch ends. Each worker's thread budget counts the workers actually started."""
     outcomes = []
-    if cfg.jobs == 1 or len(jobs) <= 1:
-        for job in jobs:
-            outcomes.append(work(job, cfg))
-            report(outcomes[-1])
+    todo = tasks(jobs, cfg)
+    cfg = replace(cfg, jobs=max(1, min(cfg.jobs, len(todo))))
+    if cfg.jobs == 1:
+        for task in todo:
+            for out in work(task, cfg):
+                outcomes.append(out)
+                report(out)
         return outcomes
     # spawn, not fork: a forked child of a process that already ran OpenMP threads can hang
-    pool = multiprocessing.get_context("spawn").Pool(min(cfg.jobs, len(jobs)), initializer=_worker_init)
+    pool = multiprocessing.get_context("spawn").Pool(cfg.jobs, initializer=_worker_init)
     try:
-        for out in pool.imap_unordered(_work_star, [(job, cfg) for job in jobs]):
-            outcomes.append(out)
-            report(out)
+        for outs in pool.imap_unordered(_work_star, [(task, cfg) for task in todo]):
+            for out in outs:
+                outcomes.append(out)
+                report(out)
         pool.close()
     except BaseException:
         pool.terminate()
