@@ -130,6 +130,15 @@ REGISTRY = Registry(
             default_budget=1,  # a flow makes one pass; its files record budget 1
             description="Discrete Flow (modular, 4 couplings), trained only 12 CPU minutes: larger than PNG; see df-c10-v1.md",
         ),
+        ModelEntry(
+            name="ddf-rgb8",
+            model_id=9,
+            path=WEIGHTS_DIR / "ddf-rgb8-v1.safetensors",
+            sha256="c5eb8da7624f5d871aa807c038b7ea9bbfde091d8f11aef19b13ae412971bde7",
+            default_budget=1,  # a flow makes one pass; its files record budget 1
+            description="Discrete Denoising Flow for 8-class label maps (L or P images, values 0-7), CIFAR-10 train "
+                        "as RGB8 maps (CPU, 42 min); see ddf-rgb8-v1.md",
+        ),
     ],
     default="ardm-mix-c10",
 )

@@ -26,9 +26,11 @@ def test_default_weights_match_the_registry():
 @pytest.mark.parametrize("name", sorted(ardmzip.REGISTRY.entries))
 def test_every_registered_model_loads_and_round_trips(name):
     entry = ardmzip.REGISTRY.get(name)
-    ardmzip.REGISTRY.load(entry)
+    model = ardmzip.REGISTRY.load(entry)
     assert len({e.model_id for e in ardmzip.REGISTRY.entries.values()}) == len(ardmzip.REGISTRY.entries)
     im = Image.open(FIXTURES / "kodim05_crop17x33.png").crop((0, 0, 9, 7))
+    if getattr(model, "refusal", lambda shape: None)((7, 9, 3)):  # a model for class maps: a map of its classes
+        im = Image.fromarray(np.asarray(im.convert("L")) % model.classes)
     budget = entry.default_budget if entry.default_budget == 1 else 6
     data = ardmzip.compress(im, model=name, budget=budget, threads=1)
     assert ardmzip.inspect(data).model_id == entry.model_id
