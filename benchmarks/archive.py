@@ -26,6 +26,7 @@ import numpy as np
 import ardmzip
 from ardmzip.datasets import images
 
+from .codecs import image_models
 from .environment import environment
 
 
@@ -103,7 +104,8 @@ def table(results: list[dict]) -> str:
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar="ARDMZIP_DATA_DIR",
               default="../shared/data", show_default=True)
 @click.option("--limit", type=click.IntRange(min=1), default=30, show_default=True)
-@click.option("--model", "models", multiple=True, help="Repeatable; default: every registered model.")
+@click.option("--model", "models", multiple=True,
+              help="Repeatable; default: every registered model for 8-bit images.")
 @click.option("--budget", type=click.IntRange(min=1), help="Default: each model's own.")
 @click.option("--orders", multiple=True, type=click.IntRange(0, 64), default=(0, 1, 4), show_default=True)
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True)
@@ -114,7 +116,7 @@ def main(dataset, data_dir, limit, models, budget, orders, threads, out):
     imgs = list(images(dataset, data_dir, limit))
     out.mkdir(parents=True, exist_ok=True)
     results = []
-    for model in models or tuple(ardmzip.REGISTRY.entries):
+    for model in models or image_models():
         b = budget or ardmzip.REGISTRY.get(model).default_budget
         results.append(measure_model(model, b, imgs, orders, threads, lambda m: click.echo(m, err=True)))
         summary = {"dataset": dataset, "image_names": [n for n, _ in imgs], "environment": environment(threads),

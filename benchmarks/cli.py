@@ -21,7 +21,8 @@ from .run import BenchConfig, run
 @click.option("--limit", type=click.IntRange(min=1), help="At most N images per set, spread over the set.")
 @click.option("--codec", "codecs", multiple=True, type=click.Choice(CLASSICAL + tuple(GROUPS)),
               help="Repeatable; default: all classical codecs and every ardmzip model.")
-@click.option("--model", "models", multiple=True, help="Repeatable ardmzip model; default: every registered one.")
+@click.option("--model", "models", multiple=True,
+              help="Repeatable ardmzip model; default: every registered one for 8-bit images.")
 @click.option("--budget", "budgets", multiple=True, type=click.IntRange(min=1),
               help="Repeatable network-call budget for the ardmzip models; default: each model's own.")
 @click.option("--no-nll", "nll", is_flag=True, flag_value=False, default=True,

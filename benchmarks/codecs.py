@@ -75,6 +75,13 @@ def classical(name: str) -> Codec:
     raise ValueError(f"unknown codec '{name}' (known: {', '.join(CLASSICAL)})")
 
 
+def image_models() -> tuple[str, ...]:
+    """The registered models for 8-bit images, the default of the image benchmarks: a model for class maps
+    (fewer than 256 classes, such as ddf-rgb8) is benchmarked on its maps, by name."""
+    return tuple(name for name, entry in ardmzip.REGISTRY.entries.items()
+                 if getattr(ardmzip.REGISTRY.load(entry), "classes", 256) == 256)
+
+
 def learned(model: str, budget: int, threads: int) -> Codec:
     """An ardmzip model at one budget, through the public API; counts the network calls it makes.
 

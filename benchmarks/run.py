@@ -15,7 +15,7 @@ import ardmzip
 from ardmzip.datasets import images
 
 from . import plots, report
-from .codecs import CLASSICAL, GROUPS, Codec, classical, learned
+from .codecs import CLASSICAL, GROUPS, Codec, classical, image_models, learned
 from .environment import environment
 from .measure import Row, measure
 from .quoted import quoted_for
@@ -30,7 +30,7 @@ class BenchConfig:
     out: Path
     limit: int | None = None
     codecs: tuple[str, ...] = ("classical", "ardmzip")  # names from CLASSICAL, "ardmzip", or a group
-    models: tuple[str, ...] = ()  # empty: every registered model
+    models: tuple[str, ...] = ()  # empty: every registered model for 8-bit images
     budgets: tuple[int, ...] = ()  # empty: each model's default budget
     nll: bool = True
     threads: int = 1
@@ -41,7 +41,7 @@ def build_codecs(cfg: BenchConfig) -> list[Codec]:
     names = list(dict.fromkeys(n for c in cfg.codecs for n in GROUPS.get(c, (c,))))
     codecs = [classical(n) for n in names if n in CLASSICAL]
     if "ardmzip" in names:
-        for model in cfg.models or tuple(ardmzip.REGISTRY.entries):
+        for model in cfg.models or image_models():
             default = ardmzip.REGISTRY.get(model).default_budget
             one_pass = default == 1  # the discrete flows: one network pass, no budget to sweep
             for budget in (default,) if one_pass else cfg.budgets or (default,):

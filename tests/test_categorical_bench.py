@@ -6,10 +6,13 @@ import json
 import numpy as np
 from click.testing import CliRunner
 
+import ardmzip
 from ardmzip.benchmarks.categorical import main
+from ardmzip.benchmarks.codecs import image_models
+from ardmzip.benchmarks.run import BenchConfig, build_codecs
 from ardmzip.models import data
 from ardmzip.models.flow_files import save_flow
-from tiny_flows import tiny_ddf, tiny_df
+from tiny_flows import tiny_ddf, tiny_ddf_entry, tiny_df
 
 
 def test_label_maps_coded_by_model_files_and_png(tmp_path, monkeypatch):
@@ -32,3 +35,12 @@ def test_label_maps_coded_by_model_files_and_png(tmp_path, monkeypatch):
     assert all(row["nll_bpd"] > 0 for row in rows if row["codec"] != "png")
     assert "ardmzip-ddf-b1: " in r.output and "0 not lossless" in r.output
     assert "ardmzip-df-b1" in (out / "table.md").read_text()
+
+
+def test_image_benchmarks_leave_class_map_models_out_by_default(tmp_path, monkeypatch, tiny_model_entry):
+    labels = tiny_ddf_entry(tmp_path, "labels", model_id=205, name="tiny-labels")
+    monkeypatch.setattr(ardmzip.REGISTRY, "entries", {e.name: e for e in (tiny_model_entry, labels)})
+    monkeypatch.setattr(ardmzip.REGISTRY, "_loaded", {})
+    assert image_models() == (tiny_model_entry.name,)
+    cfg = BenchConfig(("cifar10",), tmp_path, tmp_path, codecs=("ardmzip",))
+    assert [c.name for c in build_codecs(cfg)] == [f"ardmzip-{tiny_model_entry.name}-b{tiny_model_entry.default_budget}"]
