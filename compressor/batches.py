@@ -121,6 +121,7 @@ def decompress_many(files: Sequence[bytes], threads: int | None = None, model: M
             entry, net = nets[tag]
             shapes = plane_shapes(head.mode, head.width, head.height, alpha_coded=head.alpha_constant is None)
             api.check_fits(net, entry, shapes, error=CorruptFileError)
+            api.image_codec(net, shapes, head.budget, head.precision)  # refuses what the model cannot decode
             payload = fmt.unpack(data)[1]
             api.payload_coder(payload)  # refuses a stream no encoder makes, before any work
             ready[i] = head, net, shapes, payload

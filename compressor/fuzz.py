@@ -1,10 +1,11 @@
 """Long decoder fuzzing over every kind of file ardmzip writes: ``python -m ardmzip.fuzz --cpu-seconds 600``.
 
 Damages valid files (fuzz_corpus.py: 8-bit and 16-bit single images, archives with and without
-bits-back orders, discrete-flow and depth-upscaling files, files of a model given by path) the ways
-disks, networks and forgers do (fuzz_damage.py). Each case is decoded as the CLI does (decode, then
-PNG) under a time limit. It passes with the original pixels or an ArdmzipError; another exception, a
-timeout, other pixels or an unsafe image name fail it. Fields that only the file checksum covers (size
+bits-back orders, discrete-flow, depth-upscaling and label-map files, files of a model given by path)
+the ways disks, networks and forgers do (fuzz_damage.py). Each case is decoded as the CLI does
+(decode, then PNG; half the single images in a batch with their valid file, as ``decompress -r``
+does) under a time limit. It passes with the original pixels or an ArdmzipError; another exception, a
+timeout, other pixels, an unsafe image name or a batch mate not decoded exactly fail it. Fields that only the file checksum covers (size
 at the same pixel count, mode, ICC profile, colour key, an archive's names) may follow a forged
 checksum: outcome "forged-fields". Runs are reproducible from --seed and --kinds (one case alone:
 --first N --cases 1). Needs SIGALRM (Linux, macOS). Exit status 1 if any case failed.
@@ -27,6 +28,7 @@ import torch
 from . import api
 from .archive import decompress_archive
 from .archive_format import check_name, is_archive
+from .batches import decompress_many
 from .errors import ArdmzipError
 from .fuzz_corpus import KINDS, Decoded, FuzzModels, Valid, build
 from .fuzz_damage import FORGED, PLAIN, mutate
@@ -69,21 +71,43 @@ def _fields(image: Decoded) -> tuple:
     return parts.width, parts.height, parts.mode, parts.icc, parts.colour_key, parts.bits
 
 
-def decode(data: bytes, model: Path | None, limits: Limits) -> list[tuple[str | None, Decoded]]:
-    """(name, image) pairs, as the CLI gets them: an archive's images or a file's one, then PNG bytes."""
+class BatchMateHarmed(Exception):
+    """A valid file decoded in one batch with a damaged one did not come back exactly."""
+
+
+def decode(data: bytes, model: Path | None, limits: Limits, mate: Valid | None = None
+           ) -> list[tuple[str | None, Decoded]]:
+    """(name, image) pairs, as the CLI gets them: an archive's images or a file's one, then PNG bytes.
+
+    With a mate (a valid single-image file), both are decoded in one batch, as ``decompress -r`` does
+    (batches.decompress_many); the mate must come back exactly, whatever the other file holds."""
     if is_archive(data):
         out = decompress_archive(data, model=model, max_pixels=limits.pixels, max_total_pixels=limits.total_pixels)
-    else:
+    elif mate is None:
         out = [(None, api.decompress(data, model=model, max_pixels=limits.pixels))]
+    else:
+        try:
+            got, back = decompress_many([data, mate.data], model=model, max_pixels=limits.pixels, return_errors=True)
+        except ArdmzipError as e:  # with return_errors, one file's error must stay with that file
+            raise BatchMateHarmed(f"the batch raised {e!r}") from None
+        if isinstance(back, ArdmzipError) or not _same(back, mate.images[0][1]):
+            raise BatchMateHarmed(f"the valid file in the batch gave {back!r}")
+        if isinstance(got, ArdmzipError):
+            raise got
+        out = [(None, got)]
     for _, image in out:
         api.encode_png(image)
     return out
 
 
-def check(data: bytes, valid: Valid, forged: bool, limits: Limits) -> str:
-    """The outcome of decoding one case; a name outside PASS is a failure."""
+def _same(got: Decoded, want: Decoded) -> bool:
+    return _pixels(got) == _pixels(want) and _fields(got) == _fields(want)
+
+
+def check(data: bytes, valid: Valid, forged: bool, limits: Limits, batched: bool = False) -> str:
+    """The outcome of decoding one case (in a batch with `valid` when batched); a name outside PASS is a failure."""
     try:
-        got = decode(data, valid.model, limits)
+        got = decode(data, valid.model, limits, valid if batched else None)
     except ArdmzipError:
         return "refused"
     except Exception as e:  # the finding this tool exists for
@@ -121,8 +145,9 @@ def run(cases: int, seconds: float, seed: int = 0, first: int = 0, case_limit: f
         kinds: tuple[str, ...] = KINDS, models: FuzzModels | None = None,
         report: Callable[[str], None] = print, cpu_seconds: float = float("inf")) -> Counter:
     """Fuzz until `cases` cases, `seconds` of wall time or `cpu_seconds` of this process's CPU time have
-    passed (on a shared machine the CPU time is the fair measure); counts (file kind, damage, outcome),
-    failures reported as they come."""
+    passed (on a shared machine the CPU time is the fair measure); counts (file kind, damage, outcome,
+    "alone" or "batch"), failures reported as they come. Half the single-image cases are decoded in a
+    batch with their valid file, as ``decompress -r`` decodes."""
     corpus = build(kinds, models, budget)
     by_kind = {k: [v for v in corpus if v.kind == k] for k in kinds}
     valid = {v.data: v for v in corpus}  # a splice can rebuild another valid file whole
@@ -138,13 +163,14 @@ def run(cases: int, seconds: float, seed: int = 0, first: int = 0, case_limit: f
         source = by_kind[kind][int(rng.integers(len(by_kind[kind])))]
         damage = str(rng.choice(PLAIN + FORGED))
         data = mutate(rng, source.data, corpus[int(rng.integers(len(corpus)))].data, damage)
+        batched = bool(rng.integers(2)) and not is_archive(source.data)
         t0 = time.monotonic()
         expected = valid.get(data, source)
-        outcome = _with_alarm(case_limit, lambda: check(data, expected, damage in FORGED, limits))
+        outcome = _with_alarm(case_limit, lambda: check(data, expected, damage in FORGED, limits, batched))
         slowest = max(slowest, (time.monotonic() - t0, case, f"{kind}, {damage}"))
-        counts[kind, damage, outcome if outcome in PASS else "failed"] += 1
+        counts[kind, damage, outcome if outcome in PASS else "failed", "batch" if batched else "alone"] += 1
         if outcome not in PASS:
-            report(f"FAIL case {case} ({kind}, {damage}, seed {seed}): {outcome}")
+            report(f"FAIL case {case} ({kind}, {damage}{', in a batch' if batched else ''}, seed {seed}): {outcome}")
     _summary(counts, kinds, time.monotonic() - start, time.process_time() - cpu_start, slowest, report)
     return counts
 
@@ -152,7 +178,8 @@ def run(cases: int, seconds: float, seed: int = 0, first: int = 0, case_limit: f
 def _summary(counts: Counter, kinds: tuple[str, ...], elapsed: float, cpu: float, slowest: tuple,
              report: Callable[[str], None]) -> None:
     columns = PASS + ("failed",)
-    for title, names, at in (("file kind", kinds, 0), ("damage", PLAIN + FORGED, 1)):
+    for title, names, at in (("file kind", kinds, 0), ("damage", PLAIN + FORGED, 1),
+                             ("decoded", ("alone", "batch"), 3)):
         report(f"{title:<14}{'cases':>8}" + "".join(f"{c:>15}" for c in columns))
         for name in names + ("total",):
             row = [sum(n for key, n in counts.items() if key[2] == c and name in (key[at], "total")) for c in columns]
@@ -181,7 +208,8 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(a.threads)
     kinds = tuple(k for k in a.kinds.split(",") if k)
     models = FuzzModels.shipped()
-    print(f"ardmzip fuzz: models {models.ardm}, {models.upscale}, {', '.join(models.flows)}; kinds {', '.join(kinds)}; "
+    names = ", ".join([models.ardm, models.upscale, *models.flows, *models.label_maps])
+    print(f"ardmzip fuzz: models {names}; kinds {', '.join(kinds)}; "
           f"budget {a.budget}, seed {a.seed}, {a.threads} thread(s), case limit {a.case_limit:g} s", flush=True)
     counts = run(a.cases, a.seconds, a.seed, a.first, a.case_limit, a.budget, kinds, models,
                  report=lambda line: print(line, flush=True), cpu_seconds=a.cpu_seconds)

@@ -2,7 +2,8 @@
 
 Kinds: 8-bit single images of every mode and header option (format 1), 16-bit greyscale and RGB
 (format 2), archives (dataset mode, with and without bits-back orders, and of a discrete flow),
-discrete-flow files, depth-upscaling ARDM files, and files of a model given by path (model number 0).
+discrete-flow files, depth-upscaling ARDM files, files of a model given by path (model number 0),
+and label maps coded by a model of classes (ddf-rgb8: 8-class maps, as palette or grey images).
 The images are tiny, so that decoding a damaged file, or one whose forged size is a few times
 larger, takes milliseconds to seconds.
 """
@@ -20,7 +21,7 @@ from . import api
 from .archive import compress_archive
 from .registry import REGISTRY
 
-KINDS = ("8-bit", "16-bit", "archive", "flow", "upscale", "model-file")
+KINDS = ("8-bit", "16-bit", "archive", "flow", "upscale", "model-file", "label-map")
 Decoded = Union[Image.Image, np.ndarray]  # what decoding returns: 16-bit RGB is a uint16 array
 
 
@@ -31,10 +32,11 @@ class FuzzModels:
     ardm: str
     upscale: str
     flows: tuple[str, ...]
+    label_maps: tuple[str, ...]  # models of 8-class maps
 
     @classmethod
     def shipped(cls) -> FuzzModels:
-        return cls(REGISTRY.default, "ardm-up4-c10", ("idf-c10", "df-c10"))
+        return cls(REGISTRY.default, "ardm-up4-c10", ("idf-c10", "df-c10"), ("ddf-rgb8",))
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,15 @@ def sixteen_bit_images() -> list[Decoded]:
             np.full((3, 4, 3), 513, np.uint16)]
 
 
+def label_maps() -> list[Image.Image]:
+    """8-class maps: a palette image (its palette kept) and a grey one of values 0 to 7."""
+    rng = np.random.default_rng(2)
+    blocks = np.kron(rng.integers(0, 8, (4, 5)), np.ones((3, 3), np.int64))[:11, :13].astype(np.uint8)
+    pal = Image.fromarray(blocks, "L").convert("P")
+    pal.putpalette([v for c in range(8) for v in (255 * (c >> 2), 255 * (c >> 1 & 1), 255 * (c & 1))])
+    return [pal, Image.fromarray((blocks + rng.integers(0, 2, blocks.shape)).astype(np.uint8) % 8, "L")]
+
+
 def build(kinds: tuple[str, ...] = KINDS, models: FuzzModels | None = None, budget: int = 3) -> list[Valid]:
     """The valid files of the kinds asked for; ARDM files at `budget`, flow files at their one pass."""
     models = models or FuzzModels.shipped()
@@ -121,6 +132,10 @@ def build(kinds: tuple[str, ...] = KINDS, models: FuzzModels | None = None, budg
             path = REGISTRY.get(models.ardm).path
             for im in (images[0], images[4]):
                 single(kind, im, path)
+        elif kind == "label-map":
+            for model in models.label_maps:
+                for im in label_maps():
+                    single(kind, im, model, None)
         else:
             raise ValueError(f"unknown file kind {kind!r} (kinds: {', '.join(KINDS)})")
     return out

@@ -99,6 +99,19 @@ def test_a_damaged_file_fails_alone(tiny_registry):
         decompress_many([files[0], bytes(damaged)])
 
 
+def test_a_forged_file_whose_samples_fit_no_image_fails_alone(tiny_registry):
+    """Found by the fuzzer: its pixels pass their checksum, then join_image refuses them (grey values
+    in a 1-bit image), which raised out of the whole batch and lost the valid file beside it."""
+    import dataclasses
+
+    im = crops("kodim15_crop64x64.png", (7, 5), 1)[0].convert("L")
+    data = ardmzip.compress(im, budget=2)
+    head, payload = fmt.unpack(data)
+    forged = fmt.pack(dataclasses.replace(head, mode="1"), payload)  # same plane shapes: the same batch
+    out = decompress_many([forged, data], return_errors=True)
+    assert isinstance(out[0], CorruptFileError) and "1-bit" in str(out[0]) and same(out[1], im)
+
+
 def test_batches_group_equal_keys_within_the_caps():
     keys = ["a", "b", "a", None, "a", "b", "a", "a"]
     assert batches(keys, [10] * 8, batch=2) == [[0, 2], [4, 6], [7], [1, 5], [3]]
@@ -106,3 +119,21 @@ def test_batches_group_equal_keys_within_the_caps():
     assert [len(b) for b in batches(["x"] * 100, [1024] * 100, batch=16)] == [15, 15, 14, 14, 14, 14, 14]
     assert [len(b) for b in batches(["x"] * 100, [1024] * 100, batch=16, spread=2)] == [13] * 4 + [12] * 4
     assert [len(b) for b in batches(["x"] * 3, [1024] * 3, batch=16, spread=4)] == [1, 1, 1]
+
+
+def test_a_flow_file_with_a_forged_budget_fails_alone(tmp_path, monkeypatch):
+    """Found by the fuzzer: a flow's file of another budget than 1 went into a batch of its own, whose
+    codec refused it by raising out of decompress_many, losing every other file's image."""
+    import dataclasses
+
+    from ardmzip.registry import REGISTRY
+
+    entry = tiny_idf_entry(tmp_path)
+    monkeypatch.setattr(REGISTRY, "entries", {entry.name: entry})
+    monkeypatch.setattr(REGISTRY, "_loaded", {})
+    im = crops("kodim15_crop64x64.png", (7, 5), 1)[0]
+    data = ardmzip.compress(im, model=entry.name)
+    head, payload = fmt.unpack(data)
+    forged = fmt.pack(dataclasses.replace(head, budget=2), payload)
+    out = decompress_many([forged, data], return_errors=True)
+    assert isinstance(out[0], ArdmzipError) and "budget" in str(out[0]) and same(out[1], im)

@@ -16,18 +16,19 @@ from ardmzip.fuzz_damage import FORGED, PLAIN, mutate, split
 from ardmzip.header import EXTERNAL_MODEL_ID, with_crc
 from ardmzip.registry import REGISTRY
 from test_image_planes import photo
-from tiny_flows import tiny_df_entry, tiny_idf_entry
+from tiny_flows import tiny_ddf_entry, tiny_df_entry, tiny_idf_entry
 from tiny_model import tiny_entry
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-MODELS = FuzzModels("tiny", "tiny-up4", ("tiny-idf", "tiny-df"))
+MODELS = FuzzModels("tiny", "tiny-up4", ("tiny-idf", "tiny-df"), ("tiny-ddf",))
 
 
 @pytest.fixture(scope="module")
 def tiny_models(tmp_path_factory):
     d = tmp_path_factory.mktemp("fuzz-models")
     return {e.name: e for e in (tiny_entry(d), tiny_entry(d, seed=1, model_id=203, name="tiny-up4", branching=4),
-                                tiny_idf_entry(d), tiny_df_entry(d))}
+                                tiny_idf_entry(d), tiny_df_entry(d),
+                                tiny_ddf_entry(d, kind="labels", model_id=204, name="tiny-ddf"))}
 
 
 def _register(patch, entries) -> None:
@@ -63,6 +64,7 @@ def test_the_corpus_holds_every_kind_of_file(corpus, registry, limits):
     assert {h.model_id for h in heads["flow"]} == {201, 202} and {h.budget for h in heads["flow"]} == {1}
     assert {h.model_id for h in heads["upscale"]} == {203}
     assert {h.model_id for h in heads["model-file"]} == {EXTERNAL_MODEL_ID}
+    assert {h.model_id for h in heads["label-map"]} == {204} and {h.mode for h in heads["label-map"]} == {"P", "L"}
     archives = [inspect_archive(v.data) for v in kinds["archive"]]
     assert {a.orders for a in archives} == {0, 1, 2} and {a.model_id for a in archives} == {200, 201}
     assert sum(e.order_latent for a in archives for e in a.entries) >= 4  # bits-back images, for K = 1 and 2
@@ -120,18 +122,21 @@ def test_forged_header_fields_bytes_and_payloads(corpus, registry, limits, kind,
 
 def test_long_fuzz_script_passes_a_short_run(tiny_models, registry):
     lines = []
-    counts = fuzz.run(cases=120, seconds=120, seed=1, budget=2, models=MODELS, report=lines.append)
-    assert sum(counts.values()) == 120 and not any(o == "failed" for _, _, o in counts)
-    assert {k for k, _, _ in counts} == set(KINDS) and {d for _, d, _ in counts} == set(PLAIN + FORGED)
-    assert lines[-1].startswith("120 cases in") and "0 failed" in lines[-1]
-    assert any(line.startswith("archive ") for line in lines)
+    counts = fuzz.run(cases=140, seconds=120, seed=1, budget=2, models=MODELS, report=lines.append)
+    assert sum(counts.values()) == 140 and not any(key[2] == "failed" for key in counts)
+    assert {key[0] for key in counts} == set(KINDS) and {key[1] for key in counts} == set(PLAIN + FORGED)
+    assert {key[3] for key in counts} == {"alone", "batch"}
+    assert not any(key[0] == "archive" and key[3] == "batch" for key in counts)  # archives are never batched
+    assert lines[-1].startswith("140 cases in") and "0 failed" in lines[-1]
+    assert any(line.startswith("archive ") for line in lines) and any(line.startswith("batch ") for line in lines)
 
 
 def test_fuzz_oracle_catches_wrong_pixels_unsafe_names_crashes_and_hangs(corpus, registry, limits, monkeypatch):
     import dataclasses
     import time
 
-    from ardmzip import api
+    from ardmzip import api, batches
+    from ardmzip.errors import CorruptFileError
 
     single = _files(corpus, "8-bit")[0]
     other = dataclasses.replace(single, images=((None, photo("RGB").crop((1, 0, 13, 9))),))
@@ -142,8 +147,18 @@ def test_fuzz_oracle_catches_wrong_pixels_unsafe_names_crashes_and_hangs(corpus,
     fewer = dataclasses.replace(archive, images=archive.images[:-1])
     assert fuzz.check(archive.data, fewer, forged=False, limits=limits) == "WRONG PIXELS"
     with monkeypatch.context() as patch:  # no ardmzip archive holds such a name: the oracle must still see it
-        patch.setattr(fuzz, "decode", lambda data, model, limits: [("../x.png", archive.images[0][1])])
+        patch.setattr(fuzz, "decode", lambda data, model, limits, mate: [("../x.png", archive.images[0][1])])
         assert fuzz.check(archive.data, archive, forged=True, limits=limits).startswith("UNSAFE NAME")
+    forged = with_crc(single.data[:-4])  # the same file: in a batch with itself, both must come back
+    assert fuzz.check(forged, single, forged=True, limits=limits, batched=True) == "exact"
+
+    def lose_the_batch(*args):  # one file's error raised for the whole batch (the bug this mode found)
+        raise CorruptFileError("one bad file")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(batches.api, "decode_parts", lose_the_batch)
+        assert fuzz.check(forged, single, forged=True, limits=limits, batched=True).startswith(
+            "crash (BatchMateHarmed")
     assert fuzz._with_alarm(0.05, lambda: time.sleep(2) or "exact").startswith("timeout")
     monkeypatch.setattr(api, "encode_png", lambda image: 1 / 0)
     assert fuzz.check(single.data, single, forged=False, limits=limits).startswith("crash (ZeroDivisionError")
