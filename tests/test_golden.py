@@ -11,6 +11,7 @@ Written by ardmzip 0.1.0 with the shipped registry models:
   modelfile_rgb_12x9: the default's weights file given by path (model number 0, whole sha256);
   archive_k2: an archive (archive format 1) of four images, RGB, L in a folder, P and RGBA, with
   ardm-mix-c10 (v2) and K = 2 orders, two of them coded bits-back; its images are in archive_k2/.
+* At commit 96e31b2: ddf_p_12x10: an 8-class label map (palette image) coded by the denoising flow ddf-rgb8.
 """
 
 from pathlib import Path
@@ -32,7 +33,7 @@ SINGLE = {
     "mix_rgb_17x33": (2, 1, 8), "mix_l_48x40": (2, 1, 8), "mix2_rgba_12x9": (7, 1, 8),
     "sixteen_l_16x12": (7, 2, 16), "sixteen_rgb_9x7": (7, 2, 16), "idf_rgb_12x9": (4, 1, 8),
     "df_rgb_12x9": (5, 1, 8), "up4_rgb_12x9": (6, 1, 8), "up4v1_l_10x8": (3, 1, 8),
-    "modelfile_rgb_12x9": (EXTERNAL_MODEL_ID, 1, 8),
+    "modelfile_rgb_12x9": (EXTERNAL_MODEL_ID, 1, 8), "ddf_p_12x10": (9, 1, 8),
 }
 MODEL_FILES = {"modelfile_rgb_12x9": "ardm-mix-c10"}  # written with this registered model's weights file by path
 
