@@ -264,7 +264,7 @@ def models():
     for e in REGISTRY.entries.values():
         mark = "*" if e.name == REGISTRY.default else " "
         present = "" if e.path.is_file() else " [weights missing]"
-        click.echo(f"{mark} {e.name:<{width}}  number {e.model_id}  budget {e.default_budget:<4} "
+        click.echo(f"{mark} {e.name:<{width}}  number {e.model_id:<2}  budget {e.default_budget:<4} "
                    f"sha256 {e.sha256[:12]}  {e.description}{present}")
 
 

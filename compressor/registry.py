@@ -92,11 +92,19 @@ REGISTRY = Registry(
         ),
         ModelEntry(
             name="ardm-mix-c10",
+            model_id=10,
+            path=WEIGHTS_DIR / "ardm-mix-c10-v3.safetensors",
+            sha256="44ba038ab2748b52ee64736874bc259870acc46d4c095efe00e5be7230ffc851",
+            default_budget=32,
+            description="OA-ARDM, logistic-mixture head, planned budget, 0.45M parameters, CIFAR-10 train (CPU, 258 min); see ardm-mix-c10-v3.md",
+        ),
+        ModelEntry(
+            name="ardm-mix-c10-v2",
             model_id=7,
             path=WEIGHTS_DIR / "ardm-mix-c10-v2.safetensors",
             sha256="44f50ea49ad34e240ba3f716f943d3fb87a1a6e6c9651352d48e807c63b0adbc",
             default_budget=32,
-            description="OA-ARDM, logistic-mixture head, planned budget, 0.45M parameters, CIFAR-10 train (CPU, 153 min); see ardm-mix-c10-v2.md",
+            description="Second logistic-mixture OA-ARDM, the default before v3 (kept for its files); see ardm-mix-c10-v2.md",
         ),
         ModelEntry(
             name="ardm-up4-c10-v1",

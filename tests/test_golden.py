@@ -4,14 +4,15 @@ Written by ardmzip 0.1.0 with the shipped registry models:
 * rgb_17x33, rgba_17x33, l_48x40, p_48x40: format 1, ardm-c10 (budget 12);
   mix_rgb_17x33, mix_l_48x40: ardm-mix-c10-v1 (budget 32).
 * At commit 39ecf44 (images cropped from tests/fixtures, budget 8 for the ARDMs):
-  mix2_rgba_12x9: ardm-mix-c10 (v2, the default), alpha not uniform;
-  sixteen_l_16x12, sixteen_rgb_9x7: 16-bit greyscale and RGB, format 2, ardm-mix-c10 (v2);
+  mix2_rgba_12x9: ardm-mix-c10-v2 (then the default), alpha not uniform;
+  sixteen_l_16x12, sixteen_rgb_9x7: 16-bit greyscale and RGB, format 2, ardm-mix-c10-v2;
   idf_rgb_12x9, df_rgb_12x9: the discrete flows idf-c10 and df-c10 (budget 1);
   up4_rgb_12x9, up4v1_l_10x8: the depth-upscaling ardm-up4-c10 (v2) and ardm-up4-c10-v1;
   modelfile_rgb_12x9: the default's weights file given by path (model number 0, whole sha256);
   archive_k2: an archive (archive format 1) of four images, RGB, L in a folder, P and RGBA, with
-  ardm-mix-c10 (v2) and K = 2 orders, two of them coded bits-back; its images are in archive_k2/.
+  ardm-mix-c10-v2 and K = 2 orders, two of them coded bits-back; its images are in archive_k2/.
 * At commit 96e31b2: ddf_p_12x10: an 8-class label map (palette image) coded by the denoising flow ddf-rgb8.
+* After commit efb7be4, with the v3 weights: mix3_rgb_12x9: ardm-mix-c10 (v3, the default since), budget 8.
 """
 
 from pathlib import Path
@@ -34,8 +35,9 @@ SINGLE = {
     "sixteen_l_16x12": (7, 2, 16), "sixteen_rgb_9x7": (7, 2, 16), "idf_rgb_12x9": (4, 1, 8),
     "df_rgb_12x9": (5, 1, 8), "up4_rgb_12x9": (6, 1, 8), "up4v1_l_10x8": (3, 1, 8),
     "modelfile_rgb_12x9": (EXTERNAL_MODEL_ID, 1, 8), "ddf_p_12x10": (9, 1, 8),
+    "mix3_rgb_12x9": (10, 1, 8),
 }
-MODEL_FILES = {"modelfile_rgb_12x9": "ardm-mix-c10"}  # written with this registered model's weights file by path
+MODEL_FILES = {"modelfile_rgb_12x9": "ardm-mix-c10-v2"}  # written with this registered model's weights file by path
 
 
 def test_golden_files_present():
