@@ -37,6 +37,7 @@ from .idf import squeeze, unsqueeze
 FAMILY = "ddf"
 SCORINGS = ("categorical", "logistic")
 POSITIONS = (0, 3, 1, 2)  # squeezed sub-pixel positions (2 di + dj), in the order they are kept
+ORDERS = ("spatial", "green-first")
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class DDFConfig:
     mixtures: int = 2  # logistic components of a split prior over ranks (scoring "logistic")
     k_sort: int = 0  # classes sorted per value; 0: all of them
     onehot: bool = False  # nets see classes one-hot (categories without an order)
+    order: str = "spatial"  # ORDERS: how a level's channels are ordered (level_order)
     act_clip: float = 6.0
 
     @property
@@ -86,6 +88,7 @@ class DDFConfig:
                 and 1 <= cfg.couplings <= 4 and 1 <= cfg.width <= 512 and 0 <= cfg.blocks <= 16
                 and 1 <= cfg.mixtures <= 16 and 0 <= cfg.k_sort <= cfg.classes and 0 < cfg.act_clip <= 64
                 and cfg.scoring in SCORINGS and (cfg.scoring == "categorical" or cfg.classes == 256)
+                and cfg.order in ORDERS and (cfg.order == "spatial" or (cfg.channels, cfg.couplings) == (3, 2))
                 and (not cfg.onehot or cfg.classes * cfg.channels <= ONEHOT_MAX)
                 and all(layer.targets >= 1 for layer in cfg.layers())):
             raise ValueError(f"DDF config out of range: {d}")
@@ -125,9 +128,19 @@ class Layer:
         return self.channels // 2
 
 
-def level_order(channels: int) -> torch.Tensor:
-    """Squeezed channels (c * 4 + position) reordered position-major, positions in POSITIONS order."""
-    return torch.tensor([c * 4 + pos for pos in POSITIONS for c in range(channels // 4)])
+def level_order(cfg: DDFConfig, channels: int) -> torch.Tensor:
+    """The squeezed channels (c * 4 + position) in the order the level keeps them (the last ones are ranked first).
+
+    "spatial": position-major, positions in POSITIONS order, so the first coupling ranks the sub-pixels
+    (0,1) and (1,0) given (0,0) and (1,1), the second (1,1) given (0,0). "green-first" (RGB, two couplings):
+    all of (0,0), then the green of the other three, then their red and blue; the decoder thus gets green
+    from (0,0) alone, then red and blue given every green, as colour is most predictable given green."""
+    c = channels // 4
+    if cfg.order == "green-first":
+        rest = POSITIONS[1:]
+        return torch.tensor([ch * 4 for ch in range(c)] + [4 + pos for pos in rest]
+                            + [ch * 4 + pos for pos in rest for ch in (0, 2)])
+    return torch.tensor([ch * 4 + pos for pos in POSITIONS for ch in range(c)])
 
 
 def split_raw(cfg: DDFConfig, x: torch.Tensor) -> tuple[list[tuple[torch.Tensor, torch.Tensor]], torch.Tensor]:
@@ -137,7 +150,7 @@ def split_raw(cfg: DDFConfig, x: torch.Tensor) -> tuple[list[tuple[torch.Tensor,
     z, pairs = x, []
     for layer in cfg.layers():
         if layer.first:
-            z = squeeze(z)[:, level_order(layer.channels)]
+            z = squeeze(z)[:, level_order(cfg, layer.channels)]
         pairs.append((z[:, :layer.kept], z[:, layer.kept:]))
         z = z[:, :layer.kept]
     return pairs, z
@@ -308,7 +321,7 @@ class IntegerDDF:
         z, ys = x, []
         for i, layer in enumerate(self.layers):
             if layer.first:
-                z = squeeze(z)[:, level_order(layer.channels)]
+                z = squeeze(z)[:, level_order(self.cfg, layer.channels)]
             ys.append(self.couplings[i].ranks(z[:, :layer.kept], z[:, layer.kept:]))
             z = z[:, :layer.kept]
         return [z] + ys[::-1]
@@ -340,7 +353,7 @@ class IntegerDDF:
             layer = self.layers[i]
             z = torch.cat([z, self.couplings[i].classes(z, parts[n - i])], 1)
             if layer.first:
-                z = unsqueeze(z[:, torch.argsort(level_order(layer.channels))])
+                z = unsqueeze(z[:, torch.argsort(level_order(self.cfg, layer.channels))])
         return z
 
     def array(self, parts: list[torch.Tensor]) -> torch.Tensor:

@@ -190,3 +190,19 @@ def test_saved_and_loaded_model_codes_the_same(tmp_path):
 def test_config_out_of_range_is_refused(bad):
     with pytest.raises(ValueError):
         DDFConfig.from_dict(bad)
+
+
+@pytest.mark.parametrize("order", ["spatial", "green-first"])
+def test_level_orders_pass_the_subsampled_image_on(order):
+    """Both orders keep every channel of sub-pixel (0,0) for the next level; green-first ranks red and
+    blue of the other three sub-pixels first (so they are decoded given every green), then their green."""
+    cfg = DDFConfig.from_dict({"order": order, "levels": 1})
+    x = torch.arange(3 * 4 * 6).view(1, 3, 4, 6)
+    (_, first), (_, second) = split_raw(cfg, x)[0]
+    assert torch.equal(split_raw(cfg, x)[1], x[:, :, ::2, ::2])
+    others = torch.cat([x[:, :, 1::2, 1::2], x[:, :, ::2, 1::2], x[:, :, 1::2, ::2]], 1)  # (1,1), (0,1), (1,0)
+    if order == "green-first":
+        assert set(first.flatten().tolist()) == set(others[:, [0, 2, 3, 5, 6, 8]].flatten().tolist())  # R, B
+        assert set(second.flatten().tolist()) == set(others[:, [1, 4, 7]].flatten().tolist())  # G
+    else:
+        assert set(second.flatten().tolist()) == set(x[:, :, 1::2, 1::2].flatten().tolist())
