@@ -38,6 +38,7 @@ FAMILY = "ddf"
 SCORINGS = ("categorical", "logistic")
 POSITIONS = (0, 3, 1, 2)  # squeezed sub-pixel positions (2 di + dj), in the order they are kept
 ORDERS = ("spatial", "green-first")
+PADDINGS = ("whole", "per-level")
 
 
 @dataclass(frozen=True)
@@ -53,11 +54,14 @@ class DDFConfig:
     k_sort: int = 0  # classes sorted per value; 0: all of them
     onehot: bool = False  # nets see classes one-hot (categories without an order)
     order: str = "spatial"  # ORDERS: how a level's channels are ordered (level_order)
+    padding: str = "whole"  # PADDINGS: sides padded once to a multiple of 2**levels, or each level's odd side by one
     act_clip: float = 6.0
 
     @property
     def multiple(self) -> int:
-        """Array sides are padded to a multiple of this."""
+        """With padding "whole", array sides are padded to a multiple of this (edge values, coded, cropped
+        after decoding); "per-level" pads a level's odd side by one before its squeeze instead, so a small
+        odd-sized array codes at most one row and column more per level, not up to 2**levels - 1."""
         return 2 ** self.levels
 
     def layers(self) -> list["Layer"]:
@@ -89,6 +93,7 @@ class DDFConfig:
                 and 1 <= cfg.mixtures <= 16 and 0 <= cfg.k_sort <= cfg.classes and 0 < cfg.act_clip <= 64
                 and cfg.scoring in SCORINGS and (cfg.scoring == "categorical" or cfg.classes == 256)
                 and cfg.order in ORDERS and (cfg.order == "spatial" or (cfg.channels, cfg.couplings) == (3, 2))
+                and cfg.padding in PADDINGS
                 and (not cfg.onehot or cfg.classes * cfg.channels <= ONEHOT_MAX)
                 and all(layer.targets >= 1 for layer in cfg.layers())):
             raise ValueError(f"DDF config out of range: {d}")
@@ -156,6 +161,15 @@ def split_raw(cfg: DDFConfig, x: torch.Tensor) -> tuple[list[tuple[torch.Tensor,
     return pairs, z
 
 
+def _even(z: torch.Tensor) -> torch.Tensor:
+    """(B, C, h, w) with an odd side grown by a copy of its last row or column, ready to squeeze."""
+    if z.shape[2] % 2:
+        z = torch.cat([z, z[:, :, -1:]], 2)
+    if z.shape[3] % 2:
+        z = torch.cat([z, z[:, :, :, -1:]], 3)
+    return z
+
+
 def _values(out: torch.Tensor, params: int) -> torch.Tensor:
     """(B, T * P, h, w) net outputs -> (B, T, P, h, w)."""
     b, _, h, w = out.shape
@@ -218,7 +232,8 @@ class FloatDDF(nn.Module):
         m = self.cfg.mixtures
         return torch.cat([torch.zeros(m), torch.full((m,), -1.0), torch.linspace(0.0, 1.0, m)])
 
-    def coupling_log_prob(self, i: int, x1: torch.Tensor, x2: torch.Tensor, net: nn.Module | None = None) -> torch.Tensor:
+    def coupling_log_prob(self, i: int, x1: torch.Tensor, x2: torch.Tensor,
+                          net: nn.Module | None = None) -> torch.Tensor:
         """log p(x2 | x1) in nats per value (B, T, h, w): the coupling net's cross-entropy objective.
 
         `net` stands in for coupling i's net (training evaluates its EMA copy)."""
@@ -269,7 +284,8 @@ class FloatDDF(nn.Module):
         """Everything the exact model needs: integer nets on their heads' grids, top logits, head tables."""
         cfg = self.cfg
         t: dict[str, torch.Tensor] = {}
-        for name, nets, head in (("coupling", self.couplings, cfg.coupling_head()), ("split", self.splits, cfg.split_head())):
+        for name, nets, head in (("coupling", self.couplings, cfg.coupling_head()),
+                                 ("split", self.splits, cfg.split_head())):
             step, offset = cfg.output_grid(head)
             for i, net in enumerate(nets):
                 n = net.shape.outputs // len(step)
@@ -321,7 +337,7 @@ class IntegerDDF:
         z, ys = x, []
         for i, layer in enumerate(self.layers):
             if layer.first:
-                z = squeeze(z)[:, level_order(self.cfg, layer.channels)]
+                z = squeeze(_even(z))[:, level_order(self.cfg, layer.channels)]
             ys.append(self.couplings[i].ranks(z[:, :layer.kept], z[:, layer.kept:]))
             z = z[:, :layer.kept]
         return [z] + ys[::-1]
@@ -343,8 +359,10 @@ class IntegerDDF:
             total += _bits(self.split_head.class_weights(rows, self.split_tables), y.reshape(-1)).view(b, -1).sum(1)
         return total
 
-    def _descend(self, parts: list[torch.Tensor], upto: int | None) -> torch.Tensor:
-        """Invert from the top: the kept channels x1 of coupling `upto`, or (None) the whole array."""
+    def _descend(self, parts: list[torch.Tensor], upto: int | None,
+                 sizes: list[tuple[int, int]] | None = None) -> torch.Tensor:
+        """Invert from the top: the kept channels x1 of coupling `upto`, or (None) the whole array; each level
+        cropped to its size in `sizes` (the padding its forward pass added)."""
         z = parts[0]
         n = len(self.layers)
         for i in range(n - 1, -1, -1):
@@ -354,10 +372,12 @@ class IntegerDDF:
             z = torch.cat([z, self.couplings[i].classes(z, parts[n - i])], 1)
             if layer.first:
                 z = unsqueeze(z[:, torch.argsort(level_order(self.cfg, layer.channels))])
+                if sizes:
+                    z = z[:, :, :sizes[layer.level][0], :sizes[layer.level][1]]
         return z
 
-    def array(self, parts: list[torch.Tensor]) -> torch.Tensor:
-        return self._descend(parts, None)
+    def array(self, parts: list[torch.Tensor], sizes: list[tuple[int, int]] | None = None) -> torch.Tensor:
+        return self._descend(parts, None, sizes)
 
     # codecs.flow.LatentModel
 
@@ -365,20 +385,30 @@ class IntegerDDF:
         return refusal(self.classes, self.channels, shape, x)
 
     def _padded(self, shape: tuple[int, ...]) -> tuple[int, int]:
+        """The sides the array enters the flow with (padded to a multiple, for padding "whole")."""
         why = self.refusal(shape)
         if why:
             raise ValueError(why)
+        if self.cfg.padding == "per-level":
+            return shape[0], shape[1]
         m = self.cfg.multiple
         return -(-shape[0] // m) * m, -(-shape[1] // m) * m
 
-    def _part_shape(self, shape: tuple[int, ...], k: int) -> tuple[int, int, int, int]:
+    def _sizes(self, shape: tuple[int, ...]) -> list[tuple[int, int]]:
+        """(h, w) of what enters each level, before its padding, then of what is left at the top."""
         h, w = self._padded(shape)
+        sizes = [(h, w)]
+        for _ in range(self.cfg.levels):
+            h, w = -(-h // 2), -(-w // 2)
+            sizes.append((h, w))
+        return sizes
+
+    def _part_shape(self, shape: tuple[int, ...], k: int) -> tuple[int, int, int, int]:
+        sizes = self._sizes(shape)
         if k == 0:
-            s = 2 ** self.cfg.levels
-            return 1, self.cfg.top_channels, h // s, w // s
+            return 1, self.cfg.top_channels, *sizes[-1]
         layer = self.layers[len(self.layers) - k]
-        s = 2 ** (layer.level + 1)
-        return 1, layer.targets, h // s, w // s
+        return 1, layer.targets, *sizes[layer.level + 1]
 
     def parts(self, shape: tuple[int, ...]) -> int:
         self._padded(shape)
@@ -405,9 +435,10 @@ class IntegerDDF:
             head, tables = self.top_head, self.top_tables
         else:
             i = len(self.layers) - k
-            x1 = self._descend(self._parts(shape, parts), i)
+            x1 = self._descend(self._parts(shape, parts), i, self._sizes(shape))
             p = self.cfg.params(self.split_head)
-            rows = self.splits[i](class_inputs(x1, self.classes, self.cfg.onehot)).view(c, p, h * w).transpose(1, 2).reshape(-1, p)
+            out = self.splits[i](class_inputs(x1, self.classes, self.cfg.onehot))
+            rows = out.view(c, p, h * w).transpose(1, 2).reshape(-1, p)
             head, tables = self.split_head, self.split_tables
 
         def weights(idx: np.ndarray) -> np.ndarray:
@@ -416,7 +447,7 @@ class IntegerDDF:
         return np.zeros(c * h * w, dtype=np.int64), weights
 
     def inverse(self, shape: tuple[int, ...], parts: list[np.ndarray]) -> np.ndarray:
-        x = self.array(self._parts(shape, parts))[0].permute(1, 2, 0)
+        x = self.array(self._parts(shape, parts), self._sizes(shape))[0].permute(1, 2, 0)
         return x[:shape[0], :shape[1], :shape[2]].numpy()
 
     def config_json(self) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from .data import cifar10_test, spread_subset, training_view
-from .ddf import FAMILY, FloatDDF, IntegerDDF
+from .ddf import FAMILY, PADDINGS, DDFConfig, FloatDDF, IntegerDDF
 from .flow_files import save_flow
 from .run_loop import to_nchw
 from .train_ddf import LN2, load_trained
@@ -31,8 +31,11 @@ def quantization_cost(flow: FloatDDF, model: IntegerDDF, x: torch.Tensor, batch:
             "images": len(x)}
 
 
-def export(run_dir: Path, out: Path, data_dir: Path | None = None, measure: int = 0) -> str:
+def export(run_dir: Path, out: Path, data_dir: Path | None = None, measure: int = 0, padding: str | None = None) -> str:
+    """`padding` overrides the run's (training sees whole 32x32 images and never pads, so it is the coder's choice)."""
     saved, flow, minutes = load_trained(run_dir)
+    if padding:
+        flow.cfg = DDFConfig.from_dict({**flow.cfg.to_dict(), "padding": padding})
     model = IntegerDDF.from_float(flow)
     train = saved["train"]
     info = {
@@ -60,11 +63,12 @@ def main() -> None:
     p.add_argument("out", type=Path)
     p.add_argument("--data-dir", type=Path)
     p.add_argument("--measure", type=int, default=0, help="test images for the float / integer figures")
+    p.add_argument("--padding", choices=PADDINGS, help="how the model pads odd sides (default: the run's config)")
     a = p.parse_args()
     if a.measure and not a.data_dir:
         p.error("--measure needs --data-dir")
     torch.set_num_threads(1)
-    print(export(a.run_dir, a.out, a.data_dir, a.measure))
+    print(export(a.run_dir, a.out, a.data_dir, a.measure, a.padding))
 
 
 if __name__ == "__main__":

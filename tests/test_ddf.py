@@ -206,3 +206,14 @@ def test_level_orders_pass_the_subsampled_image_on(order):
         assert set(second.flatten().tolist()) == set(others[:, [1, 4, 7]].flatten().tolist())  # G
     else:
         assert set(second.flatten().tolist()) == set(x[:, :, 1::2, 1::2].flatten().tolist())
+
+
+def test_per_level_padding_codes_fewer_values_for_odd_sizes():
+    whole = tiny_ddf("labels", 2)
+    per_level = IntegerDDF(whole.tensors, DDFConfig.from_dict({**DDF_CONFIGS["labels"], "padding": "per-level"}))
+    x = np.random.default_rng(3).integers(0, 8, (17, 33, 1))
+    counts = [sum(len(p) for p in m.forward(x)) for m in (whole, per_level)]
+    # whole: 24 x 40 (multiples of 2**3); per level: what each level pads to, less what goes on (coded there)
+    assert counts == [24 * 40, 18 * 34 - 9 * 17 + 10 * 18 - 5 * 9 + 6 * 10]
+    for m in (whole, per_level):
+        assert np.array_equal(code(m, x), x)

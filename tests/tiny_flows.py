@@ -57,7 +57,7 @@ def tiny_df_entry(directory: Path, model_id: int = 202, name: str = "tiny-df") -
 
 
 DDF_CONFIGS = {
-    "image": {"width": 8, "levels": 2, "order": "green-first"},  # K = 256, logistic scoring
+    "image": {"width": 8, "levels": 2, "order": "green-first", "padding": "per-level"},  # K = 256, logistic scoring
     "labels": {"classes": 8, "channels": 1, "scoring": "categorical", "onehot": True, "width": 8, "levels": 3},
     "top-k": {"classes": 5, "channels": 2, "scoring": "categorical", "k_sort": 2, "width": 8, "levels": 1,
               "couplings": 3},
