@@ -139,6 +139,15 @@ REGISTRY = Registry(
             description="Discrete Flow (modular, 4 couplings), trained only 12 CPU minutes: larger than PNG; see df-c10-v1.md",
         ),
         ModelEntry(
+            name="ddf-c10",
+            model_id=8,
+            path=WEIGHTS_DIR / "ddf-c10-v1.safetensors",
+            sha256="a89e8795ea3cf254c9075ce490cc237ba1d28e75d65926d94d3d54e73375880e",
+            default_budget=1,  # a flow makes one pass; its files record budget 1
+            description="Discrete Denoising Flow, 4 levels x 2 couplings, green first, 1.55M parameters, CIFAR-10 train "
+                        "(CPU, 26 min); see ddf-c10-v1.md",
+        ),
+        ModelEntry(
             name="ddf-rgb8",
             model_id=9,
             path=WEIGHTS_DIR / "ddf-rgb8-v1.safetensors",

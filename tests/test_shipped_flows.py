@@ -13,7 +13,7 @@ import ardmzip
 from conftest import FIXTURES
 
 CLI = [sys.executable, "-c", "from ardmzip.cli import main; main()"]
-FLOWS = ["idf-c10", "df-c10"]
+FLOWS = ["idf-c10", "df-c10", "ddf-c10"]
 
 
 @pytest.mark.parametrize("name", FLOWS)
@@ -47,9 +47,10 @@ def test_other_modes(name, mode):
     assert out.mode == mode and np.array_equal(np.asarray(out), np.asarray(im))
 
 
-def test_idf_is_smaller_than_png_on_a_photo():
-    """A trained flow, not a random one: the shipped IDF beats PNG on a real photo crop."""
+@pytest.mark.parametrize("name", ["idf-c10", "ddf-c10"])
+def test_trained_flow_is_smaller_than_png_on_a_photo(name):
+    """A trained flow, not a random one: the shipped IDF and DDF beat PNG on a real photo crop."""
     im = Image.open(FIXTURES / "kodim15_crop64x64.png").convert("RGB")
     png = io.BytesIO()
     im.save(png, format="PNG", optimize=True)
-    assert len(ardmzip.compress(im, model="idf-c10")) < len(png.getvalue())
+    assert len(ardmzip.compress(im, model=name)) < len(png.getvalue())
