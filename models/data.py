@@ -18,7 +18,6 @@ from PIL import Image
 
 BENCHMARK_SETS = ("cifar10", "imagenet32", "imagenet64", "kodak")  # test images only
 RGB8 = "cifar10-rgb8"  # CIFAR-10 as label maps of 8 classes (rgb8_labels): categorical data for the flows
-RGB8_CLASSES = 8
 
 # sha256 of the loaded C-contiguous uint8 array (the data README's "content hashes").
 ARRAY_SHA256 = {
