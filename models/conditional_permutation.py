@@ -39,11 +39,6 @@ def distance_ranks(mean: torch.Tensor, x: torch.Tensor, classes: int, grid: int)
     return (hi - lo + 1).clamp(min=0) + tie
 
 
-def float_keys(scores: torch.Tensor, descending: bool = True) -> torch.Tensor:
-    """Keys from float scores (training's float bound): ties are left to ``ranks``' class rule."""
-    return -scores if descending else scores
-
-
 def top_k(keys: torch.Tensor, k: int) -> torch.Tensor:
     """Only the k first classes are sorted; the others follow them in class order (the paper's k_sort)."""
     classes = keys.shape[-1]

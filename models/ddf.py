@@ -253,7 +253,7 @@ class FloatDDF(nn.Module):
         head = self.cfg.coupling_head()
         out = self._out(self.couplings[i], x1, head)
         if self.cfg.scoring == "categorical":
-            keys = cp.float_keys(out.movedim(2, -1))
+            keys = -out.movedim(2, -1)  # descending logits; ties are left to cp.ranks' class rule
         else:
             _, mean, _ = head._split(out)
             keys = (torch.arange(self.cfg.classes, device=x1.device) - mean[:, :, 0].unsqueeze(-1)).abs()
