@@ -6,8 +6,8 @@
 The maps are ``cifar10-rgb8`` (each pixel's nearest corner of the RGB cube: 4 [R >= 128] + 2 [G >= 128]
 + [B >= 128]), images spread over the test set. Each model (a registered name or a .safetensors model
 file) and each classical codec codes every map; bits per dimension (one per pixel) come from the
-bytes written, every file is decoded and compared, and the models' NLL is given beside. (WebP is left
-out: it has no grey mode, so a map comes back as RGB.) The rows,
+bytes written, every file is decoded and compared, and the models' NLL is given beside. (WebP is not a
+default: it has no grey mode, so it codes a map as an RGB image of three equal channels.) The rows,
 summary, table and plots are those of ``ardmzip bench`` (an interrupted run resumes).
 """
 
@@ -28,7 +28,7 @@ from .run import BenchConfig, run
 @click.option("--limit", type=click.IntRange(min=1), help="Maps spread over the 10,000 (default: all).")
 @click.option("--model", "models", multiple=True, required=True, help="Repeatable: a registered model or a model file.")
 @click.option("--codec", "codecs", multiple=True, type=click.Choice(CLASSICAL), default=("png", "jpegxl-e7"),
-              show_default=True, help="Repeatable classical codec (WebP has no grey mode: it gives maps back as RGB).")
+              show_default=True, help="Repeatable classical codec (WebP codes a map as RGB: it has no grey mode).")
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
 def main(data_dir: Path, limit: int | None, models: tuple[str, ...], codecs: tuple[str, ...], threads: int,

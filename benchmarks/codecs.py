@@ -30,7 +30,7 @@ class Codec:
     name: str
     library: str
     encode: Callable[[np.ndarray], tuple[bytes, int | None]]  # (file bytes, network calls or None)
-    decode: Callable[[bytes], np.ndarray]
+    decode: Callable[[bytes, int], np.ndarray]  # (file bytes, the input's channels: 1 for grey), as a viewer knows them
     nll_bits: Callable[[np.ndarray], float] | None = None  # the model's ideal code length, if it has one
     budget: int | None = None
 
@@ -42,6 +42,16 @@ def _pillow(fmt: str, **params) -> tuple[Callable[[np.ndarray], tuple[bytes, Non
         return buf.getvalue(), None
 
     return encode, lambda data: np.asarray(Image.open(io.BytesIO(data)))
+
+
+def _as_channels(back: np.ndarray, channels: int) -> np.ndarray:
+    """WebP has no grey mode and drops an alpha that is opaque everywhere: give such an image back in the input's
+    layout, but only where no value is lost (equal channels for grey), so a decoder that changed a value still fails."""
+    if channels == 1 and back.ndim == 3 and (back == back[..., :1]).all():
+        return np.ascontiguousarray(back[..., 0])
+    if channels == 4 and back.ndim == 3 and back.shape[2] == 3:
+        return np.dstack([back, np.full(back.shape[:2], 255, dtype=back.dtype)])
+    return back
 
 
 def _imagecodecs():
@@ -56,22 +66,24 @@ def classical(name: str) -> Codec:
     """One of CLASSICAL, with the settings of shared/docs/BASELINES.md."""
     if name == "png":
         enc, dec = _pillow("PNG", optimize=True, compress_level=9)
-        return Codec(name, f"Pillow {PIL.__version__}, zlib {features.version('zlib')}", enc, dec)
+        return Codec(name, f"Pillow {PIL.__version__}, zlib {features.version('zlib')}", enc, lambda d, _: dec(d))
     if name == "webp":
         enc, dec = _pillow("WEBP", lossless=True, quality=100, method=6, exact=True)
-        return Codec(name, f"Pillow {PIL.__version__}, libwebp {features.version('webp')}", enc, dec)
+        return Codec(name, f"Pillow {PIL.__version__}, libwebp {features.version('webp')}", enc,
+                     lambda d, channels: _as_channels(dec(d), channels))
     ic = _imagecodecs()
     if name.startswith("jpegxl-e"):
         effort = int(name.removeprefix("jpegxl-e"))
         return Codec(name, f"imagecodecs {ic.__version__}, {ic.jpegxl_version()}",
                      lambda a: (ic.jpegxl_encode(a, lossless=True, effort=effort, numthreads=1), None),
-                     lambda d: ic.jpegxl_decode(d, numthreads=1))
+                     lambda d, _: ic.jpegxl_decode(d, numthreads=1))
     if name == "jpeg2000":
         return Codec(name, f"imagecodecs {ic.__version__}, {ic.jpeg2k_version()}",
-                     lambda a: (ic.jpeg2k_encode(a, codecformat="J2K", reversible=True), None), ic.jpeg2k_decode)
+                     lambda a: (ic.jpeg2k_encode(a, codecformat="J2K", reversible=True), None),
+                     lambda d, _: ic.jpeg2k_decode(d))
     if name == "jpegls":
         return Codec(name, f"imagecodecs {ic.__version__}, {ic.jpegls_version()}",
-                     lambda a: (ic.jpegls_encode(a, level=0), None), ic.jpegls_decode)
+                     lambda a: (ic.jpegls_encode(a, level=0), None), lambda d, _: ic.jpegls_decode(d))
     raise ValueError(f"unknown codec '{name}' (known: {', '.join(CLASSICAL)})")
 
 
@@ -100,5 +112,5 @@ def learned(model: str, budget: int, threads: int) -> Codec:
         return ardmzip.compress(a, model=model, budget=budget, threads=threads, progress=progress), calls
 
     return Codec(f"ardmzip-{label}-b{budget}", f"ardmzip {ardmzip.__version__}, weights {tag}", encode,
-                 lambda d: np.asarray(ardmzip.decompress(d, threads=threads, model=path)),
+                 lambda d, _: np.asarray(ardmzip.decompress(d, threads=threads, model=path)),
                  lambda a: ardmzip.model_bits(a, model=model, budget=budget, threads=threads), budget)

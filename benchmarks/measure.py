@@ -50,7 +50,7 @@ def measure(codec: Codec, dataset: str, name: str, image: np.ndarray, nll: bool 
         t0 = time.perf_counter()
         data, calls = codec.encode(image)
         t1 = time.perf_counter()
-        back = codec.decode(data)
+        back = codec.decode(data, 1 if image.ndim == 2 else image.shape[2])
         t2 = time.perf_counter()
     except Exception as e:  # a codec refusing an image is a result to report, not a crash of the run
         return Row(**base, lossless=False, error=f"{e.__class__.__name__}: {e}")

@@ -31,7 +31,7 @@ def jpeg_codec() -> Codec:
         buf = io.BytesIO()
         Image.fromarray(a).save(buf, format="JPEG", quality=90)
         return buf.getvalue(), None
-    return Codec("jpeg-q90", "Pillow", encode, lambda d: np.asarray(Image.open(io.BytesIO(d))))
+    return Codec("jpeg-q90", "Pillow", encode, lambda d, channels: np.asarray(Image.open(io.BytesIO(d))))
 
 
 def counting(codec: Codec, log: list) -> Codec:
@@ -49,6 +49,24 @@ def test_classical_codecs_are_lossless_and_counted_in_bytes(name):
         assert row.lossless and row.error is None, row.error
         assert row.bytes == len(codec.encode(image)[0]) and row.bpd == pytest.approx(8 * row.bytes / image.size)
         assert row.encode_s > 0 and row.decode_s > 0 and row.nll_bpd is None and row.calls is None
+
+
+@pytest.mark.parametrize("name", ("png", "webp"))
+def test_grey_and_opaque_images_come_back_in_their_own_layout(name):
+    """WebP stores neither grey nor an alpha that is opaque everywhere: its decoder is told the input's channels."""
+    grey = RNG.integers(0, 256, (5, 7), dtype=np.uint8)
+    opaque = np.dstack([IMAGE, np.full(IMAGE.shape[:2], 255, np.uint8)])
+    for image in (grey, opaque):
+        row = measure(classical(name), "set", "img", image)
+        assert row.lossless and row.error is None, row.error
+
+
+def test_a_codec_that_changes_the_layout_is_still_caught():
+    """Told the input is grey, a decoder whose channels differ gives them back as they are, to fail the check."""
+    rgb = classical("webp")
+    tinted = Codec("tint", "x", lambda a: rgb.encode(np.dstack([a, a, a + 1])), rgb.decode)
+    row = measure(tinted, "set", "img", RNG.integers(0, 255, (5, 7), dtype=np.uint8))
+    assert not row.lossless and "shape (5, 7, 3)" in row.error
 
 
 def test_a_lossy_codec_is_reported_not_averaged():
