@@ -68,10 +68,6 @@ def _inverse(model: LatentModel, shape: tuple[int, ...], parts: list[np.ndarray]
     return [model.inverse(shape, [p[b] for p in parts]) for b in range(len(parts[0]))]
 
 
-class UndecodableError(ValueError):
-    """Latents that no array of the given shape maps to (a damaged stream)."""
-
-
 Op = tuple[np.ndarray, Callable[[], np.ndarray]]  # symbols and the thunk making their table
 
 
