@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ardmzip.codecs.autoregressive import SteppedModel
+from ardmzip.codecs.flow import FLOW_BUDGET
 from ardmzip.models.coding_model import load_coding_model
 
 from .errors import ModelError
@@ -72,90 +73,47 @@ class Registry:
         return self._loaded[entry.name]
 
 
+def _shipped(name: str, model_id: int, weights: str, default_budget: int, sha256: str, about: str) -> ModelEntry:
+    """A model whose weights `weights`.safetensors ship in WEIGHTS_DIR beside their card, `weights`.md."""
+    return ModelEntry(name, model_id, WEIGHTS_DIR / f"{weights}.safetensors", sha256, default_budget,
+                      f"{about}; see {weights}.md")
+
+
+def _flow(name: str, model_id: int, weights: str, sha256: str, about: str) -> ModelEntry:
+    """A discrete flow makes one pass, so its default budget is the one its files record."""
+    return _shipped(name, model_id, weights, FLOW_BUDGET, sha256, about)
+
+
 REGISTRY = Registry(
     [
-        ModelEntry(
-            name="ardm-c10",
-            model_id=1,
-            path=WEIGHTS_DIR / "ardm-c10-v1.safetensors",
-            sha256="6bf9e242ef4a7df92275e62e067dbea8a133a30babb4fd1465478f99fdc5a2fa",
-            default_budget=64,
-            description="OA-ARDM, 0.5M parameters, trained on CIFAR-10 train (CPU); see ardm-c10-v1.md",
-        ),
-        ModelEntry(
-            name="ardm-mix-c10-v1",
-            model_id=2,
-            path=WEIGHTS_DIR / "ardm-mix-c10-v1.safetensors",
-            sha256="c2c96532d9db99f4cfca0105941e0a6e0ca4875e993dff3843c4528bc74486f2",
-            default_budget=32,
-            description="First logistic-mixture OA-ARDM (kept for its files); see ardm-mix-c10-v1.md",
-        ),
-        ModelEntry(
-            name="ardm-mix-c10",
-            model_id=10,
-            path=WEIGHTS_DIR / "ardm-mix-c10-v3.safetensors",
-            sha256="44ba038ab2748b52ee64736874bc259870acc46d4c095efe00e5be7230ffc851",
-            default_budget=32,
-            description="OA-ARDM, logistic-mixture head, planned budget, 0.45M parameters, CIFAR-10 train (CPU, 258 min); see ardm-mix-c10-v3.md",
-        ),
-        ModelEntry(
-            name="ardm-mix-c10-v2",
-            model_id=7,
-            path=WEIGHTS_DIR / "ardm-mix-c10-v2.safetensors",
-            sha256="44f50ea49ad34e240ba3f716f943d3fb87a1a6e6c9651352d48e807c63b0adbc",
-            default_budget=32,
-            description="Second logistic-mixture OA-ARDM, the default before v3 (kept for its files); see ardm-mix-c10-v2.md",
-        ),
-        ModelEntry(
-            name="ardm-up4-c10-v1",
-            model_id=3,
-            path=WEIGHTS_DIR / "ardm-up4-c10-v1.safetensors",
-            sha256="97925eaf6be44cb886606dd534d3e87d69ef27d1254e81002372b976d901c90e",
-            default_budget=32,
-            description="First depth-upscaling ARDM: noisy L_t, even stage shares (kept for its files); see ardm-up4-c10-v1.md",
-        ),
-        ModelEntry(
-            name="ardm-up4-c10",
-            model_id=6,
-            path=WEIGHTS_DIR / "ardm-up4-c10-v2.safetensors",
-            sha256="874eb546ea8f1fac775a86982f37118ce0649df2f606e0759991af68fdb00ec5",
-            default_budget=32,
-            description="Depth-upscaling ARDM (branching 4), v1's network with measured L_t and stage shares planned; see ardm-up4-c10-v2.md",
-        ),
-        ModelEntry(
-            name="idf-c10",
-            model_id=4,
-            path=WEIGHTS_DIR / "idf-c10-v1.safetensors",
-            sha256="5d19c0707bef6839528d46139ed2cd5195831d4fcb32e99fcbd2f905caa9aad3",
-            default_budget=1,  # a flow makes one pass; its files record budget 1
-            description="Integer Discrete Flow, 3 levels x 4 couplings, 0.78M parameters, CIFAR-10 train (CPU); see idf-c10-v1.md",
-        ),
-        ModelEntry(
-            name="df-c10",
-            model_id=5,
-            path=WEIGHTS_DIR / "df-c10-v1.safetensors",
-            sha256="6105d4c799046b68f030cedb51c17cefc43783efb2cd4a0ca37d844c2178ff3f",
-            default_budget=1,  # a flow makes one pass; its files record budget 1
-            description="Discrete Flow (modular, 4 couplings), trained only 12 CPU minutes: larger than PNG; see df-c10-v1.md",
-        ),
-        ModelEntry(
-            name="ddf-c10",
-            model_id=8,
-            path=WEIGHTS_DIR / "ddf-c10-v1.safetensors",
-            sha256="a89e8795ea3cf254c9075ce490cc237ba1d28e75d65926d94d3d54e73375880e",
-            default_budget=1,  # a flow makes one pass; its files record budget 1
-            description="Discrete Denoising Flow, 4 levels x 2 couplings, green first, 1.55M parameters, CIFAR-10 train "
-                        "(CPU, 26 min); see ddf-c10-v1.md",
-        ),
-        ModelEntry(
-            name="ddf-rgb8",
-            model_id=9,
-            path=WEIGHTS_DIR / "ddf-rgb8-v1.safetensors",
-            sha256="c5eb8da7624f5d871aa807c038b7ea9bbfde091d8f11aef19b13ae412971bde7",
-            default_budget=1,  # a flow makes one pass; its files record budget 1
-            description="Discrete Denoising Flow for 8-class label maps (L or P images, values 0-7), CIFAR-10 train "
-                        "as RGB8 maps (CPU, 42 min); see ddf-rgb8-v1.md",
-        ),
+        _shipped("ardm-c10", 1, "ardm-c10-v1", 64,
+                 "6bf9e242ef4a7df92275e62e067dbea8a133a30babb4fd1465478f99fdc5a2fa",
+                 "OA-ARDM, 0.5M parameters, trained on CIFAR-10 train (CPU)"),
+        _shipped("ardm-mix-c10-v1", 2, "ardm-mix-c10-v1", 32,
+                 "c2c96532d9db99f4cfca0105941e0a6e0ca4875e993dff3843c4528bc74486f2",
+                 "First logistic-mixture OA-ARDM (kept for its files)"),
+        _shipped("ardm-mix-c10", 10, "ardm-mix-c10-v3", 32,
+                 "44ba038ab2748b52ee64736874bc259870acc46d4c095efe00e5be7230ffc851",
+                 "OA-ARDM, logistic-mixture head, planned budget, 0.45M parameters, CIFAR-10 train (CPU, 258 min)"),
+        _shipped("ardm-mix-c10-v2", 7, "ardm-mix-c10-v2", 32,
+                 "44f50ea49ad34e240ba3f716f943d3fb87a1a6e6c9651352d48e807c63b0adbc",
+                 "Second logistic-mixture OA-ARDM, the default before v3 (kept for its files)"),
+        _shipped("ardm-up4-c10-v1", 3, "ardm-up4-c10-v1", 32,
+                 "97925eaf6be44cb886606dd534d3e87d69ef27d1254e81002372b976d901c90e",
+                 "First depth-upscaling ARDM: noisy L_t, even stage shares (kept for its files)"),
+        _shipped("ardm-up4-c10", 6, "ardm-up4-c10-v2", 32,
+                 "874eb546ea8f1fac775a86982f37118ce0649df2f606e0759991af68fdb00ec5",
+                 "Depth-upscaling ARDM (branching 4), v1's network with measured L_t and stage shares planned"),
+        _flow("idf-c10", 4, "idf-c10-v1", "5d19c0707bef6839528d46139ed2cd5195831d4fcb32e99fcbd2f905caa9aad3",
+              "Integer Discrete Flow, 3 levels x 4 couplings, 0.78M parameters, CIFAR-10 train (CPU)"),
+        _flow("df-c10", 5, "df-c10-v1", "6105d4c799046b68f030cedb51c17cefc43783efb2cd4a0ca37d844c2178ff3f",
+              "Discrete Flow (modular, 4 couplings), trained only 12 CPU minutes: larger than PNG"),
+        _flow("ddf-c10", 8, "ddf-c10-v1", "a89e8795ea3cf254c9075ce490cc237ba1d28e75d65926d94d3d54e73375880e",
+              "Discrete Denoising Flow, 4 levels x 2 couplings, green first, 1.55M parameters, CIFAR-10 train "
+              "(CPU, 26 min)"),
+        _flow("ddf-rgb8", 9, "ddf-rgb8-v1", "c5eb8da7624f5d871aa807c038b7ea9bbfde091d8f11aef19b13ae412971bde7",
+              "Discrete Denoising Flow for 8-class label maps (L or P images, values 0-7), CIFAR-10 train "
+              "as RGB8 maps (CPU, 42 min)"),
     ],
     default="ardm-mix-c10",
 )
