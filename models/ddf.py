@@ -21,7 +21,6 @@ so encoder and decoder rank and weigh identically on any machine.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -29,7 +28,8 @@ import torch
 from torch import nn
 
 from . import conditional_permutation as cp
-from .flow_arrays import padded_input, refusal
+from .exact_flow import ClassFlow
+from .flow_arrays import padded_input
 from .flow_net import ONEHOT_MAX, IntegerResNet, QuantResNet, ResNetShape, class_inputs, prefixed, unprefixed
 from .heads import CategoricalHead, LogisticMixtureHead, round_half_up
 from .idf import squeeze, unsqueeze
@@ -302,7 +302,7 @@ def _bits(weights: torch.Tensor, symbols: torch.Tensor) -> torch.Tensor:
     return -torch.log2(w.gather(1, symbols.long().view(-1, 1)).squeeze(1) / w.sum(dim=1))
 
 
-class IntegerDDF:
+class IntegerDDF(ClassFlow):
     """The exact flow, as a bounded ``codecs.flow.LatentModel`` over (H, W, C) arrays of classes.
 
     Parts in decoding order: the top channels, then the ranks of the last coupling back to the first.
@@ -311,8 +311,7 @@ class IntegerDDF:
     bounded = True
 
     def __init__(self, tensors: dict[str, torch.Tensor], cfg: DDFConfig):
-        self.cfg = cfg
-        self.classes, self.channels = cfg.classes, cfg.channels
+        super().__init__(tensors, cfg)
         self.layers = cfg.layers()
         n = len(self.layers)
         self.couplings = [ExactCoupling(cfg, IntegerResNet(unprefixed(f"coupling{i}", tensors), cfg.blocks))
@@ -324,11 +323,6 @@ class IntegerDDF:
         self.top = tensors["top"].long()
         if self.top.shape != (cfg.top_channels, cfg.classes):
             raise ValueError("top prior has the wrong shape")
-        self.tensors = tensors
-
-    @classmethod
-    def from_float(cls, flow: FloatDDF) -> "IntegerDDF":
-        return cls(flow.integer_tensors(), flow.cfg)
 
     # the exact bijection, on (B, C, h, w) int64 tensors
 
@@ -381,14 +375,9 @@ class IntegerDDF:
 
     # codecs.flow.LatentModel
 
-    def refusal(self, shape: tuple[int, ...], x: np.ndarray | None = None) -> str | None:
-        return refusal(self.classes, self.channels, shape, x)
-
     def _padded(self, shape: tuple[int, ...]) -> tuple[int, int]:
         """The sides the array enters the flow with (padded to a multiple, for padding "whole")."""
-        why = self.refusal(shape)
-        if why:
-            raise ValueError(why)
+        self.check(shape)
         if self.cfg.padding == "per-level":
             return shape[0], shape[1]
         m = self.cfg.multiple
@@ -415,9 +404,7 @@ class IntegerDDF:
         return len(self.layers) + 1
 
     def forward(self, x: np.ndarray) -> list[np.ndarray]:
-        why = self.refusal(x.shape, x)
-        if why:
-            raise ValueError(why)
+        self.check(x.shape, x)
         h, w = self._padded(x.shape)
         return [p.flatten().numpy() for p in self.latents(padded_input(x[None], self.channels, h, w))]
 
@@ -449,6 +436,3 @@ class IntegerDDF:
     def inverse(self, shape: tuple[int, ...], parts: list[np.ndarray]) -> np.ndarray:
         x = self.array(self._parts(shape, parts), self._sizes(shape))[0].permute(1, 2, 0)
         return x[:shape[0], :shape[1], :shape[2]].numpy()
-
-    def config_json(self) -> str:
-        return json.dumps(self.cfg.to_dict())

@@ -14,7 +14,6 @@ from the categorical head's exp table (``heads.py``).
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict, dataclass
 
@@ -23,7 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .flow_arrays import padded_input, refusal
+from .exact_flow import ClassFlow
+from .flow_arrays import padded_input
 from .flow_net import (ONEHOT_LEVEL, ONEHOT_MAX, IntegerResNet, QuantResNet, ResNetShape, class_inputs, prefixed,
                        unprefixed)
 from .heads import CategoricalHead, round_half_up
@@ -154,7 +154,7 @@ class DiscreteFlow(nn.Module):
         return t
 
 
-class IntegerDiscreteFlow:
+class IntegerDiscreteFlow(ClassFlow):
     """The exact flow, as a bounded ``codecs.flow.LatentModel`` over (H, W, C) arrays of classes.
 
     An 8-bit image flow shows grey planes as three equal channels; odd sides are padded with edge
@@ -164,8 +164,7 @@ class IntegerDiscreteFlow:
     bounded = True
 
     def __init__(self, tensors: dict[str, torch.Tensor], cfg: DFConfig):
-        self.cfg = cfg
-        self.classes, self.channels = cfg.classes, cfg.channels
+        super().__init__(tensors, cfg)
         self.head = cfg.head()
         self.tables = unprefixed("head", tensors)
         self.couplings = [IntegerResNet(unprefixed(f"coupling{i}", tensors), cfg.blocks) for i in range(cfg.couplings)]
@@ -179,11 +178,6 @@ class IntegerDiscreteFlow:
         self.prior_logits = tensors["prior"].long()
         if self.prior_logits.shape != (cfg.squeezed, cfg.classes):
             raise ValueError("prior has the wrong shape")
-        self.tensors = tensors
-
-    @classmethod
-    def from_float(cls, flow: DiscreteFlow) -> "IntegerDiscreteFlow":
-        return cls(flow.integer_tensors(), flow.cfg)
 
     def _location_scale(self, i: int, za: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         k = self.cfg.classes
@@ -216,13 +210,8 @@ class IntegerDiscreteFlow:
 
     # codecs.flow.LatentModel
 
-    def refusal(self, shape: tuple[int, ...], x: np.ndarray | None = None) -> str | None:
-        return refusal(self.classes, self.channels, shape, x)
-
     def _padded(self, shape: tuple[int, ...]) -> tuple[int, int]:
-        why = self.refusal(shape)
-        if why:
-            raise ValueError(why)
+        self.check(shape)
         return shape[0] + shape[0] % 2, shape[1] + shape[1] % 2
 
     def parts(self, shape: tuple[int, ...]) -> int:
@@ -234,9 +223,7 @@ class IntegerDiscreteFlow:
 
     def forward_batch(self, xs: np.ndarray) -> list[np.ndarray]:
         """(B, H, W, C) -> one part, (B, n); every image goes through the same integer operations as alone."""
-        why = self.refusal(xs.shape[1:], xs)
-        if why:
-            raise ValueError(why)
+        self.check(xs.shape[1:], xs)
         h, w = self._padded(xs.shape[1:])
         a = padded_input(xs, self.channels, h, w)
         return [self.image_latents(a).reshape(len(xs), -1).numpy()]
@@ -270,6 +257,3 @@ class IntegerDiscreteFlow:
         if z.min() < 0 or z.max() >= self.cfg.classes:
             raise ValueError("latents outside the flow's classes")
         return self.image(z).permute(0, 2, 3, 1)[:, :shape[0], :shape[1], :shape[2]].numpy()
-
-    def config_json(self) -> str:
-        return json.dumps(self.cfg.to_dict())

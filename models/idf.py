@@ -12,13 +12,13 @@ straight-through rounding and fake quantization.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
+from .exact_flow import ExactFlow
 from .flow_net import IntegerResNet, QuantResNet, ResNetShape, prefixed, unprefixed
 from .heads import NUM_CLASSES, LogisticMixtureHead, round_half_up
 
@@ -188,7 +188,7 @@ class IDF(nn.Module):
         return t
 
 
-class IntegerIDF:
+class IntegerIDF(ExactFlow):
     """The exact flow, as a ``codecs.flow.LatentModel`` over (H, W, C) planes of 1 or 3 channels.
 
     Grey planes are shown as three equal channels and sides are padded (edge values) to a multiple of
@@ -198,7 +198,7 @@ class IntegerIDF:
     bounded = False
 
     def __init__(self, tensors: dict[str, torch.Tensor], cfg: IDFConfig):
-        self.cfg = cfg
+        super().__init__(tensors, cfg)
         self.head = cfg.head()
         self.tables = unprefixed("head", tensors)
         n = cfg.levels * cfg.couplings
@@ -212,11 +212,6 @@ class IntegerIDF:
         self.top = tensors["top"].long()
         if self.top.shape != (cfg.channels(cfg.levels - 1), self.head.params):
             raise ValueError("top prior has the wrong shape")
-        self.tensors = tensors
-
-    @classmethod
-    def from_float(cls, flow: IDF) -> "IntegerIDF":
-        return cls(flow.integer_tensors(), flow.cfg)
 
     # the exact bijection, on (1, C, H, W) int64 tensors
 
@@ -321,6 +316,3 @@ class IntegerIDF:
     def inverse_batch(self, shape: tuple[int, ...], parts: list[np.ndarray]) -> np.ndarray:
         x = self._descend(self._parts(shape, parts), None).permute(0, 2, 3, 1)[:, :shape[0], :shape[1], :shape[2]]
         return x.numpy()
-
-    def config_json(self) -> str:
-        return json.dumps(self.cfg.to_dict())

@@ -1,0 +1,43 @@
+"""What the exact flows (IDF, DF, DDF) share: each is its integer tensors and config, which is all a model
+file holds (``flow_files.py``), so building one from a trained float flow and loading one are the same step."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+import numpy as np
+import torch
+
+from .flow_arrays import refusal
+
+F = TypeVar("F", bound="ExactFlow")
+
+
+class ExactFlow:
+    def __init__(self, tensors: dict[str, torch.Tensor], cfg: Any):
+        self.tensors, self.cfg = tensors, cfg
+
+    @classmethod
+    def from_float(cls: type[F], flow: Any) -> F:
+        return cls(flow.integer_tensors(), flow.cfg)
+
+    def config_json(self) -> str:
+        return json.dumps(self.cfg.to_dict())
+
+
+class ClassFlow(ExactFlow):
+    """A flow over arrays of `cfg.classes` classes in `cfg.channels` channels (DF, DDF), which refuses others."""
+
+    def __init__(self, tensors: dict[str, torch.Tensor], cfg: Any):
+        super().__init__(tensors, cfg)
+        self.classes, self.channels = cfg.classes, cfg.channels
+
+    def refusal(self, shape: tuple[int, ...], x: np.ndarray | None = None) -> str | None:
+        return refusal(self.classes, self.channels, shape, x)
+
+    def check(self, shape: tuple[int, ...], x: np.ndarray | None = None) -> None:
+        """Raise the refusal, if any: coding an array the flow refuses is the caller's error."""
+        why = self.refusal(shape, x)
+        if why:
+            raise ValueError(why)
