@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 
 from .ardm_net import ARDMNet, NetConfig
+from . import train_args
 from .objective import training_loss
 from .run_loop import FamilyRun, RunConfig, run
 
@@ -78,12 +79,7 @@ def train(data_dir: Path, out: Path, cfg: TrainConfig, minutes: float, log=print
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--data-dir", type=Path, required=True)
-    p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--minutes", type=float, default=60.0)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--batch", type=int, default=32)
-    p.add_argument("--lr", type=float, default=2e-3)
+    train_args.add_run_options(p, threads=2, lr=2e-3)
     p.add_argument("--total-steps", type=int, default=100_000)
     p.add_argument("--width", type=int, default=NetConfig.width)
     p.add_argument("--dilations", type=str, default=",".join(map(str, NetConfig.dilations)))
@@ -92,14 +88,11 @@ def main() -> None:
     p.add_argument("--branching", type=int, default=NetConfig.branching,
                    help="depth-upscaling ARDM with this many values per digit (2, 4, 16); 256 = order-agnostic")
     p.add_argument("--init-from", type=Path, help="start from the last weights of another run's checkpoint.pt")
-    p.add_argument("--device", default="cpu", help="cpu or cuda (training only; coding always runs the exact CPU path)")
-    a = p.parse_args()
-    torch.set_num_threads(a.threads)
+    a = train_args.parse(p)
     net_cfg = NetConfig(width=a.width, dilations=tuple(int(v) for v in a.dilations.split(",")),
                         head=a.head, mixtures=a.mixtures, branching=a.branching)
     cfg = TrainConfig(batch=a.batch, lr=a.lr, total_steps=a.total_steps, net=net_cfg)
-    train(a.data_dir, a.out, cfg, a.minutes, log=lambda s: print(s, flush=True), device=a.device,
-          init_from=a.init_from)
+    train(a.data_dir, a.out, cfg, a.minutes, log=train_args.log, device=a.device, init_from=a.init_from)
 
 
 if __name__ == "__main__":

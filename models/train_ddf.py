@@ -19,6 +19,7 @@ from pathlib import Path
 
 import torch
 
+from . import train_args
 from .data import cifar10_train, training_view
 from .ddf import FAMILY, DDFConfig, FloatDDF, split_raw
 from .run_loop import FamilyRun, RunConfig, run, to_nchw
@@ -147,21 +148,12 @@ def load_trained(out: Path) -> tuple[dict, FloatDDF, float]:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--data-dir", type=Path, required=True)
-    p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--minutes", type=float, default=60.0)
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--batch", type=int, default=32)
-    p.add_argument("--lr", type=float, default=1e-3)
+    train_args.add_run_options(p, threads=1, lr=1e-3)
     p.add_argument("--steps", type=int, default=2000, help="training steps per net")
-    p.add_argument("--data", default="cifar10", help="cifar10, or cifar10-rgb8 (8-class label maps)")
-    p.add_argument("--model", type=json.loads, default={},
-                   help='model config as JSON, e.g. \'{"classes": 8, "channels": 1, "scoring": "categorical"}\'')
-    p.add_argument("--device", default="cpu", help="cpu or cuda (training only; coding always runs the exact CPU path)")
-    a = p.parse_args()
-    torch.set_num_threads(a.threads)
+    train_args.add_flow_options(p, '{"classes": 8, "channels": 1, "scoring": "categorical"}')
+    a = train_args.parse(p)
     cfg = DDFTrainConfig(batch=a.batch, lr=a.lr, total_steps=a.steps, data=a.data)
-    complete = train(a.model, a.data_dir, a.out, cfg, a.minutes, log=lambda s: print(s, flush=True), device=a.device)
+    complete = train(a.model, a.data_dir, a.out, cfg, a.minutes, log=train_args.log, device=a.device)
     print("all nets trained" if complete else "stopped before the end: run the same command again to go on")
 
 

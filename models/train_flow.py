@@ -16,6 +16,7 @@ from pathlib import Path
 
 import torch
 
+from . import train_args
 from .data import training_view
 from .discrete_flow import FAMILY as DF_FAMILY, DiscreteFlow
 from .flow_files import FAMILIES
@@ -74,25 +75,15 @@ def train(family: str, model_config: dict, data_dir: Path, out: Path, cfg: FlowT
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--family", choices=sorted(FLOAT_MODELS), default="idf")
-    p.add_argument("--data-dir", type=Path, required=True)
-    p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--minutes", type=float, default=60.0)
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--batch", type=int, default=32)
-    p.add_argument("--lr", type=float, default=1e-3)
+    train_args.add_run_options(p, threads=1, lr=1e-3)
     p.add_argument("--total-steps", type=int, default=100_000)
     p.add_argument("--crop", type=int, default=0, help="train on random crops of this side (a multiple of 2**levels)")
-    p.add_argument("--data", default="cifar10", help="cifar10, or cifar10-rgb8 (8-class label maps)")
-    p.add_argument("--model", type=json.loads, default={},
-                   help='model config as JSON, e.g. \'{"levels": 3, "couplings": 4, "width": 48}\'')
-    p.add_argument("--device", default="cpu", help="cpu or cuda (training only; coding always runs the exact CPU path)")
-    a = p.parse_args()
-    torch.set_num_threads(a.threads)
+    train_args.add_flow_options(p, '{"levels": 3, "couplings": 4, "width": 48}')
+    a = train_args.parse(p)
     config_cls, _ = FAMILIES[a.family]
     model_config = config_cls.from_dict(a.model).to_dict()
     cfg = FlowTrainConfig(batch=a.batch, lr=a.lr, total_steps=a.total_steps, crop=a.crop, data=a.data)
-    train(a.family, model_config, a.data_dir, a.out, cfg, a.minutes, log=lambda s: print(s, flush=True),
-          device=a.device)
+    train(a.family, model_config, a.data_dir, a.out, cfg, a.minutes, log=train_args.log, device=a.device)
 
 
 if __name__ == "__main__":

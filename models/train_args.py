@@ -1,0 +1,42 @@
+"""The command-line options the training mains share (train, train_flow, train_ddf), stated once.
+
+Each main adds its shared options, then its own, then parses with ``parse`` (which adds ``--device`` last
+and sets torch's threads), so every main's options keep their order in ``--help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+
+
+def add_run_options(p: argparse.ArgumentParser, threads: int, lr: float) -> None:
+    """Data, run folder, time, threads, batch and learning rate: what every run of ``run_loop.run`` needs."""
+    p.add_argument("--data-dir", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--minutes", type=float, default=60.0)
+    p.add_argument("--threads", type=int, default=threads)
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--lr", type=float, default=lr)
+
+
+def add_flow_options(p: argparse.ArgumentParser, model_example: str) -> None:
+    """The flows' training data (images or label maps) and model config as JSON."""
+    p.add_argument("--data", default="cifar10", help="cifar10, or cifar10-rgb8 (8-class label maps)")
+    p.add_argument("--model", type=json.loads, default={},
+                   help=f"model config as JSON, e.g. '{model_example}'")
+
+
+def parse(p: argparse.ArgumentParser) -> argparse.Namespace:
+    p.add_argument("--device", default="cpu", help="cpu or cuda (training only; coding always runs the exact CPU path)")
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    return a
+
+
+def log(line: str) -> None:
+    """A training main's log: each line at once, as a run in the background is followed through its log file."""
+    print(line, flush=True)
