@@ -21,9 +21,12 @@ from ardmzip.archive import compress_archive
 from conftest import FIXTURES
 
 HOOK = '''
-import os, time
+import os, signal, time
 _pause_dir = os.environ.get("ARDMZIP_TEST_PAUSE_DIR")
 if _pause_dir:
+    # A shell starts background jobs with SIGINT ignored, and Python keeps an inherited SIG_IGN: restore
+    # Ctrl-C as a terminal delivers it, so the test does not depend on how pytest itself was started.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     _fsync, _calls = os.fsync, []
 
     def _paused_fsync(fd):
