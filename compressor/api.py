@@ -192,13 +192,20 @@ def compress(image: ImageLike, model: ModelSpec = None, budget: int | None = Non
     images above `max_pixels` are refused, as the decoder refuses them by default.
     """
     check_precision(precision)
+    entry, net, parts, budget = _model_and_image(image, model, budget, max_pixels)
+    with torch_threads(threads):
+        return encode_parts(entry, net, [parts], budget, precision, progress)[0]
+
+
+def _model_and_image(image: ImageLike, model: ModelSpec, budget: int | None,
+                     max_pixels: int) -> tuple[ModelEntry, object, ImageParts, int]:
+    """The model, the image's planes and the budget to code them at, checked to fit one another."""
     entry, resolved = resolve_model(model, budget)
     parts = image_parts(image, max_pixels)
     net = model_file.load(entry)
     budget = coding_budget(net, budget, resolved)
     check_fits(net, entry, [p.shape for p in parts.planes], parts.planes)
-    with torch_threads(threads):
-        return encode_parts(entry, net, [parts], budget, precision, progress)[0]
+    return entry, net, parts, budget
 
 
 def encode_parts(entry: ModelEntry, net, images: list[ImageParts], budget: int, precision: int,
@@ -221,11 +228,7 @@ def encode_parts(entry: ModelEntry, net, images: list[ImageParts], budget: int, 
 def model_bits(image: ImageLike, model: ModelSpec = None, budget: int | None = None,
                threads: int | None = None, max_pixels: int = DEFAULT_MAX_PIXELS) -> float:
     """The model's ideal code length -log2 p(image) in bits at this budget (no header, no coder overhead)."""
-    entry, resolved = resolve_model(model, budget)
-    parts = image_parts(image, max_pixels)
-    net = model_file.load(entry)
-    budget = coding_budget(net, budget, resolved)
-    check_fits(net, entry, [p.shape for p in parts.planes], parts.planes)
+    _, net, parts, budget = _model_and_image(image, model, budget, max_pixels)
     with torch_threads(threads):
         bits = sum(_plane_codec(net, p.shape, budget).ideal_bits(p.astype(np.int64)) for p in parts.planes)
     return bits + (LowByteCodec(parts.planes[0], parts.shift).ideal_bits(parts.low) if parts.bits == 16 else 0.0)
