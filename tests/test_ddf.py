@@ -12,6 +12,7 @@ from ardmzip.models.data import rgb8_labels
 from ardmzip.models.ddf import DDFConfig, IntegerDDF, split_raw
 from ardmzip.models.flow_files import load_flow, save_flow
 from conftest import FIXTURES
+from exact_checks import at_one_and_two_threads, flow_round_trip
 from tiny_flows import DDF_CONFIGS, tiny_ddf, tiny_float_ddf
 
 KINDS = sorted(DDF_CONFIGS)
@@ -103,16 +104,8 @@ def test_the_whole_flow_is_exactly_invertible(flow, h, w):
 def test_same_permutations_for_any_thread_count_and_batch(flow):
     kind, m = flow
     x = random_classes(m.cfg, 4, 32, 32, 3)
-    old = torch.get_num_threads()
-    try:
-        torch.set_num_threads(1)
-        one = m.latents(x)
-        keys_one = [m.couplings[i].keys(x1) for i, (x1, _) in enumerate(split_raw(m.cfg, x)[0])]
-        torch.set_num_threads(2)
-        two = m.latents(x)
-        keys_two = [m.couplings[i].keys(x1) for i, (x1, _) in enumerate(split_raw(m.cfg, x)[0])]
-    finally:
-        torch.set_num_threads(old)
+    (one, keys_one), (two, keys_two) = at_one_and_two_threads(
+        lambda: (m.latents(x), [m.couplings[i].keys(x1) for i, (x1, _) in enumerate(split_raw(m.cfg, x)[0])]))
     assert all(torch.equal(a, b) for a, b in zip(keys_one, keys_two))
     assert all(torch.equal(a, b) for a, b in zip(one, two))
     single = [m.latents(x[i:i + 1]) for i in range(4)]
@@ -133,20 +126,12 @@ def test_float_ranks_mostly_match_the_exact_ranks(kind):
     assert same > 0.9
 
 
-def code(model, img):
-    codec, coder = FlowCodec(model, img.shape), AnsCoder()
-    codec.push(coder, img)
-    back = codec.pop(coder)
-    assert coder.is_empty()
-    return back
-
-
 @pytest.mark.parametrize("name", ["kodim05_crop17x33.png", "kodim23_crop48x40.png"])
 def test_round_trip_on_real_images(name):
     m = tiny_ddf("image", 4)
     img = np.asarray(Image.open(FIXTURES / name).convert("RGB")).astype(np.int64)
     for a in (img, img[..., :1], img[:5, :3]):  # colour, grey (three equal channels), tiny odd sides
-        back = code(m, a)
+        back, _ = flow_round_trip(m, a)
         assert np.array_equal(back, a)
 
 
@@ -157,7 +142,7 @@ def test_round_trip_on_label_maps(name):
     labels = rgb8_labels(img)[0].permute(1, 2, 0).numpy().astype(np.int64)
     assert labels.max() < 8 and len(np.unique(labels)) > 2
     for a in (labels, labels[:7, :9]):
-        back = code(m, a)
+        back, _ = flow_round_trip(m, a)
         assert np.array_equal(back, a)
 
 
@@ -216,4 +201,4 @@ def test_per_level_padding_codes_fewer_values_for_odd_sizes():
     # whole: 24 x 40 (multiples of 2**3); per level: what each level pads to, less what goes on (coded there)
     assert counts == [24 * 40, 18 * 34 - 9 * 17 + 10 * 18 - 5 * 9 + 6 * 10]
     for m in (whole, per_level):
-        assert np.array_equal(code(m, x), x)
+        assert np.array_equal(flow_round_trip(m, x)[0], x)

@@ -10,6 +10,7 @@ from ardmzip.codecs.flow import FlowCodec
 from ardmzip.models.flow_files import load_flow, save_flow
 from ardmzip.models.idf import FAMILY, IDFConfig, IntegerIDF, squeeze, unsqueeze
 from conftest import FIXTURES
+from exact_checks import at_one_and_two_threads, flow_round_trip
 from tiny_flows import tiny_float_idf, tiny_idf
 
 
@@ -48,14 +49,7 @@ def test_couplings_are_not_the_identity(flow):
 
 def test_same_latents_for_any_thread_count_and_batch(flow):
     x = torch.randint(0, 256, (4, 3, 32, 32), generator=torch.Generator().manual_seed(3))
-    old = torch.get_num_threads()
-    try:
-        torch.set_num_threads(1)
-        one = flow.image_latents(x)
-        torch.set_num_threads(2)
-        two = flow.image_latents(x)
-    finally:
-        torch.set_num_threads(old)
+    one, two = at_one_and_two_threads(lambda: flow.image_latents(x))
     apart = [flow.image_latents(x[i:i + 1]) for i in range(4)]
     for k, part in enumerate(one):
         assert torch.equal(part, two[k])
@@ -85,29 +79,20 @@ def test_float_model_reaches_the_integer_latents():
     assert (z.long() != expected).float().mean() < 0.05
 
 
-def code(model, img):
-    codec, coder = FlowCodec(model, img.shape), AnsCoder()
-    codec.push(coder, img)
-    bits = len(coder.get_compressed()) * 32
-    back = codec.pop(coder)
-    assert coder.is_empty()
-    return back, bits
-
-
 @pytest.mark.parametrize("name", ["kodim05_crop17x33.png", "kodim15_crop64x64.png", "kodim23_crop48x40.png"])
 def test_round_trip_on_real_images(flow, name):
     img = np.asarray(Image.open(FIXTURES / name).convert("RGB")).astype(np.int64)
-    back, _ = code(flow, img)
+    back, _ = flow_round_trip(flow, img)
     assert np.array_equal(back, img)
     grey = img[..., :1]
-    back, _ = code(flow, grey)
+    back, _ = flow_round_trip(flow, grey)
     assert np.array_equal(back, grey)
 
 
 @pytest.mark.parametrize("shape", [(1, 1, 3), (3, 5, 1), (9, 13, 3)])
 def test_round_trip_on_odd_sizes(flow, shape):
     img = np.random.default_rng(sum(shape)).integers(0, 256, shape)
-    back, _ = code(flow, img)
+    back, _ = flow_round_trip(flow, img)
     assert np.array_equal(back, img)
 
 

@@ -1,11 +1,11 @@
 """Exactness of the integer network: the same integers whatever the threads, batch or kernels."""
 
-import numpy as np
 import pytest
 import torch
 
 from ardmzip.models.ardm_net import NetConfig, fraction_level, network_inputs
 from ardmzip.models.integer_net import IntegerARDMNet, export_integer_tensors
+from exact_checks import at_one_and_two_threads
 from tiny_model import tiny_float_net
 
 
@@ -35,15 +35,7 @@ def net(request):
 @pytest.mark.parametrize("h,w", [(32, 32), (17, 33), (1, 1)])
 def test_same_integers_for_any_thread_count(net, h, w):
     inputs = random_inputs(2, h, w)
-    old = torch.get_num_threads()
-    try:
-        torch.set_num_threads(1)
-        one = weights_of(net, inputs)
-        torch.set_num_threads(2)
-        two = weights_of(net, inputs)
-    finally:
-        torch.set_num_threads(old)
-    assert torch.equal(one, two)
+    assert torch.equal(*at_one_and_two_threads(lambda: weights_of(net, inputs)))
 
 
 def test_same_integers_for_any_batch_size(net):
