@@ -96,7 +96,12 @@ def extract(src: str, raw: bytes, opts: Options, test: bool, model: str | None) 
     finally:
         progress.close()
     if not test:
-        write_outputs(_pngs(targets, images), opts)  # all or none: Ctrl-C or an error leaves no image of it
+        made: list[Path] = []
+        try:
+            write_outputs(_pngs(targets, images, made), opts)  # all or none: Ctrl-C or an error leaves no image
+        except BaseException:
+            _remove_empty(made)  # nor a folder of its own
+            raise
         if opts.remove and src != "-":
             os.unlink(src)
     if opts.verbose:
@@ -104,13 +109,30 @@ def extract(src: str, raw: bytes, opts: Options, test: bool, model: str | None) 
                   f"{time.perf_counter() - t0:.2f} s")
 
 
-def _pngs(targets: list[Path], images: list) -> Iterator[tuple[bytes, Path]]:
+def _pngs(targets: list[Path], images: list, made: list[Path]) -> Iterator[tuple[bytes, Path]]:
     for target, (_, image) in zip(targets, images):
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise ArdmzipError(f"{target.parent}: cannot create folder ({e.strerror})") from None
+        _make_folders(target.parent, made)
         yield api.encode_png(image), target
+
+
+def _make_folders(folder: Path, made: list[Path]) -> None:
+    """The folder and its missing parents; each one made is added to `made`, so that a failed extraction
+    removes what it made and never a folder that was there before."""
+    for f in reversed([folder, *folder.parents]):
+        if f.is_dir():
+            continue
+        try:
+            f.mkdir()
+        except OSError as e:
+            raise ArdmzipError(f"{folder}: cannot create folder ({e.strerror})") from None
+        made.append(f)
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """The folders, deepest first, each only if empty (what was put in them meanwhile is kept)."""
+    for f in reversed(folders):
+        with contextlib.suppress(OSError):
+            f.rmdir()
 
 
 def describe(src: str, raw: bytes) -> str:

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from ardmzip import api
 from ardmzip.archive import compress_archive, inspect_archive
 from ardmzip.header import varint, with_crc
 from test_cli import one_line_error, run, same_pixels
@@ -184,3 +185,26 @@ def test_max_archive_pixels_limits_both_ways(images, tmp_path):
     error = one_line_error(run("decompress", "--max-archive-pixels", total - 1, archive, "-o", tmp_path / "out"))
     assert "--max-archive-pixels" in error and not (tmp_path / "out").exists()
     assert run("decompress", "--max-archive-pixels", total, archive, "-o", tmp_path / "out").exit_code == 0
+
+
+@pytest.mark.parametrize("out", [None, "out"])
+def test_an_interrupted_extraction_removes_the_folders_it_made_and_only_those(tiny_registry, tmp_path, monkeypatch,
+                                                                              out):
+    archive = _archive_of(tmp_path, ["a.png", "dir/sub/b.png", "c.png"])
+    if out:
+        (tmp_path / out / "dir").mkdir(parents=True)  # folders that were there before are kept
+    encode_png, calls = api.encode_png, []
+
+    def interrupted_at_the_last_image(image):
+        calls.append(image)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return encode_png(image)
+
+    monkeypatch.setattr(api, "encode_png", interrupted_at_the_last_image)
+    r = run("decompress", archive, *(["-o", tmp_path / out] if out else []))
+    assert r.exit_code == 130 and "interrupted" in r.stderr and len(calls) == 3
+    if out:
+        assert sorted(p.name for p in (tmp_path / out).rglob("*")) == ["dir"]
+    else:
+        assert not (tmp_path / "set").exists()
