@@ -13,6 +13,7 @@ Written by ardmzip 0.1.0 with the shipped registry models:
   ardm-mix-c10-v2 and K = 2 orders, two of them coded bits-back; its images are in archive_k2/.
 * At commit 96e31b2: ddf_p_12x10: an 8-class label map (palette image) coded by the denoising flow ddf-rgb8.
 * After commit efb7be4, with the v3 weights: mix3_rgb_12x9: ardm-mix-c10 (v3, the default since), budget 8.
+* After commit b02abd5, with the v4 weights: mix4_rgb_12x9: ardm-mix-c10 (v4, the default since), budget 8.
 """
 
 from pathlib import Path
@@ -35,7 +36,7 @@ SINGLE = {
     "sixteen_l_16x12": (7, 2, 16), "sixteen_rgb_9x7": (7, 2, 16), "idf_rgb_12x9": (4, 1, 8),
     "df_rgb_12x9": (5, 1, 8), "up4_rgb_12x9": (6, 1, 8), "up4v1_l_10x8": (3, 1, 8),
     "modelfile_rgb_12x9": (EXTERNAL_MODEL_ID, 1, 8), "ddf_p_12x10": (9, 1, 8),
-    "mix3_rgb_12x9": (10, 1, 8),
+    "mix3_rgb_12x9": (10, 1, 8), "mix4_rgb_12x9": (11, 1, 8),
 }
 MODEL_FILES = {"modelfile_rgb_12x9": "ardm-mix-c10-v2"}  # written with this registered model's weights file by path
 
