@@ -52,6 +52,31 @@ def export_integer_tensors(net: ARDMNet) -> dict[str, torch.Tensor]:
     return out
 
 
+def float_state_dict(tensors: dict[str, torch.Tensor], config: NetConfig) -> dict[str, torch.Tensor]:
+    """ARDMNet weights that export back to `tensors` (the inverse of ``export_integer_tensors``).
+
+    Training sessions start on fresh machines, so a shipped model file is the only lasting starting
+    point for more training; the recovered float net computes what the integer net does, because
+    each channel's largest weight sits at +-127 on its grid (to 2**-24 of its multiplier).
+    """
+    s_act = config.act_clip / ACT_LEVELS
+    residual_scale = 2.0 ** -RESIDUAL_BITS
+    state: dict[str, torch.Tensor] = {}
+
+    def conv(name: str, in_scale: float, out_scale, offset=0.0) -> None:
+        s_w = tensors[f"{name}.mult"].double() / 2 ** SHIFT * out_scale / in_scale
+        state[f"{name}.weight"] = (tensors[f"{name}.weight"].double() * s_w.view(-1, 1, 1, 1)).float()
+        state[f"{name}.bias"] = ((tensors[f"{name}.bias"].double() / 2 ** SHIFT - offset) * out_scale).float()
+
+    conv("stem", 1 / INPUT_SCALE, residual_scale)
+    for i in range(len(config.dilations)):
+        conv(f"blocks.{i}.conv1", s_act, s_act)
+        conv(f"blocks.{i}.conv2", s_act, residual_scale)
+    step, offset = config.make_head().output_grid()
+    conv("head", s_act, step.repeat(DATA_CHANNELS), offset.repeat(DATA_CHANNELS))
+    return state
+
+
 class IntegerARDMNet:
     """Exact integer version of ARDMNet; holds no float state that could differ between machines."""
 

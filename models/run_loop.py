@@ -95,13 +95,13 @@ def optimize(net: torch.nn.Module, ema: torch.nn.Module, opt: torch.optim.Optimi
 
 
 def run(family: FamilyRun, data_dir: Path, out: Path, cfg: RunConfig, config_json: dict, minutes: float,
-        log: Callable[[str], None] = print, device: str = "cpu", init_from: Path | None = None,
-        stop_step: int | None = None) -> Path:
+        log: Callable[[str], None] = print, device: str = "cpu",
+        init_from: tuple[str, dict[str, torch.Tensor]] | None = None, stop_step: int | None = None) -> Path:
     """Train until total_steps, `minutes` of this call or stop_step (an interruption at a chosen step, which
     leaves the schedule as it is); returns the checkpoint's path.
 
-    init_from: another run's checkpoint whose last weights start a new run (for example an upscaling
-    model fine-tuned from an order-agnostic one); ignored when `out` already has a checkpoint.
+    init_from: (where from, weights) that start a new run, for example an upscaling model fine-tuned from
+    an order-agnostic one; ignored when `out` already has a checkpoint.
     """
     out.mkdir(parents=True, exist_ok=True)
     ckpt_path = out / "checkpoint.pt"
@@ -121,10 +121,10 @@ def run(family: FamilyRun, data_dir: Path, out: Path, cfg: RunConfig, config_jso
         step, minutes_before = int(state["step"]), float(state.get("minutes", 0.0))
         log(f"resumed from step {step} ({minutes_before:.1f} min trained)")
     elif init_from is not None:
-        start_weights = torch.load(init_from, weights_only=True, map_location=device)["net"]
+        source, start_weights = init_from
         net.load_state_dict(start_weights)
         ema.load_state_dict(start_weights)
-        log(f"initialized from {init_from}")
+        log(f"initialized from {source}")
     (out / "config.json").write_text(json.dumps(config_json, indent=1))
     train_x = cifar10_train(data_dir)
     test_x = cifar10_test(data_dir)

@@ -14,8 +14,10 @@ import torch
 
 from .ardm_net import ARDMNet, NetConfig
 from . import train_args
+from .integer_net import float_state_dict
 from .objective import training_loss
 from .run_loop import FamilyRun, RunConfig, run
+from .serialization import load_model
 
 LOSS_BINS = 256  # per-step loss L_t tracked on this grid of visible fractions (the planner's input)
 
@@ -60,9 +62,18 @@ def evaluate(net: ARDMNet, images: torch.Tensor, draws: int = 2, batch: int = 10
     return torch.cat(total).mean().item()
 
 
+def start_weights(source: Path) -> dict[str, torch.Tensor]:
+    """Float weights from another run's checkpoint.pt (its last step's) or from a model file (.safetensors,
+    shipped or exported), whose integer network they reproduce."""
+    if source.suffix == ".safetensors":
+        model = load_model(source)
+        return float_state_dict(model.t, model.config)
+    return torch.load(source, weights_only=True, map_location="cpu")["net"]
+
+
 def train(data_dir: Path, out: Path, cfg: TrainConfig, minutes: float, log=print, device: str = "cpu",
           init_from: Path | None = None) -> Path:
-    """init_from: another run's checkpoint whose last weights start a new run (see ``run_loop.run``)."""
+    """init_from: a checkpoint or model file whose weights start a new run (``start_weights``)."""
     torch.manual_seed(cfg.seed)
     net = ARDMNet(cfg.net)
     tracker = StepLossTracker()
@@ -73,8 +84,9 @@ def train(data_dir: Path, out: Path, cfg: TrainConfig, minutes: float, log=print
         return res.bpd.mean()
 
     config_json = {"train": {k: v for k, v in asdict(cfg).items() if k != "net"}, "net": cfg.net.to_dict()}
+    start = None if init_from is None else (str(init_from), start_weights(init_from))
     return run(FamilyRun(net, loss, evaluate, {"tracker": tracker}), data_dir, out, cfg, config_json, minutes,
-               log, device, init_from)
+               log, device, start)
 
 
 def main() -> None:
@@ -87,7 +99,8 @@ def main() -> None:
     p.add_argument("--mixtures", type=int, default=NetConfig.mixtures)
     p.add_argument("--branching", type=int, default=NetConfig.branching,
                    help="depth-upscaling ARDM with this many values per digit (2, 4, 16); 256 = order-agnostic")
-    p.add_argument("--init-from", type=Path, help="start from the last weights of another run's checkpoint.pt")
+    p.add_argument("--init-from", type=Path,
+                   help="start from another run's checkpoint.pt (its last weights) or a model .safetensors file")
     a = train_args.parse(p)
     net_cfg = NetConfig(width=a.width, dilations=tuple(int(v) for v in a.dilations.split(",")),
                         head=a.head, mixtures=a.mixtures, branching=a.branching)

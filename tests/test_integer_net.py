@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from ardmzip.models.ardm_net import NetConfig, fraction_level, network_inputs
-from ardmzip.models.integer_net import IntegerARDMNet, export_integer_tensors
+from ardmzip.models.ardm_net import ARDMNet, NetConfig, fraction_level, network_inputs
+from ardmzip.models.integer_net import IntegerARDMNet, export_integer_tensors, float_state_dict
 from exact_checks import at_one_and_two_threads
 from tiny_model import tiny_float_net
 
@@ -106,3 +106,22 @@ def test_model_file_configs_out_of_range_are_refused(change):
     with pytest.raises((ValueError, TypeError)):
         NetConfig.from_dict(d)
     assert NetConfig.from_dict(NetConfig().to_dict()) == NetConfig()
+
+
+@pytest.mark.parametrize("head", HEADS)
+def test_float_weights_recovered_from_a_model_file_export_back_to_it(head):
+    original = export_integer_tensors(tiny_float_net(3, width=16, head=head))
+    config = tiny_float_net(3, width=16, head=head).config
+    net = ARDMNet(config)
+    net.load_state_dict(float_state_dict(original, config))
+    again = export_integer_tensors(net)
+    assert again.keys() == original.keys()
+    for key, value in original.items():
+        if key.endswith(".mult"):  # float32 weights put each channel's scale back to within 2**-24
+            assert (again[key] - value).abs().max() <= 1, key
+        else:
+            assert torch.equal(again[key], value), key
+    inputs = random_inputs(2, 9, 7)
+    exact = weights_of(IntegerARDMNet(original, config), inputs)
+    recovered = weights_of(IntegerARDMNet(again, config), inputs)
+    assert (exact - recovered).abs().max() <= exact.max() // 1000

@@ -12,6 +12,7 @@ from ardmzip.models.ardm_net import NetConfig
 from ardmzip.models.coding_model import load_coding_model
 from ardmzip.models import export as export_module
 from ardmzip.models.export import export
+from ardmzip.models.integer_net import float_state_dict
 from ardmzip.models.serialization import load_model, model_info
 from ardmzip.models.train import TrainConfig, train
 
@@ -95,6 +96,22 @@ def test_a_new_run_starts_from_another_runs_weights(tmp_path):
     state = torch.load(tmp_path / "up" / "checkpoint.pt", weights_only=True)
     assert any(m.startswith("initialized from") for m in messages)
     assert all(torch.equal(state["ema"][k], v) for k, v in source.items())
+
+
+def test_a_new_run_starts_from_a_model_file(tmp_path):
+    data = fake_data(tmp_path / "data")
+    cfg = TrainConfig(batch=4, total_steps=2, eval_images=4,
+                      net=NetConfig(width=8, dilations=(1,), head="logistic-mixture", mixtures=2))
+    train(data, tmp_path / "first", cfg, minutes=5, log=lambda s: None)
+    export(tmp_path / "first", tmp_path / "first.safetensors")
+    shipped = load_model(tmp_path / "first.safetensors")
+    messages = []
+    train(data, tmp_path / "second", TrainConfig(batch=4, total_steps=0, eval_images=4, net=cfg.net), minutes=5,
+          log=messages.append, init_from=tmp_path / "first.safetensors")
+    state = torch.load(tmp_path / "second" / "checkpoint.pt", weights_only=True)
+    assert "initialized from " + str(tmp_path / "first.safetensors") in messages
+    assert all(torch.equal(state["ema"][k], v) for k, v in float_state_dict(shipped.t, shipped.config).items())
+    assert torch.equal(state["ema"]["stem.weight"], state["net"]["stem.weight"])
 
 
 
