@@ -10,13 +10,13 @@ import contextlib
 import os
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from . import api
 from .archive import encode_archive, decompress_archive, inspect_archive
 from .archive_format import check_names, extracted_name
-from .cli_files import (SUFFIX, LazyProgress, Options, check_target, read_input, same_file, say, write_output,
-                        write_outputs)
+from .cli_files import (SUFFIX, LazyProgress, Options, check_target, new_folders, read_input, same_file, say,
+                        write_output, write_outputs)
 from .errors import ArdmzipError
 from .header import EXTERNAL_MODEL_ID
 from .registry import REGISTRY
@@ -96,12 +96,8 @@ def extract(src: str, raw: bytes, opts: Options, test: bool, model: str | None) 
     finally:
         progress.close()
     if not test:
-        made: list[Path] = []
-        try:
-            write_outputs(_pngs(targets, images, made), opts)  # all or none: Ctrl-C or an error leaves no image
-        except BaseException:
-            _remove_empty(made)  # nor a folder of its own
-            raise
+        with new_folders() as make_folder:  # all or none: Ctrl-C or an error leaves no image nor folder of its own
+            write_outputs(_pngs(targets, images, make_folder), opts)
         if opts.remove and src != "-":
             os.unlink(src)
     if opts.verbose:
@@ -109,30 +105,10 @@ def extract(src: str, raw: bytes, opts: Options, test: bool, model: str | None) 
                   f"{time.perf_counter() - t0:.2f} s")
 
 
-def _pngs(targets: list[Path], images: list, made: list[Path]) -> Iterator[tuple[bytes, Path]]:
+def _pngs(targets: list[Path], images: list, make_folder: Callable[[Path], None]) -> Iterator[tuple[bytes, Path]]:
     for target, (_, image) in zip(targets, images):
-        _make_folders(target.parent, made)
+        make_folder(target.parent)
         yield api.encode_png(image), target
-
-
-def _make_folders(folder: Path, made: list[Path]) -> None:
-    """The folder and its missing parents; each one made is added to `made`, so that a failed extraction
-    removes what it made and never a folder that was there before."""
-    for f in reversed([folder, *folder.parents]):
-        if f.is_dir():
-            continue
-        try:
-            f.mkdir()
-        except OSError as e:
-            raise ArdmzipError(f"{folder}: cannot create folder ({e.strerror})") from None
-        made.append(f)
-
-
-def _remove_empty(folders: list[Path]) -> None:
-    """The folders, deepest first, each only if empty (what was put in them meanwhile is kept)."""
-    for f in reversed(folders):
-        with contextlib.suppress(OSError):
-            f.rmdir()
 
 
 def describe(src: str, raw: bytes) -> str:

@@ -12,7 +12,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import click
 
@@ -115,6 +115,32 @@ def write_outputs(outputs: Iterable[tuple[bytes, Path]], opts: Options) -> None:
     finally:
         for tmp, _ in pending:
             api.remove_quietly(tmp)
+
+
+@contextlib.contextmanager
+def new_folders() -> Iterator[Callable[[Path], None]]:
+    """A function that makes a folder and its missing parents for outputs; if the block then fails or is
+    interrupted, each folder it made is removed again if empty, deepest first. A folder that was there
+    before (or that another worker made meanwhile) is never removed, nor one something was put in."""
+    made: list[Path] = []
+
+    def make(folder: Path) -> None:
+        for f in reversed([folder, *folder.parents]):
+            try:
+                f.mkdir()
+            except FileExistsError:
+                continue
+            except OSError as e:
+                raise ArdmzipError(f"{folder}: cannot create folder ({e.strerror})") from None
+            made.append(f)
+
+    try:
+        yield make
+    except BaseException:
+        for f in reversed(made):
+            with contextlib.suppress(OSError):
+                f.rmdir()
+        raise
 
 
 @contextlib.contextmanager

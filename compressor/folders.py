@@ -30,7 +30,8 @@ from PIL import Image, UnidentifiedImageError
 
 from . import api, batches
 from .archive_format import is_archive
-from .cli_files import LOSSY_FORMATS, SUFFIX, Options, check_target, decompressed_name, finish, write_output
+from .cli_files import (LOSSY_FORMATS, SUFFIX, Options, check_target, decompressed_name, finish, new_folders,
+                        write_output)
 from .errors import ArdmzipError
 
 OK, SKIPPED, FAILED = "ok", "skipped", "failed"
@@ -139,8 +140,9 @@ def _read_image(job: Job, cfg: FolderConfig, out: Outcome) -> tuple[bytes, Any] 
 
 
 def _write_compressed(job: Job, cfg: FolderConfig, out: Outcome, raw: bytes, data: bytes) -> None:
-    job.target.parent.mkdir(parents=True, exist_ok=True)
-    write_output(data, job.target, cfg.opts)
+    with new_folders() as make_folder:  # a failed or interrupted write leaves no empty folder
+        make_folder(job.target.parent)
+        write_output(data, job.target, cfg.opts)
     finish(str(job.src), cfg.opts)
     out.bytes_in, out.bytes_out, out.dims = len(raw), len(data), api.inspect(data).dims
 
@@ -160,8 +162,9 @@ def _write_decompressed(job: Job, cfg: FolderConfig, out: Outcome, raw: bytes, i
     if job.target is None:
         return
     png = api.encode_png(image)
-    job.target.parent.mkdir(parents=True, exist_ok=True)
-    write_output(png, job.target, cfg.opts)
+    with new_folders() as make_folder:
+        make_folder(job.target.parent)
+        write_output(png, job.target, cfg.opts)
     finish(str(job.src), cfg.opts)
     out.bytes_out = len(png)
 

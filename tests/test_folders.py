@@ -3,10 +3,13 @@
 import shutil
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 from PIL import Image
 
+from ardmzip import folders
 from ardmzip.cli import main
+from ardmzip.errors import ArdmzipError
 from conftest import FIXTURES
 
 
@@ -134,3 +137,23 @@ def test_two_ardm_files_decompressing_to_one_png_both_fail(tiny_registry, tmp_pa
     assert r.exit_code == 1 and "0 files decompressed, 0 skipped, 2 failed" in r.stderr
     assert f"a.ardm: {tmp_path / 'a.png'} would also be written from {tmp_path / 'a.png.ardm'}" in r.stderr
     assert not (tmp_path / "a.png").exists()
+
+
+@pytest.mark.parametrize("failure", [KeyboardInterrupt, ArdmzipError])
+def test_a_failed_or_interrupted_write_leaves_no_empty_folder(tiny_registry, tmp_path, monkeypatch, failure):
+    make_tree(tmp_path / "in")
+    assert run("compress", "-r", "--budget", 2, tmp_path / "in").exit_code == 1  # the cut PNG
+    (tmp_path / "out").mkdir()  # was there before: kept
+    write = folders.write_output
+
+    def failing_in_the_deepest_folder(data, target, opts):
+        if target.parent.name == "b":
+            raise failure("disk full")
+        write(data, target, opts)
+
+    monkeypatch.setattr(folders, "write_output", failing_in_the_deepest_folder)
+    r = run("decompress", "-r", "--batch", 1, "--out-dir", tmp_path / "out", tmp_path / "in")
+    assert r.exit_code == (130 if failure is KeyboardInterrupt else 1)
+    assert (tmp_path / "out").is_dir() and not (tmp_path / "out" / "a" / "b").exists()
+    for folder in (p for p in (tmp_path / "out").rglob("*") if p.is_dir()):
+        assert any(folder.iterdir()), f"{folder} left empty"
