@@ -7,6 +7,9 @@ since decoding takes seconds per small image and minutes per photo.
 ``Image.open`` passes no options to a plugin, so files written with a model file given by path are
 decoded with the file named by ``use_model_file`` (a module-level setting). Decoding errors surface
 from ``load()`` as ``OSError`` (its message is ardmzip's), as Pillow's own decoders raise them.
+Size limits are Pillow's, not ardmzip's ``--max-pixels``: ``Image.open`` refuses a file whose header
+claims more than twice ``Image.MAX_IMAGE_PIXELS`` (warning above it), and ``load()`` and ``save`` allow
+what Pillow allows, so a Pillow user raises or lifts the limit as for any format.
 Needs Pillow >= 10.1, the first release whose plugins set ``_mode`` (``Image.mode`` became read-only).
 """
 
@@ -35,6 +38,13 @@ def use_model_file(path: str | os.PathLike | None) -> None:
     """
     global _model_file
     _model_file = Path(path) if path is not None else None
+
+
+def pillow_max_pixels() -> int:
+    """The most pixels Pillow lets ``Image.open`` through (``Image.MAX_IMAGE_PIXELS``, read at each call
+    as users set it; None lifts it), within what the format can hold."""
+    limit = Image.MAX_IMAGE_PIXELS
+    return api.MAX_PIXELS if limit is None else min(2 * limit, api.MAX_PIXELS)
 
 
 def _accept(prefix: bytes) -> bool:
@@ -67,7 +77,7 @@ class ArdmImageFile(ImageFile.ImageFile):
             head = self.info["ardmzip_header"]
             model = _model_file if head.model_id == fmt.EXTERNAL_MODEL_ID else None
             try:
-                decoded = api.decompress(self._data, model=model)
+                decoded = api.decompress(self._data, model=model, max_pixels=pillow_max_pixels())
             except ArdmzipError as e:
                 raise OSError(f"cannot decode ardmzip file: {e}") from e
             decoded.load()  # realizes the palette in the pixel storage taken below
@@ -84,7 +94,7 @@ class ArdmImageFile(ImageFile.ImageFile):
 def _save(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
     """Save options: ``model`` (name or .safetensors path) and ``budget`` (network calls per plane)."""
     opts = im.encoderinfo
-    fp.write(api.compress(im, model=opts.get("model"), budget=opts.get("budget")))
+    fp.write(api.compress(im, model=opts.get("model"), budget=opts.get("budget"), max_pixels=pillow_max_pixels()))
 
 
 def register() -> None:

@@ -103,3 +103,32 @@ def test_corrupt_pixel_data_raises_oserror_on_load(tiny_registry):
     im = Image.open(io.BytesIO(forged))
     with pytest.raises(OSError, match="corrupt"):
         im.load()
+
+
+@pytest.mark.parametrize("limit", [None, 300, 40_000_000])
+def test_size_limits_are_pillows(tiny_registry, tmp_path, monkeypatch, limit):
+    """Above Image.MAX_IMAGE_PIXELS Pillow warns at open, above twice it refuses; load and save allow
+    what Pillow allows (not ardmzip's default --max-pixels, which a Pillow user cannot pass)."""
+    import warnings
+
+    from ardmzip import pillow_plugin
+
+    src = Image.open(FIXTURES / "kodim05_crop17x33.png")  # 561 pixels
+    src.save(tmp_path / "s.ardm", budget=2)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", limit)
+    limits = []
+    monkeypatch.setattr(ardmzip.api, "decompress", lambda data, _real=ardmzip.api.decompress, **kw:
+                        limits.append(kw["max_pixels"]) or _real(data, **kw))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        im = Image.open(tmp_path / "s.ardm")
+    assert any(w.category is Image.DecompressionBombWarning for w in caught) == (limit == 300)
+    assert same_pixels(im, src)
+    assert limits == [ardmzip.api.MAX_PIXELS if limit is None else 2 * limit]
+    assert limits[0] == pillow_plugin.pillow_max_pixels() > ardmzip.api.DEFAULT_MAX_PIXELS or limit == 300
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 200)
+    with pytest.raises(Image.DecompressionBombError):
+        Image.open(tmp_path / "s.ardm")
+    with pytest.raises(Exception, match="exceeds the limit of 400 pixels"):
+        src.save(tmp_path / "big.ardm")
+    assert not (tmp_path / "big.ardm").exists()
