@@ -58,11 +58,18 @@ class DataError(ValueError):
     """Data that is missing, unreadable, or not the pixels the data README lists."""
 
 
+TRAIN_STRIPS = 5  # CIFAR-10 train is stored as five PNG strips of 10,000 images
+
+
 def cifar10_train(data_dir: str | Path) -> np.ndarray:
-    """CIFAR-10 train as (50000, 32, 32, 3) uint8; stored as five PNG strips of 10,000 images."""
+    """CIFAR-10 train as (N, 32, 32, 3) uint8: all 50,000 images, or the first strips of them where a data
+    folder holds only those (a lent GPU machine takes 64 MiB of files, less than the five strips)."""
     root = Path(data_dir) / "cifar10"
-    strips = [np.asarray(Image.open(root / f"train_x_{k}.png")).reshape(-1, 32, 32, 3) for k in range(5)]
-    return np.concatenate(strips)
+    names = [root / f"train_x_{k}.png" for k in range(TRAIN_STRIPS)]
+    present = [p for p in names if p.exists()]
+    if not present or present != names[:len(present)]:
+        raise DataError(f"{root}: CIFAR-10 train strips missing (want train_x_0.png, then 1, 2, ... in order)")
+    return np.concatenate([np.asarray(Image.open(p)).reshape(-1, 32, 32, 3) for p in present])
 
 
 def cifar10_test(data_dir: str | Path) -> np.ndarray:

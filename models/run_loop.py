@@ -127,6 +127,8 @@ def run(family: FamilyRun, data_dir: Path, out: Path, cfg: RunConfig, config_jso
         log(f"initialized from {source}")
     (out / "config.json").write_text(json.dumps(config_json, indent=1))
     train_x = cifar10_train(data_dir)
+    if len(train_x) < 50_000:
+        log(f"training on {len(train_x):,} of CIFAR-10's 50,000 training images (the strips in {data_dir})")
     test_x = cifar10_test(data_dir)
     test_imgs = to_nchw(test_x[spread_subset(len(test_x), cfg.eval_images)])
     start = time.time()

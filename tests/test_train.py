@@ -11,6 +11,7 @@ from safetensors.torch import load_file
 from ardmzip.models.ardm_net import NetConfig
 from ardmzip.models.coding_model import load_coding_model
 from ardmzip.models import export as export_module
+from ardmzip.models.data import DataError, cifar10_train
 from ardmzip.models.export import export
 from ardmzip.models.integer_net import float_state_dict
 from ardmzip.models.serialization import load_model, model_info
@@ -139,3 +140,18 @@ def test_best_weights_are_the_lower_bound_on_selection_images(tmp_path, monkeypa
     assert best.keys() == direct.keys() and all(torch.equal(best[k], direct[k]) for k in best)
     with pytest.raises(ValueError, match="selection"):
         export(tmp_path / "run", tmp_path / "x.safetensors", "best")
+
+
+def test_a_data_folder_with_the_first_strips_only_trains_on_those(tmp_path):
+    """A lent GPU machine takes only part of CIFAR-10 train: the run says so; a gap in the strips is refused."""
+    data = fake_data(tmp_path / "data")
+    for k in (2, 3, 4):
+        (data / "cifar10" / f"train_x_{k}.png").unlink()
+    assert len(cifar10_train(data)) == 8
+    messages = []
+    train(data, tmp_path / "run", TrainConfig(batch=4, total_steps=1, eval_images=4,
+                                               net=NetConfig(width=8, dilations=(1,))), minutes=5, log=messages.append)
+    assert any(m.startswith("training on 8 of CIFAR-10's 50,000") for m in messages)
+    (data / "cifar10" / "train_x_0.png").unlink()
+    with pytest.raises(DataError, match="strips missing"):
+        cifar10_train(data)
