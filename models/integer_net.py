@@ -8,6 +8,8 @@ probabilities through a lookup table stored with the weights, never through a pl
 
 from __future__ import annotations
 
+from typing import Iterator
+
 import torch
 import torch.nn.functional as F
 
@@ -27,27 +29,31 @@ def _requant(y: torch.Tensor, mult: torch.Tensor, bias: torch.Tensor) -> torch.T
     return y.mul_(mult.view(shape)).add_(bias.view(shape) + (1 << (SHIFT - 1))).bitwise_right_shift_(SHIFT)
 
 
+def _layer_scales(config: NetConfig) -> Iterator[tuple[str, float, float | torch.Tensor, float | torch.Tensor]]:
+    """(layer, input scale, output scale, output offset) of every convolution: how each layer's float
+    inputs and outputs map to the integers of the exact network. Export and its inverse both follow it."""
+    s_act = config.act_clip / ACT_LEVELS
+    residual_scale = 2.0 ** -RESIDUAL_BITS
+    yield "stem", 1 / INPUT_SCALE, residual_scale, 0.0
+    for i in range(len(config.dilations)):
+        yield f"blocks.{i}.conv1", s_act, s_act, 0.0
+        yield f"blocks.{i}.conv2", s_act, residual_scale, 0.0
+    step, offset = config.make_head().output_grid()
+    yield "head", s_act, step.repeat(DATA_CHANNELS), offset.repeat(DATA_CHANNELS)
+
+
 def export_integer_tensors(net: ARDMNet) -> dict[str, torch.Tensor]:
     """The integer parameters (and exp table) that define the exact network, from a trained net."""
-    cfg = net.config
-    s_act = cfg.act_clip / ACT_LEVELS
     out: dict[str, torch.Tensor] = {}
-
-    def conv(name: str, layer: torch.nn.Conv2d, in_scale: float, out_scale, offset=0.0) -> None:
+    for name, in_scale, out_scale, offset in _layer_scales(net.config):
+        layer = net.get_submodule(name)
         s_w = weight_scale(layer.weight).double()
         w = torch.round(layer.weight.detach().double() / s_w.view(-1, 1, 1, 1)).clamp(-WEIGHT_LEVELS, WEIGHT_LEVELS)
         out[f"{name}.weight"] = w.to(torch.int8)
         out[f"{name}.mult"] = round_half_up(s_w * in_scale / out_scale * 2 ** SHIFT)
         out[f"{name}.bias"] = round_half_up((layer.bias.detach().double() / out_scale + offset) * 2 ** SHIFT)
-
-    residual_scale = 2.0 ** -RESIDUAL_BITS
-    conv("stem", net.stem, 1 / INPUT_SCALE, residual_scale)
-    for i, block in enumerate(net.blocks):
-        conv(f"blocks.{i}.conv1", block.conv1, s_act, s_act)
-        conv(f"blocks.{i}.conv2", block.conv2, s_act, residual_scale)
-    step, offset = net.output.output_grid()
-    conv("head", net.head, s_act, step.repeat(DATA_CHANNELS), offset.repeat(DATA_CHANNELS))
-    out["act.mult"] = round_half_up(torch.tensor([residual_scale / s_act * 2 ** SHIFT]))
+    s_act = net.config.act_clip / ACT_LEVELS
+    out["act.mult"] = round_half_up(torch.tensor([2.0 ** -RESIDUAL_BITS / s_act * 2 ** SHIFT]))
     out.update(net.output.tables())
     return out
 
@@ -59,21 +65,11 @@ def float_state_dict(tensors: dict[str, torch.Tensor], config: NetConfig) -> dic
     point for more training; the recovered float net computes what the integer net does, because
     each channel's largest weight sits at +-127 on its grid (to 2**-24 of its multiplier).
     """
-    s_act = config.act_clip / ACT_LEVELS
-    residual_scale = 2.0 ** -RESIDUAL_BITS
     state: dict[str, torch.Tensor] = {}
-
-    def conv(name: str, in_scale: float, out_scale, offset=0.0) -> None:
+    for name, in_scale, out_scale, offset in _layer_scales(config):
         s_w = tensors[f"{name}.mult"].double() / 2 ** SHIFT * out_scale / in_scale
         state[f"{name}.weight"] = (tensors[f"{name}.weight"].double() * s_w.view(-1, 1, 1, 1)).float()
         state[f"{name}.bias"] = ((tensors[f"{name}.bias"].double() / 2 ** SHIFT - offset) * out_scale).float()
-
-    conv("stem", 1 / INPUT_SCALE, residual_scale)
-    for i in range(len(config.dilations)):
-        conv(f"blocks.{i}.conv1", s_act, s_act)
-        conv(f"blocks.{i}.conv2", s_act, residual_scale)
-    step, offset = config.make_head().output_grid()
-    conv("head", s_act, step.repeat(DATA_CHANNELS), offset.repeat(DATA_CHANNELS))
     return state
 
 
