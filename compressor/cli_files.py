@@ -126,9 +126,11 @@ def new_folders() -> Iterator[Callable[[Path], None]]:
 
     def make(folder: Path) -> None:
         for f in reversed([folder, *folder.parents]):
+            if f.is_dir():
+                continue
             try:
                 f.mkdir()
-            except FileExistsError:
+            except FileExistsError:  # made meanwhile by another worker
                 continue
             except OSError as e:
                 raise ArdmzipError(f"{folder}: cannot create folder ({e.strerror})") from None
