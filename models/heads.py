@@ -151,7 +151,7 @@ class LogisticMixtureHead:
                 "sigmoid_table": round_half_up(TABLE_ONE * torch.sigmoid(z)),
                 "inv_scale_table": round_half_up(2.0 ** self.inv_bits * torch.exp(-log_s))}
 
-    def class_weights(self, q: torch.Tensor, tables: dict[str, torch.Tensor], chunk: int = 1024) -> torch.Tensor:
+    def class_weights(self, q: torch.Tensor, tables: dict[str, torch.Tensor], chunk: int = 64) -> torch.Tensor:
         """Integer outputs (N, 3K) -> int64 weights (N, 256), at most 2**30 each, all in int64."""
         return torch.cat([self._weights(q[i:i + chunk], tables) for i in range(0, len(q), chunk)]) \
             if len(q) else torch.empty(0, NUM_CLASSES, dtype=torch.int64)
