@@ -59,6 +59,7 @@ class DataError(ValueError):
 
 
 TRAIN_STRIPS = 5  # CIFAR-10 train is stored as five PNG strips of 10,000 images
+TRAIN_IMAGES = 50_000
 
 
 def cifar10_train(data_dir: str | Path) -> np.ndarray:
@@ -70,6 +71,13 @@ def cifar10_train(data_dir: str | Path) -> np.ndarray:
     if not present or present != names[:len(present)]:
         raise DataError(f"{root}: CIFAR-10 train strips missing (want train_x_0.png, then 1, 2, ... in order)")
     return np.concatenate([np.asarray(Image.open(p)).reshape(-1, 32, 32, 3) for p in present])
+
+
+def train_data_text(images: int = TRAIN_IMAGES, view: str = "cifar10") -> str:
+    """What a model card says a model was trained on: a run on a GPU machine may see only the first strips."""
+    subset = (f"CIFAR-10 train ({TRAIN_IMAGES:,} images)" if images >= TRAIN_IMAGES else
+              f"the first {images:,} of CIFAR-10's {TRAIN_IMAGES:,} training images")
+    return subset + ", random horizontal flips" + ("" if view == "cifar10" else f", as {view}")
 
 
 def cifar10_test(data_dir: str | Path) -> np.ndarray:

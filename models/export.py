@@ -16,7 +16,7 @@ import torch
 from .ardm_net import ARDMNet, NetConfig
 from .calibrate import step_loss_profile
 from .coding_model import PLANNED
-from .data import cifar10_train
+from .data import TRAIN_IMAGES, cifar10_train, train_data_text
 from .integer_net import IntegerARDMNet
 from .serialization import save_model
 from .train import evaluate
@@ -73,7 +73,7 @@ def export(run_dir: Path, out: Path, weights: str = "ema", calibration: np.ndarr
         "weights": ("EMA of the training weights" if weights == "ema" else "the last training step's weights")
                    + (f" ({chosen_by})" if chosen_by else ""),
         "batch": cfg["train"]["batch"],
-        "train_data": "CIFAR-10 train (50,000 images), random horizontal flips",
+        "train_data": train_data_text(int(state.get("train_images", TRAIN_IMAGES))),
         "step_loss_bits": [round(float(v), 4) for v in step_loss],  # L_t per visible-fraction bin
         "step_loss_seen": seen,
         "step_loss_source": source,

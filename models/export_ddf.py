@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from .data import cifar10_test, spread_subset, training_view
+from .data import cifar10_test, spread_subset, train_data_text, training_view
 from .ddf import FAMILY, PADDINGS, DDFConfig, FloatDDF, IntegerDDF
 from .flow_files import save_flow
 from .run_loop import to_nchw
@@ -33,7 +33,7 @@ def quantization_cost(flow: FloatDDF, model: IntegerDDF, x: torch.Tensor, batch:
 
 def export(run_dir: Path, out: Path, data_dir: Path | None = None, measure: int = 0, padding: str | None = None) -> str:
     """`padding` overrides the run's (training sees whole 32x32 images and never pads, so it is the coder's choice)."""
-    saved, flow, minutes = load_trained(run_dir)
+    saved, flow, minutes, images = load_trained(run_dir)
     if padding:
         flow.cfg = DDFConfig.from_dict({**flow.cfg.to_dict(), "padding": padding})
     model = IntegerDDF.from_float(flow)
@@ -46,7 +46,7 @@ def export(run_dir: Path, out: Path, data_dir: Path | None = None, measure: int 
         "train_minutes": round(minutes, 1),
         "weights": "EMA of each net's training weights, quantized after training (fake-quantized nets)",
         "batch": train["batch"],
-        "train_data": f"CIFAR-10 train (50,000 images), random horizontal flips, as {train['data']}",
+        "train_data": train_data_text(images, train["data"]),
         "parameters": sum(p.numel() for p in flow.parameters()),
     }
     if measure:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 
+from .data import TRAIN_IMAGES, train_data_text
 from .flow_files import FAMILIES, save_flow
 from .train_flow import make_flow
 
@@ -34,8 +35,8 @@ def export(run_dir: Path, out: Path, weights: str = "ema") -> str:
         "train_minutes": round(float(state.get("minutes", 0.0)), 1),
         "weights": "EMA of the training weights" if weights == "ema" else "the last training step's weights",
         "batch": cfg["train"]["batch"],
-        "train_data": "CIFAR-10 train (50,000 images), random horizontal flips"
-                      + ("" if cfg["train"].get("data", "cifar10") == "cifar10" else f", as {cfg['train']['data']}"),
+        "train_data": train_data_text(int(state.get("train_images", TRAIN_IMAGES)),
+                                      cfg["train"].get("data", "cifar10")),
         "parameters": sum(p.numel() for p in flow.parameters()),
     }
     save_flow(out, cfg["family"], model, info)

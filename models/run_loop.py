@@ -18,7 +18,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from .data import cifar10_test, cifar10_train, spread_subset
+from .data import TRAIN_IMAGES, cifar10_test, cifar10_train, spread_subset
 
 
 @dataclass
@@ -127,8 +127,8 @@ def run(family: FamilyRun, data_dir: Path, out: Path, cfg: RunConfig, config_jso
         log(f"initialized from {source}")
     (out / "config.json").write_text(json.dumps(config_json, indent=1))
     train_x = cifar10_train(data_dir)
-    if len(train_x) < 50_000:
-        log(f"training on {len(train_x):,} of CIFAR-10's 50,000 training images (the strips in {data_dir})")
+    if len(train_x) < TRAIN_IMAGES:
+        log(f"training on {len(train_x):,} of CIFAR-10's {TRAIN_IMAGES:,} training images (the strips in {data_dir})")
     test_x = cifar10_test(data_dir)
     test_imgs = to_nchw(test_x[spread_subset(len(test_x), cfg.eval_images)])
     start = time.time()
@@ -140,7 +140,8 @@ def run(family: FamilyRun, data_dir: Path, out: Path, cfg: RunConfig, config_jso
         tmp = ckpt_path.with_suffix(".tmp")
         torch.save({"net": net.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
                     **{name: obj.state_dict() for name, obj in family.state.items()},
-                    "gen": gen.get_state(), "step": step, "minutes": trained_minutes()}, tmp)
+                    "gen": gen.get_state(), "step": step, "minutes": trained_minutes(),
+                    "train_images": len(train_x)}, tmp)
         tmp.replace(ckpt_path)
 
     last_ckpt = last_eval = start

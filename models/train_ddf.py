@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from . import train_args
-from .data import cifar10_train, training_view
+from .data import TRAIN_IMAGES, cifar10_train, training_view
 from .ddf import FAMILY, DDFConfig, FloatDDF, split_raw
 from .run_loop import FamilyRun, RunConfig, run, to_nchw
 
@@ -133,17 +133,19 @@ def _steps(folder: Path) -> int:
     return int(torch.load(ckpt, weights_only=True, map_location="cpu")["step"]) if ckpt.exists() else 0
 
 
-def load_trained(out: Path) -> tuple[dict, FloatDDF, float]:
-    """A finished run's config, its float flow with every net's EMA weights and the top prior, and its minutes."""
+def load_trained(out: Path) -> tuple[dict, FloatDDF, float, int]:
+    """A finished run's config, its float flow with every net's EMA weights and the top prior, its minutes,
+    and the fewest training images any of its nets saw."""
     saved = json.loads((out / "config.json").read_text())
     flow = FloatDDF(DDFConfig.from_dict(saved["model"]))
-    minutes = 0.0
+    minutes, images = 0.0, TRAIN_IMAGES
     for folder, _, net in nets(flow):
         state = torch.load(out / folder / "checkpoint.pt", weights_only=True, map_location="cpu")
         net.load_state_dict(state["ema"])
         minutes += float(state.get("minutes", 0.0))
+        images = min(images, int(state.get("train_images", TRAIN_IMAGES)))
     flow.fit_top(torch.load(out / TOP, weights_only=True)["counts"])
-    return saved, flow, minutes
+    return saved, flow, minutes, images
 
 
 def main() -> None:

@@ -143,7 +143,8 @@ def test_best_weights_are_the_lower_bound_on_selection_images(tmp_path, monkeypa
 
 
 def test_a_data_folder_with_the_first_strips_only_trains_on_those(tmp_path):
-    """A lent GPU machine takes only part of CIFAR-10 train: the run says so; a gap in the strips is refused."""
+    """A lent GPU machine takes only part of CIFAR-10 train: the run and its model card say so; a gap in the
+    strips is refused."""
     data = fake_data(tmp_path / "data")
     for k in (2, 3, 4):
         (data / "cifar10" / f"train_x_{k}.png").unlink()
@@ -152,6 +153,8 @@ def test_a_data_folder_with_the_first_strips_only_trains_on_those(tmp_path):
     train(data, tmp_path / "run", TrainConfig(batch=4, total_steps=1, eval_images=4,
                                                net=NetConfig(width=8, dilations=(1,))), minutes=5, log=messages.append)
     assert any(m.startswith("training on 8 of CIFAR-10's 50,000") for m in messages)
+    export(tmp_path / "run", tmp_path / "m.safetensors")
+    assert model_info(tmp_path / "m.safetensors")["train_data"].startswith("the first 8 of CIFAR-10's 50,000")
     (data / "cifar10" / "train_x_0.png").unlink()
     with pytest.raises(DataError, match="strips missing"):
         cifar10_train(data)
