@@ -73,7 +73,7 @@ def cifar10_train(data_dir: str | Path) -> np.ndarray:
     return np.concatenate([np.asarray(Image.open(p)).reshape(-1, 32, 32, 3) for p in present])
 
 
-def train_data_text(images: int = TRAIN_IMAGES, view: str = "cifar10") -> str:
+def train_data_text(images: int, view: str = "cifar10") -> str:
     """What a model card says a model was trained on: a run on a GPU machine may see only the first strips."""
     subset = (f"CIFAR-10 train ({TRAIN_IMAGES:,} images)" if images >= TRAIN_IMAGES else
               f"the first {images:,} of CIFAR-10's {TRAIN_IMAGES:,} training images")

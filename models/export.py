@@ -16,8 +16,9 @@ import torch
 from .ardm_net import ARDMNet, NetConfig
 from .calibrate import step_loss_profile
 from .coding_model import PLANNED
-from .data import TRAIN_IMAGES, cifar10_train, train_data_text
+from .data import cifar10_train, train_data_text
 from .integer_net import IntegerARDMNet
+from .run_loop import trained_images
 from .serialization import save_model
 from .train import evaluate
 
@@ -73,7 +74,7 @@ def export(run_dir: Path, out: Path, weights: str = "ema", calibration: np.ndarr
         "weights": ("EMA of the training weights" if weights == "ema" else "the last training step's weights")
                    + (f" ({chosen_by})" if chosen_by else ""),
         "batch": cfg["train"]["batch"],
-        "train_data": train_data_text(int(state.get("train_images", TRAIN_IMAGES))),
+        "train_data": train_data_text(trained_images(state)),
         "step_loss_bits": [round(float(v), 4) for v in step_loss],  # L_t per visible-fraction bin
         "step_loss_seen": seen,
         "step_loss_source": source,

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import torch
 
-from .data import TRAIN_IMAGES, train_data_text
+from .data import train_data_text
 from .flow_files import FAMILIES, save_flow
+from .run_loop import trained_images
 from .train_flow import make_flow
 
 
@@ -35,8 +36,7 @@ def export(run_dir: Path, out: Path, weights: str = "ema") -> str:
         "train_minutes": round(float(state.get("minutes", 0.0)), 1),
         "weights": "EMA of the training weights" if weights == "ema" else "the last training step's weights",
         "batch": cfg["train"]["batch"],
-        "train_data": train_data_text(int(state.get("train_images", TRAIN_IMAGES)),
-                                      cfg["train"].get("data", "cifar10")),
+        "train_data": train_data_text(trained_images(state), cfg["train"].get("data", "cifar10")),
         "parameters": sum(p.numel() for p in flow.parameters()),
     }
     save_flow(out, cfg["family"], model, info)

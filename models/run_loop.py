@@ -94,6 +94,12 @@ def optimize(net: torch.nn.Module, ema: torch.nn.Module, opt: torch.optim.Optimi
             pe.lerp_(p, 1 - cfg.ema)
 
 
+def trained_images(state: dict) -> int:
+    """How many training images a checkpoint's run drew from; checkpoints from before they recorded it
+    trained on the whole set."""
+    return int(state.get("train_images", TRAIN_IMAGES))
+
+
 def run(family: FamilyRun, data_dir: Path, out: Path, cfg: RunConfig, config_json: dict, minutes: float,
         log: Callable[[str], None] = print, device: str = "cpu",
         init_from: tuple[str, dict[str, torch.Tensor]] | None = None, stop_step: int | None = None) -> Path:

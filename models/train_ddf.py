@@ -22,7 +22,7 @@ import torch
 from . import train_args
 from .data import TRAIN_IMAGES, cifar10_train, training_view
 from .ddf import FAMILY, DDFConfig, FloatDDF, split_raw
-from .run_loop import FamilyRun, RunConfig, run, to_nchw
+from .run_loop import FamilyRun, RunConfig, run, to_nchw, trained_images
 
 LN2 = 0.6931471805599453
 TOP = "top.pt"
@@ -143,7 +143,7 @@ def load_trained(out: Path) -> tuple[dict, FloatDDF, float, int]:
         state = torch.load(out / folder / "checkpoint.pt", weights_only=True, map_location="cpu")
         net.load_state_dict(state["ema"])
         minutes += float(state.get("minutes", 0.0))
-        images = min(images, int(state.get("train_images", TRAIN_IMAGES)))
+        images = min(images, trained_images(state))
     flow.fit_top(torch.load(out / TOP, weights_only=True)["counts"])
     return saved, flow, minutes, images
 
