@@ -27,15 +27,18 @@ from .run import BenchConfig, run
               help="Repeatable network-call budget for the ardmzip models; default: each model's own.")
 @click.option("--no-nll", "nll", is_flag=True, flag_value=False, default=True,
               help="Skip the model's ideal code length (a second pass over each image).")
-@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True, help="Torch threads.")
+@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Torch threads per image.")
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Worker processes measuring images at once (times are then taken with the CPU shared).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default="bench-results",
               show_default=True, help="Folder for rows.jsonl, summary.json, table.md and plots; "
               "rerunning into it measures only the rows still missing.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages.")
-def bench(datasets, data_dir, limit, codecs, models, budgets, nll, threads, out, quiet):
+def bench(datasets, data_dir, limit, codecs, models, budgets, nll, threads, jobs, out, quiet):
     """Lossless bits/dim and speed of ardmzip and classical codecs on benchmark image sets."""
     cfg = BenchConfig(tuple(datasets), data_dir, out, limit, tuple(codecs) or ("classical", "ardmzip"),
-                      tuple(models), tuple(budgets), nll, threads, quiet)
+                      tuple(models), tuple(budgets), nll, threads, jobs, quiet)
     try:
         run(cfg)
     except (ArdmzipError, DataError, ModuleNotFoundError) as e:

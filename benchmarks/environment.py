@@ -31,10 +31,11 @@ def _versions() -> dict[str, str]:
     return found
 
 
-def environment(threads: int) -> dict:
+def environment(threads: int, jobs: int = 1) -> dict:
+    """jobs: worker processes that measured images at once, each with `threads` torch threads."""
     return {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": {"cpu": _cpu(), "arch": platform.machine(), "cores": os.cpu_count(),
-                    "os": platform.platform(), "threads": threads},
+                    "os": platform.platform(), "threads": threads, "jobs": jobs},
         "versions": _versions(),
     }

@@ -29,7 +29,8 @@ def _line(s: Summary) -> str:
 def markdown(summaries: list[Summary], quoted: list[Quoted], env: dict) -> str:
     """One table per dataset; rows quoted from papers follow in italics, marked as not measured."""
     m, v = env["machine"], env["versions"]
-    out = [f"Measured {env['date']} on {m['cpu']} ({m['cores']} cores, {m['threads']} thread(s)), "
+    workers = f", {m['jobs']} images at once" if m.get("jobs", 1) > 1 else ""
+    out = [f"Measured {env['date']} on {m['cpu']} ({m['cores']} cores, {m['threads']} thread(s){workers}), "
            + ", ".join(f"{k} {val}" for k, val in v.items()) + ".",
            "Bits/dim from the bytes of each encoded file; every file was decoded and compared with the input, "
            "and an image a codec did not restore exactly is listed below its table, never averaged in."]

@@ -6,18 +6,18 @@ from __future__ import annotations
 
 import sys
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 
 import click
-import numpy as np
-
 import ardmzip
 from ardmzip.datasets import images
 
 from . import plots, report
 from .codecs import CLASSICAL, GROUPS, Codec, classical, image_models, learned
 from .environment import environment
-from .measure import Row, measure
+from .measure import Row
+from .measurer import measure_tasks, task_list
 from .quoted import quoted_for
 from .store import RowStore
 from .summary import Summary, summarize
@@ -33,7 +33,8 @@ class BenchConfig:
     models: tuple[str, ...] = ()  # empty: every registered model for 8-bit images
     budgets: tuple[int, ...] = ()  # empty: each model's default budget
     nll: bool = True
-    threads: int = 1
+    threads: int = 1  # torch threads per image (per worker)
+    jobs: int = 1  # worker processes measuring images at once
     quiet: bool = False
 
 
@@ -57,41 +58,34 @@ def dataset_label(dataset: str, data_dir: Path) -> str:
     return f"folder:{data_dir.resolve().name}" if dataset == "folder" else dataset
 
 
-def measure_all(cfg: BenchConfig, codecs: list[Codec], store: RowStore) -> list[Row]:
-    """The rows this run asks for, measuring only those not already in the store."""
+def measure_all(cfg: BenchConfig, codecs: list[Codec], store: RowStore, built: bool = True) -> list[Row]:
+    """The rows this run asks for, measuring only those not already in the store.
+
+    built: the codecs are build_codecs(cfg), so worker processes (cfg.jobs > 1) can build them again."""
+    if cfg.jobs > 1 and not built:
+        raise ValueError("worker processes build their codecs from the config: pass codecs only with jobs=1")
     stored = {r.key: r for r in store.rows()}
     wanted: list[Row] = []
-    warm = False
     for dataset in cfg.datasets:
         label = dataset_label(dataset, cfg.data_dir)
-        imgs = images(dataset, cfg.data_dir, cfg.limit)
-        keys = [[(label, name, c.name, c.library) for c in codecs] for name in imgs.names]
-        todo = sum(k not in stored for ks in keys for k in ks)
-        if todo < len(codecs) * len(imgs) and not cfg.quiet:
-            click.echo(f"{label}: {len(codecs) * len(imgs) - todo} rows already in {store.dir}, "
+        names = images(dataset, cfg.data_dir, cfg.limit).names
+        keys = {name: [(label, name, c.name, c.library) for c in codecs] for name in names}
+        tasks = task_list(dataset, label, names,
+                          lambda name: tuple(i for i, k in enumerate(keys[name]) if k not in stored))
+        todo = sum(len(t.codecs) for t in tasks)
+        if todo < len(codecs) * len(names) and not cfg.quiet:
+            click.echo(f"{label}: {len(codecs) * len(names) - todo} rows already in {store.dir}, "
                        f"{todo} to measure", err=True)
         with click.progressbar(length=todo, label=label, file=sys.stderr, show_pos=True, show_eta=True,
                                hidden=cfg.quiet) as bar:
-            for i, name in enumerate(imgs.names):
-                missing = [c for c, k in zip(codecs, keys[i]) if k not in stored]
-                if missing:
-                    image = imgs.read(i)
-                    if not warm:
-                        warm_up(codecs, image)
-                        warm = True
-                    new = [measure(c, label, name, image, cfg.nll) for c in missing]
-                    store.append(new)
-                    stored.update((r.key, r) for r in new)
-                    _warn_failures(new, cfg.quiet)
-                    bar.update(len(new))
-        wanted += [stored[k] for ks in keys for k in ks]
+            for new in measure_tasks(tasks, cfg.jobs, partial(build_codecs, cfg), cfg.data_dir, cfg.limit, cfg.nll,
+                                     codecs):
+                store.append(new)
+                stored.update((r.key, r) for r in new)
+                _warn_failures(new, cfg.quiet)
+                bar.update(len(new))
+        wanted += [stored[k] for name in names for k in keys[name]]
     return wanted
-
-
-def warm_up(codecs: list[Codec], image: np.ndarray) -> None:
-    """Code a small crop once, untimed, so model loading and library set-up stay out of the first row."""
-    for c in codecs:
-        measure(c, "warm-up", "crop", np.ascontiguousarray(image[:8, :8]), nll=False)
 
 
 def _warn_failures(rows: list[Row], quiet: bool) -> None:
@@ -102,12 +96,13 @@ def _warn_failures(rows: list[Row], quiet: bool) -> None:
 
 def run(cfg: BenchConfig, codecs: list[Codec] | None = None) -> list[Summary]:
     """Measure what is missing, then write summary.json, table.md and the plots into cfg.out."""
-    codecs = build_codecs(cfg) if codecs is None else codecs
+    built = codecs is None
+    codecs = build_codecs(cfg) if built else codecs
     store = RowStore(cfg.out)
-    rows = measure_all(cfg, codecs, store)
+    rows = measure_all(cfg, codecs, store, built)
     summaries = summarize(rows)
     quoted = quoted_for([dataset_label(d, cfg.data_dir) for d in cfg.datasets])
-    env = environment(cfg.threads)
+    env = environment(cfg.threads, cfg.jobs)
     config = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items() if k != "quiet"}
     report.write(cfg.out, summaries, quoted, env, config)
     plots.bpd_per_codec(summaries, quoted, cfg.out / "bpd.png")

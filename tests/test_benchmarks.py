@@ -20,6 +20,7 @@ from ardmzip.benchmarks.store import RowStore
 from ardmzip.benchmarks.summary import summarize
 from ardmzip.cli import main
 from ardmzip.models import data
+from ardmzip.registry import REGISTRY
 
 RNG = np.random.default_rng(0)
 IMAGE = RNG.integers(0, 256, (8, 8, 3), dtype=np.uint8)
@@ -146,6 +147,23 @@ def test_run_resumes_and_writes_reports(folder, tmp_path):
     run(cfg, codecs)
     assert log == ["png"] * 5  # only the new image was measured (after its warm-up)
     assert len(RowStore(out).rows()) == 6
+
+
+def test_worker_processes_measure_the_rows_one_process_does(folder, tmp_path):
+    """Workers build their own codecs (here the shipped default, which a spawned process sees) and read their
+    own images; the parent stores every row once, and the files are the same bytes as in one process."""
+    cfg = BenchConfig(("folder",), folder, tmp_path / "one", codecs=("png", "ardmzip"), models=(REGISTRY.default,),
+                      budgets=(2,), quiet=True)
+    run(cfg)
+    cfg.out, cfg.jobs = tmp_path / "two", 2
+    summaries = run(cfg)
+    size = {r.key[1:3]: (r.bytes, r.lossless, r.nll_bpd) for r in RowStore(tmp_path / "one").rows()}
+    rows = RowStore(tmp_path / "two").rows()
+    assert len(rows) == 6 and {r.key[1:3]: (r.bytes, r.lossless, r.nll_bpd) for r in rows} == size
+    assert [s.images for s in summaries] == [3, 3]
+    assert "2 images at once" in (tmp_path / "two" / "table.md").read_text()
+    with pytest.raises(ValueError, match="jobs=1"):
+        run(cfg, [classical("png")])
 
 
 def test_cli_prints_the_table_and_marks_quoted_figures(tmp_path, monkeypatch):
