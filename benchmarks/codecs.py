@@ -31,8 +31,9 @@ class Codec:
     library: str
     encode: Callable[[np.ndarray], tuple[bytes, int | None]]  # (file bytes, network calls or None)
     decode: Callable[[bytes, int], np.ndarray]  # (file bytes, the input's channels: 1 for grey), as a viewer knows them
-    nll_bits: Callable[[np.ndarray], float] | None = None  # the model's ideal code length, if it has one
     budget: int | None = None
+    # a model's encode that also gives its ideal code length in bits, from the same network calls
+    encode_measured: Callable[[np.ndarray], tuple[bytes, int | None, float]] | None = None
 
 
 def _pillow(fmt: str, **params) -> tuple[Callable[[np.ndarray], tuple[bytes, None]], Callable[[bytes], np.ndarray]]:
@@ -102,15 +103,17 @@ def learned(model: str, budget: int, threads: int) -> Codec:
     tag = hashlib.sha256(path.read_bytes()).hexdigest()[:8] if path else ardmzip.REGISTRY.get(model).weights_tag.hex()
     label = path.stem if path else model
 
-    def encode(a: np.ndarray) -> tuple[bytes, int]:
+    def encode_measured(a: np.ndarray, measure: bool = True) -> tuple[bytes, int, float | None]:
         calls = 0
 
         def progress(done: int, total: int) -> None:
             nonlocal calls
             calls = done
 
-        return ardmzip.compress(a, model=model, budget=budget, threads=threads, progress=progress), calls
+        out = ardmzip.compress_measured(a, model=model, budget=budget, threads=threads, progress=progress,
+                                        measure=measure)
+        return out.data, calls, out.model_bits
 
-    return Codec(f"ardmzip-{label}-b{budget}", f"ardmzip {ardmzip.__version__}, weights {tag}", encode,
-                 lambda d, _: np.asarray(ardmzip.decompress(d, threads=threads, model=path)),
-                 lambda a: ardmzip.model_bits(a, model=model, budget=budget, threads=threads), budget)
+    return Codec(f"ardmzip-{label}-b{budget}", f"ardmzip {ardmzip.__version__}, weights {tag}",
+                 lambda a: encode_measured(a, measure=False)[:2],
+                 lambda d, _: np.asarray(ardmzip.decompress(d, threads=threads, model=path)), budget, encode_measured)

@@ -71,12 +71,14 @@ class Serial:
     def pop(self, coder: AnsCoder) -> list[Any]:
         return [codec.pop(coder) for codec in self.codecs]
 
-    def push_batch(self, coders: Sequence[AnsCoder], values: Sequence[Sequence[Any]]) -> None:
-        """values[i] onto coders[i], codec by codec for the whole batch (codecs with push_batch)."""
+    def push_batch(self, coders: Sequence[AnsCoder], values: Sequence[Sequence[Any]],
+                   bits: np.ndarray | None = None) -> None:
+        """values[i] onto coders[i], codec by codec for the whole batch (codecs with push_batch); bits, if
+        given, is passed on for each codec to add its ideal code lengths to."""
         if any(len(v) != len(self.codecs) for v in values):
             raise ValueError(f"expected {len(self.codecs)} values per coder")
         for k in reversed(range(len(self.codecs))):
-            self.codecs[k].push_batch(coders, [v[k] for v in values])
+            self.codecs[k].push_batch(coders, [v[k] for v in values], bits=bits)
 
     def pop_batch(self, coders: Sequence[AnsCoder]) -> list[list[Any]]:
         columns = [codec.pop_batch(coders) for codec in self.codecs]

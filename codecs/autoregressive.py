@@ -19,7 +19,7 @@ from typing import Callable, Protocol, Sequence
 import numpy as np
 
 from .ans import AnsCoder, frequency_table, pop_symbols, push_symbols
-from .quantize import DEFAULT_PRECISION
+from .quantize import DEFAULT_PRECISION, ideal_bits
 
 
 Weights = Callable[[np.ndarray], np.ndarray]  # flat indices -> (len(idx), alphabet_size) weights
@@ -102,8 +102,10 @@ class AutoregressiveCodec:
     def push(self, coder: AnsCoder, x: np.ndarray) -> None:
         self.push_batch([coder], [x])
 
-    def push_batch(self, coders: Sequence[AnsCoder], xs: Sequence[np.ndarray]) -> None:
-        """Push xs[i] onto coders[i], each byte for byte as push() alone; one model call per group for all."""
+    def push_batch(self, coders: Sequence[AnsCoder], xs: Sequence[np.ndarray], bits: np.ndarray | None = None) -> None:
+        """Push xs[i] onto coders[i], each byte for byte as push() alone; one model call per group for all.
+
+        bits: if given, bits[i] grows by xs[i]'s ideal code length, from the same model calls."""
         if len(coders) != len(xs):
             raise ValueError(f"{len(xs)} arrays for {len(coders)} coders")
         for x in xs:
@@ -115,9 +117,12 @@ class AutoregressiveCodec:
             known.flat[idx] = False  # now exactly what the decoder knows before this group
             weights = self._condition_batch(np.where(known, sym, 0), known)
             for part in reversed(_chunks(idx, len(xs))):
-                tables = frequency_table(weights(part), self.precision)
-                for coder, s, table in zip(coders, sym, tables):
-                    push_symbols(coder, s.flat[part], table)
+                w = weights(part)
+                symbols = sym.reshape(len(xs), -1)[:, part]
+                if bits is not None:
+                    bits += ideal_bits(w, symbols)
+                for coder, s, table in zip(coders, symbols, frequency_table(w, self.precision)):
+                    push_symbols(coder, s, table)
 
     def ideal_bits(self, x: np.ndarray) -> float:
         """-log2 p(x) under the model's own (unquantized) probabilities: what coding approaches."""
@@ -127,8 +132,7 @@ class AutoregressiveCodec:
         for idx in self._schedule():
             weights = self.model.condition(np.where(known, x, 0), known)
             for part in _chunks(idx):
-                w = weights(part).astype(np.float64)
-                bits -= np.log2(w[np.arange(len(part)), x.flat[part]] / w.sum(axis=1)).sum()
+                bits += ideal_bits(weights(part), x.flat[part])
             known.flat[idx] = True
         return float(bits)
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from .ans import AnsCoder, frequency_table, pop_symbols, push_symbols
 from .autoregressive import CHUNK, BatchWeights, Weights
-from .quantize import DEFAULT_PRECISION
+from .quantize import DEFAULT_PRECISION, ideal_bits
 
 WINDOW = 256  # classes per latent table
 ESCAPE_LENGTHS = 41  # an escape codes a distance below 2**41, far beyond any latent an 8-bit image yields
@@ -89,6 +89,11 @@ def _escape_ops(distance: np.ndarray) -> list[Op]:
     return ops
 
 
+def _escape_bits(distance: np.ndarray) -> float:
+    """The uniform cost of the escapes _escape_ops makes: the bit length's symbol, then the bits below the top one."""
+    return float(len(distance) * np.log2(ESCAPE_LENGTHS) + np.floor(np.log2(distance + 1.0)).sum())
+
+
 def _pop_escapes(coder: AnsCoder, count: int) -> np.ndarray:
     n = pop_symbols(coder, frequency_table(np.ones((count, ESCAPE_LENGTHS), dtype=np.int64))).astype(np.int64)
     v = np.ones(count, dtype=np.int64)
@@ -131,8 +136,9 @@ class FlowCodec:
     def push(self, coder: AnsCoder, x: np.ndarray) -> None:
         self.push_batch([coder], [x])
 
-    def push_batch(self, coders: Sequence[AnsCoder], xs: Sequence[np.ndarray]) -> None:
-        """Push xs[i] onto coders[i], each byte for byte as push() alone, with one pass of the flow for all.
+    def push_batch(self, coders: Sequence[AnsCoder], xs: Sequence[np.ndarray], bits: np.ndarray | None = None) -> None:
+        """Push xs[i] onto coders[i], each byte for byte as push() alone, with one pass of the flow for all;
+        bits[i], if given, grows by xs[i]'s ideal code length.
 
         Each coder gets, part after part, the part's window symbols then its escapes (in reverse, so
         the decoder pops them in that order); every table is made before anything is pushed."""
@@ -147,14 +153,18 @@ class FlowCodec:
             starts, weights = _prior(self.model, self.shape, k, parts[:k], len(xs))
             symbols = [self._symbols(p, s) for p, s in zip(part, starts)]
             escapes = [_escape_ops(distance) if len(distance) else [] for _, _, distance in symbols]
+            if bits is not None:
+                bits += [_escape_bits(distance) for _, _, distance in symbols]
             coded.append((weights, [sym for sym, _, _ in symbols], escapes))
         for weights, symbols, escapes in reversed(coded):
             for coder, ops in zip(coders, escapes):
                 for sym, table in reversed(ops):
                     push_symbols(coder, sym, table())
             for rows in reversed(_chunk_rows(len(symbols[0]), len(xs))):
-                tables = frequency_table(weights(np.arange(rows.start, rows.stop)), self.precision)
-                for coder, sym, table in zip(coders, symbols, tables):
+                w = weights(np.arange(rows.start, rows.stop))
+                if bits is not None:
+                    bits += ideal_bits(w, np.stack([sym[rows] for sym in symbols]))
+                for coder, sym, table in zip(coders, symbols, frequency_table(w, self.precision)):
                     push_symbols(coder, sym[rows], table)
         self._tick()
 
@@ -191,11 +201,8 @@ class FlowCodec:
             starts, weights = self.model.prior(self.shape, k, parts[:k])
             sym, _, distance = self._symbols(part, starts)
             for rows in _chunk_rows(len(part)):
-                w = weights(np.arange(rows.start, rows.stop))
-                w = (np.maximum(w, 1) if np.issubdtype(w.dtype, np.integer) else w).astype(np.float64)  # 0 -> 2**-30
-                bits -= np.log2(w[np.arange(len(w)), sym[rows]] / w.sum(axis=1)).sum()
-            if len(distance):
-                bits += len(distance) * np.log2(ESCAPE_LENGTHS) + np.floor(np.log2(distance + 1.0)).sum()
+                bits += ideal_bits(weights(np.arange(rows.start, rows.stop)), sym[rows])
+            bits += _escape_bits(distance)
         return float(bits)
 
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from .ans import AnsCoder, frequency_table, pop_symbols, push_symbols
 from .autoregressive import CHUNK  # table rows made at once
-from .quantize import DEFAULT_PRECISION
+from .quantize import DEFAULT_PRECISION, ideal_bits
 
 SCALE_MULTIPLIERS = (0, 1, 2, 4, 8)  # m: t gets m / 4 of the neighbours' spread
 SCALE_BASES = (2, 4, 8, 16, 32, 64, 256, 1024)  # t's base, in quarters
@@ -186,8 +186,7 @@ class LowByteCodec:
         bits = 0.0
         for _, h, lo, prediction, spread, choice in self._encoder_passes(low) if self.shift else ():
             for a in range(0, len(lo), CHUNK):
-                w = self._table(h, prediction, spread, choice, a).astype(np.float64)
-                bits -= np.log2(w[np.arange(len(w)), lo[a:a + CHUNK]] / w.sum(axis=1)).sum()
+                bits += ideal_bits(self._table(h, prediction, spread, choice, a), lo[a:a + CHUNK])
         return float(bits)
 
     def push(self, coder: AnsCoder, low: np.ndarray) -> None:

@@ -46,3 +46,13 @@ def quantize_probabilities(probs: np.ndarray, precision: int = DEFAULT_PRECISION
     top_idx = np.argmax(freq, axis=-1)[..., None]
     np.put_along_axis(freq, top_idx, np.take_along_axis(freq, top_idx, axis=-1) + remainder, axis=-1)
     return freq
+
+
+def ideal_bits(weights: np.ndarray, symbols: np.ndarray) -> np.ndarray:
+    """-log2 of each symbol's share of its row of weights (..., rows, K), summed over the rows: the code
+    length coding approaches before quantization. An integer weight of 0 counts as 1 (the coder gives
+    every symbol a count), so a symbol the model rules out costs much, not infinitely much."""
+    w = np.asarray(weights)
+    w = (np.maximum(w, 1) if np.issubdtype(w.dtype, np.integer) else w).astype(np.float64)
+    picked = np.take_along_axis(w, np.asarray(symbols, dtype=np.int64)[..., None], axis=-1)[..., 0]
+    return -np.log2(picked / w.sum(axis=-1)).sum(axis=-1)

@@ -4,13 +4,15 @@
     data = ardmzip.compress("photo.png")          # bytes of a .ardm file
     image = ardmzip.decompress(data)              # PIL.Image, pixel-exact
     ardmzip.inspect(data)                         # the file's header
+    ardmzip.compress_measured("photo.png")        # the bytes and the model's ideal bits, from one pass
     ardmzip.compress_archive([("a.png", "a.png"), ("b.png", image)])   # many images, one file (bits-back)
     ardmzip.compress_many(["a.png", "b.png"])    # many files' bytes, same-size images in batches
 """
 
 from importlib.metadata import PackageNotFoundError, version
 
-from .api import compress, compress_file, decompress, decompress_file, inspect, model_bits, open_image
+from .api import (Measured, compress, compress_file, compress_measured, decompress, decompress_file, inspect,
+                  model_bits, open_image)
 from .archive import compress_archive, decompress_archive, encode_archive, inspect_archive
 from .batches import compress_many, decompress_many
 from .errors import ArdmzipError, CorruptFileError, FormatError, LimitError, ModelError, UnsupportedImageError
@@ -27,6 +29,7 @@ except PackageNotFoundError:  # running from a source tree without installing
 
 __all__ = [
     "compress", "decompress", "inspect", "compress_file", "decompress_file", "open_image", "model_bits",
+    "compress_measured", "Measured",
     "compress_many", "decompress_many",
     "compress_archive", "decompress_archive", "encode_archive", "inspect_archive",
     "ArdmzipError", "CorruptFileError", "FormatError", "LimitError", "ModelError", "UnsupportedImageError",

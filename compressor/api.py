@@ -7,7 +7,7 @@ import io
 import os
 import tempfile
 from pathlib import Path
-from typing import Callable, Iterator, Union
+from typing import Callable, Iterator, NamedTuple, Union
 
 import numpy as np
 import torch
@@ -191,10 +191,26 @@ def compress(image: ImageLike, model: ModelSpec = None, budget: int | None = Non
     `model` is a registered name or a .safetensors model file (whose sha256 the file records);
     images above `max_pixels` are refused, as the decoder refuses them by default.
     """
+    return compress_measured(image, model, budget, precision, threads, progress, max_pixels, measure=False).data
+
+
+class Measured(NamedTuple):
+    data: bytes  # the .ardm file, the same bytes compress() gives
+    model_bits: float | None  # the model's ideal code length -log2 p(image), as model_bits() gives it
+
+
+def compress_measured(image: ImageLike, model: ModelSpec = None, budget: int | None = None,
+                      precision: int = DEFAULT_PRECISION, threads: int | None = None,
+                      progress: Progress | None = None, max_pixels: int = DEFAULT_MAX_PIXELS,
+                      measure: bool = True) -> Measured:
+    """compress(), and beside the bytes the model's ideal code length from the same network calls, so the
+    coder's overhead can be reported without a second pass over the image (measure=False: None)."""
     check_precision(precision)
     entry, net, parts, budget = _model_and_image(image, model, budget, max_pixels)
+    bits = np.zeros(1) if measure else None
     with torch_threads(threads):
-        return encode_parts(entry, net, [parts], budget, precision, progress)[0]
+        data = encode_parts(entry, net, [parts], budget, precision, progress, bits)[0]
+    return Measured(data, None if bits is None else float(bits[0]))
 
 
 def _model_and_image(image: ImageLike, model: ModelSpec, budget: int | None,
@@ -209,16 +225,21 @@ def _model_and_image(image: ImageLike, model: ModelSpec, budget: int | None,
 
 
 def encode_parts(entry: ModelEntry, net, images: list[ImageParts], budget: int, precision: int,
-                 progress: Progress | None = None) -> list[bytes]:
+                 progress: Progress | None = None, bits: np.ndarray | None = None) -> list[bytes]:
     """The .ardm bytes of images whose planes have the same shapes, coded as one batch: each network
-    call serves them all, each file is byte for byte its image's alone (compress is the batch of one)."""
+    call serves them all, each file is byte for byte its image's alone (compress is the batch of one).
+
+    bits: if given (one per image), each grows by its image's ideal code length, as model_bits() counts it."""
     coders = [AnsCoder() for _ in images]
-    for coder, parts in zip(coders, images):
+    for i, (coder, parts) in enumerate(zip(coders, images)):
         if parts.bits == 16:  # pushed first, so popped after the high parts it is conditioned on
-            LowByteCodec(parts.planes[0], parts.shift, precision).push(coder, parts.low)
+            low = LowByteCodec(parts.planes[0], parts.shift, precision)
+            low.push(coder, parts.low)
             push_range(coder, parts.offset, parts.shift)
+            if bits is not None:
+                bits[i] += low.ideal_bits(parts.low)
     image_codec(net, [p.shape for p in images[0].planes], budget, precision, progress).push_batch(
-        coders, [[p.astype(np.int64) for p in parts.planes] for parts in images])
+        coders, [[p.astype(np.int64) for p in parts.planes] for parts in images], bits)
     return [fmt.pack(fmt.Header(entry.model_id, model_file.tag(entry), precision, budget, parts.mode, parts.width,
                                 parts.height, parts.pixel_checksum(), parts.alpha_constant, parts.palette,
                                 parts.icc, parts.colour_key, bits=parts.bits, version=fmt.version_for(parts.bits)),

@@ -177,6 +177,15 @@ def test_model_bits_sits_just_below_the_file_size(tiny_registry):
     assert bits < 8 * len(data) < bits * 1.01 + 8 * 26 + 32  # header, CRC and the final coder word
 
 
+@pytest.mark.parametrize("mode", ["RGB", "L", "RGBA"])
+def test_compress_measured_gives_the_bytes_and_bits_of_two_passes(tiny_registry, mode):
+    im = photo(mode)
+    out = ardmzip.compress_measured(im, budget=4)
+    assert out.data == ardmzip.compress(im, budget=4)
+    assert out.model_bits == pytest.approx(ardmzip.model_bits(im, budget=4), rel=1e-12)
+    assert ardmzip.compress_measured(im, budget=4, measure=False) == (out.data, None)
+
+
 def test_leftover_payload_is_refused_even_with_a_valid_checksum(tiny_registry):
     import struct
     import zlib

@@ -23,11 +23,14 @@ def alone(codec, x) -> bytes:
 
 
 def check_batch(codec, xs):
-    """Batched bytes equal each array's own; a batched pop gives every array back."""
+    """Batched bytes equal each array's own; a batched pop gives every array back; the ideal code lengths
+    the encoder adds up as it goes are those of a separate pass."""
     coders = [AnsCoder() for _ in xs]
-    codec.push_batch(coders, xs)
+    bits = np.zeros(len(xs))
+    codec.push_batch(coders, xs, bits)
     data = [to_bytes(c) for c in coders]
     assert data == [alone(codec, x) for x in xs]
+    assert bits.tolist() == pytest.approx([codec.ideal_bits(x) for x in xs], rel=1e-12) and (bits > 0).any()
     back = codec.pop_batch([from_bytes(d) for d in data])
     assert all(np.array_equal(b, x) for b, x in zip(back, xs))
     return data

@@ -69,6 +69,8 @@ def test_model_bits_near_the_file_size(registered):
     bits = ardmzip.model_bits(im, model=registered.name)
     coded = 8 * len(ardmzip.compress(im, model=registered.name))
     assert abs(bits - coded) < 0.1 * coded  # a random model: its zero weights cost more than their quantized counts
+    out = ardmzip.compress_measured(im, model=registered.name)
+    assert 8 * len(out.data) == coded and out.model_bits == pytest.approx(bits, rel=1e-12)
 
 
 def test_damaged_payload_is_reported(registered):

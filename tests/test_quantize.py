@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from ardmzip.codecs.quantize import quantize_probabilities
+from ardmzip.codecs.quantize import ideal_bits, quantize_probabilities
 
 
 def check_table(freq: np.ndarray, precision: int) -> None:
@@ -74,3 +74,11 @@ def test_invalid_precision_rejected():
        st.integers(9, 24))
 def test_property_always_a_valid_table(p, precision):
     check_table(quantize_probabilities(p, precision), precision)
+
+
+def test_ideal_bits_sums_each_rows_share_and_floors_integer_zeros():
+    w = np.array([[[1, 1, 2], [0, 3, 1]], [[4, 0, 0], [1, 1, 0]]])  # (batch 2, rows 2, K 3)
+    s = np.array([[2, 0], [0, 1]])
+    expected = [-np.log2(2 / 4) - np.log2(1 / 5), -np.log2(4 / 6) - np.log2(1 / 3)]
+    assert ideal_bits(w, s).tolist() == pytest.approx(expected)
+    assert ideal_bits(w[0].astype(float) + 0.5, s[0]) == pytest.approx(-np.log2(2.5 / 5.5) - np.log2(0.5 / 5.5))

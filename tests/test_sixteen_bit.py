@@ -83,6 +83,12 @@ def test_rgb_png_round_trip_through_the_api(tiny_registry):
     assert np.array_equal(imagecodecs.imread(ardmzip.api.encode_png(out)), rgb16())
 
 
+def test_measured_bits_count_the_low_bytes_too(tiny_registry):
+    out = ardmzip.compress_measured(RGB, budget=3)
+    assert out.data == ardmzip.compress(RGB, budget=3)
+    assert out.model_bits == pytest.approx(ardmzip.model_bits(RGB, budget=3), rel=1e-12)
+
+
 def test_uint16_array_of_one_channel_round_trips_as_16_bit_grey(tiny_registry):
     a = rgb16()
     data = ardmzip.compress(a[..., :1], budget=2)
