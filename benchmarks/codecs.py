@@ -33,7 +33,7 @@ class Codec:
     decode: Callable[[bytes, int], np.ndarray]  # (file bytes, the input's channels: 1 for grey), as a viewer knows them
     budget: int | None = None
     # a model's encode that also gives its ideal code length in bits, from the same network calls
-    encode_measured: Callable[[np.ndarray], tuple[bytes, int | None, float]] | None = None
+    encode_measured: Callable[[np.ndarray], tuple[bytes, int | None, float | None]] | None = None
 
 
 def _pillow(fmt: str, **params) -> tuple[Callable[[np.ndarray], tuple[bytes, None]], Callable[[bytes], np.ndarray]]:

@@ -45,13 +45,15 @@ class Row:
 def measure(codec: Codec, dataset: str, name: str, image: np.ndarray, nll: bool = True) -> Row:
     """Encode, decode and compare; bits/dim come from the length of the encoded bytes.
 
-    nll: a model's ideal code length comes from its encoder's own network calls (the logarithms add
-    about 1% to the encode time), so no second pass is made."""
+    nll: a model's ideal code length, from its encoder's own network calls (no second pass)."""
     base = dict(dataset=dataset, image=name, codec=codec.name, library=codec.library, dims=int(image.size),
                 budget=codec.budget)
     try:
         t0 = time.perf_counter()
-        data, calls, bits = codec.encode_measured(image) if nll and codec.encode_measured else (*codec.encode(image), None)
+        if nll and codec.encode_measured:
+            data, calls, bits = codec.encode_measured(image)
+        else:
+            (data, calls), bits = codec.encode(image), None
         t1 = time.perf_counter()
         back = codec.decode(data, 1 if image.ndim == 2 else image.shape[2])
         t2 = time.perf_counter()

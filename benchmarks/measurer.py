@@ -8,11 +8,12 @@ images itself; only the rows travel back, and the parent alone writes them to th
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import signal
-import sys
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -36,7 +37,7 @@ class Task:
 class Measurer:
     """Measures tasks with one list of codecs; the first image it sees warms every codec up, untimed."""
 
-    def __init__(self, codecs: list[Codec], data_dir, limit: int | None, nll: bool):
+    def __init__(self, codecs: list[Codec], data_dir: Path, limit: int | None, nll: bool):
         self.codecs, self.data_dir, self.limit, self.nll = codecs, data_dir, limit, nll
         self._sets: dict[str, ImageSet] = {}
         self._warm = False
@@ -60,33 +61,56 @@ def warm_up(codecs: list[Codec], image: np.ndarray) -> None:
         measure(c, "warm-up", "crop", np.ascontiguousarray(image[:8, :8]), nll=False)
 
 
+@dataclass(frozen=True)
+class WorkerSetup:
+    """What a worker needs to measure as the parent would: `build` (picklable) makes the codecs whose
+    names the parent's tasks index."""
+
+    build: Callable[[], list[Codec]]
+    names: tuple[str, ...]
+    data_dir: Path
+    limit: int | None
+    nll: bool
+
+
+_setup: WorkerSetup | None = None
 _worker: Measurer | None = None
 
 
-def _init_worker(build: Callable[[], list[Codec]], data_dir, limit: int | None, nll: bool) -> None:
-    """Ctrl-C is the parent's to handle; a worker builds its own codecs once."""
-    global _worker
+def _init_worker(setup: WorkerSetup) -> None:
+    """Ctrl-C is the parent's to handle. Nothing that can fail runs here: a failing initializer makes the
+    pool start workers forever, so the codecs are built on the first task, whose error reaches the parent."""
+    global _setup
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
-    _worker = Measurer(build(), data_dir, limit, nll)
+    _setup = setup
 
 
 def _measure_in_worker(task: Task) -> list[Row]:
+    global _worker
+    if _worker is None:
+        codecs = _setup.build()
+        if tuple(c.name for c in codecs) != _setup.names:
+            raise RuntimeError(f"a worker built codecs {[c.name for c in codecs]}, not the parent's {list(_setup.names)}")
+        _worker = Measurer(codecs, _setup.data_dir, _setup.limit, _setup.nll)
     return _worker(task)
 
 
-def measure_tasks(tasks: list[Task], jobs: int, build: Callable[[], list[Codec]], data_dir, limit: int | None,
-                  nll: bool, codecs: list[Codec] | None = None) -> Iterator[list[Row]]:
-    """Each task's rows as it finishes: in this process (jobs 1, with `codecs` if given, else built), or in
-    up to `jobs` worker processes, each calling `build` (a picklable callable) for its codecs."""
+def measure_tasks(tasks: list[Task], jobs: int, codecs: list[Codec], build: Callable[[], list[Codec]] | None,
+                  data_dir: Path, limit: int | None, nll: bool) -> Iterator[list[Row]]:
+    """Each task's rows as it finishes: in this process with `codecs` (jobs 1), or in up to `jobs` worker
+    processes, which make the same codecs with `build` (required then)."""
+    if jobs > 1 and build is None:
+        raise ValueError("worker processes build their codecs from the config: pass codecs only with jobs=1")
     jobs = max(1, min(jobs, len(tasks)))
     if jobs == 1:
-        measurer = Measurer(build() if codecs is None else codecs, data_dir, limit, nll)
+        measurer = Measurer(codecs, data_dir, limit, nll)
         yield from (measurer(t) for t in tasks)
         return
-    # spawn, not fork: a forked child of a process that already ran OpenMP threads can hang
-    pool = multiprocessing.get_context("spawn").Pool(jobs, initializer=_init_worker,
-                                                     initargs=(build, data_dir, limit, nll))
+    setup = WorkerSetup(build, tuple(c.name for c in codecs), data_dir, limit, nll)
+    # spawn, not fork: a forked child of a process that already ran OpenMP threads can hang; children
+    # started while SIGINT is ignored ignore it from their first instruction
+    with _sigint_ignored():
+        pool = multiprocessing.get_context("spawn").Pool(jobs, initializer=_init_worker, initargs=(setup,))
     try:
         yield from pool.imap_unordered(_measure_in_worker, tasks)
         pool.close()
@@ -97,6 +121,10 @@ def measure_tasks(tasks: list[Task], jobs: int, build: Callable[[], list[Codec]]
         pool.join()
 
 
-def task_list(dataset: str, label: str, names: Iterable[str], missing: Callable[[str], tuple[int, ...]]) -> list[Task]:
-    """Tasks for the images of one set that lack any row; missing(name) gives the codecs it lacks."""
-    return [Task(dataset, label, i, name, todo) for i, name in enumerate(names) if (todo := missing(name))]
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

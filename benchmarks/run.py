@@ -4,12 +4,15 @@ rows already stored skipped, then the summary, table and plots written from the 
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
+from typing import Callable
 
 import click
+
 import ardmzip
 from ardmzip.datasets import images
 
@@ -17,7 +20,7 @@ from . import plots, report
 from .codecs import CLASSICAL, GROUPS, Codec, classical, image_models, learned
 from .environment import environment
 from .measure import Row
-from .measurer import measure_tasks, task_list
+from .measurer import Task, measure_tasks
 from .quoted import quoted_for
 from .store import RowStore
 from .summary import Summary, summarize
@@ -58,34 +61,37 @@ def dataset_label(dataset: str, data_dir: Path) -> str:
     return f"folder:{data_dir.resolve().name}" if dataset == "folder" else dataset
 
 
-def measure_all(cfg: BenchConfig, codecs: list[Codec], store: RowStore, built: bool = True) -> list[Row]:
-    """The rows this run asks for, measuring only those not already in the store.
+def measure_all(cfg: BenchConfig, codecs: list[Codec], store: RowStore,
+                build: Callable[[], list[Codec]] | None = None) -> list[Row]:
+    """The rows this run asks for, measuring only those not already in the store, every set's images in
+    one go (one pool of workers, one warm-up).
 
-    built: the codecs are build_codecs(cfg), so worker processes (cfg.jobs > 1) can build them again."""
-    if cfg.jobs > 1 and not built:
-        raise ValueError("worker processes build their codecs from the config: pass codecs only with jobs=1")
+    build: makes `codecs` again in a worker process (required for cfg.jobs > 1)."""
     stored = {r.key: r for r in store.rows()}
-    wanted: list[Row] = []
+    keys: dict[tuple[str, str], list[tuple]] = {}
+    tasks: list[Task] = []
     for dataset in cfg.datasets:
         label = dataset_label(dataset, cfg.data_dir)
         names = images(dataset, cfg.data_dir, cfg.limit).names
-        keys = {name: [(label, name, c.name, c.library) for c in codecs] for name in names}
-        tasks = task_list(dataset, label, names,
-                          lambda name: tuple(i for i, k in enumerate(keys[name]) if k not in stored))
-        todo = sum(len(t.codecs) for t in tasks)
+        for i, name in enumerate(names):
+            keys[label, name] = [(label, name, c.name, c.library) for c in codecs]
+            missing = tuple(j for j, k in enumerate(keys[label, name]) if k not in stored)
+            if missing:
+                tasks.append(Task(dataset, label, i, name, missing))
+        todo = sum(len(t.codecs) for t in tasks if t.label == label)
         if todo < len(codecs) * len(names) and not cfg.quiet:
             click.echo(f"{label}: {len(codecs) * len(names) - todo} rows already in {store.dir}, "
                        f"{todo} to measure", err=True)
-        with click.progressbar(length=todo, label=label, file=sys.stderr, show_pos=True, show_eta=True,
-                               hidden=cfg.quiet) as bar:
-            for new in measure_tasks(tasks, cfg.jobs, partial(build_codecs, cfg), cfg.data_dir, cfg.limit, cfg.nll,
-                                     codecs):
-                store.append(new)
-                stored.update((r.key, r) for r in new)
-                _warn_failures(new, cfg.quiet)
-                bar.update(len(new))
-        wanted += [stored[k] for name in names for k in keys[name]]
-    return wanted
+    labels = ", ".join(dict.fromkeys(label for label, _ in keys))
+    with click.progressbar(length=sum(len(t.codecs) for t in tasks), label=labels, file=sys.stderr,
+                           show_pos=True, show_eta=True, hidden=cfg.quiet) as bar, \
+            contextlib.closing(measure_tasks(tasks, cfg.jobs, codecs, build, cfg.data_dir, cfg.limit, cfg.nll)) as rows:
+        for new in rows:
+            store.append(new)
+            stored.update((r.key, r) for r in new)
+            _warn_failures(new, cfg.quiet)
+            bar.update(len(new))
+    return [stored[k] for ks in keys.values() for k in ks]
 
 
 def _warn_failures(rows: list[Row], quiet: bool) -> None:
@@ -96,10 +102,10 @@ def _warn_failures(rows: list[Row], quiet: bool) -> None:
 
 def run(cfg: BenchConfig, codecs: list[Codec] | None = None) -> list[Summary]:
     """Measure what is missing, then write summary.json, table.md and the plots into cfg.out."""
-    built = codecs is None
-    codecs = build_codecs(cfg) if built else codecs
+    build = partial(build_codecs, cfg) if codecs is None else None
+    codecs = build() if build else codecs
     store = RowStore(cfg.out)
-    rows = measure_all(cfg, codecs, store, built)
+    rows = measure_all(cfg, codecs, store, build)
     summaries = summarize(rows)
     quoted = quoted_for([dataset_label(d, cfg.data_dir) for d in cfg.datasets])
     env = environment(cfg.threads, cfg.jobs)

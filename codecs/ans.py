@@ -73,8 +73,8 @@ class Serial:
 
     def push_batch(self, coders: Sequence[AnsCoder], values: Sequence[Sequence[Any]],
                    bits: np.ndarray | None = None) -> None:
-        """values[i] onto coders[i], codec by codec for the whole batch (codecs with push_batch); bits, if
-        given, is passed on for each codec to add its ideal code lengths to."""
+        """values[i] onto coders[i], codec by codec for the whole batch; each codec's push_batch takes
+        `bits` (None, or one float per coder to add its ideal code lengths to)."""
         if any(len(v) != len(self.codecs) for v in values):
             raise ValueError(f"expected {len(self.codecs)} values per coder")
         for k in reversed(range(len(self.codecs))):

@@ -189,12 +189,15 @@ class LowByteCodec:
                 bits += ideal_bits(self._table(h, prediction, spread, choice, a), lo[a:a + CHUNK])
         return float(bits)
 
-    def push(self, coder: AnsCoder, low: np.ndarray) -> None:
+    def push(self, coder: AnsCoder, low: np.ndarray, bits: np.ndarray | None = None) -> None:
+        """bits: if given, a one-element array that grows by low's ideal code length (as ideal_bits)."""
         # the passes' contexts use only earlier passes, so they can be made coarse first and pushed in reverse
         for p, h, lo, prediction, spread, choice in reversed(list(self._encoder_passes(low)) if self.shift else []):
             for a in reversed(range(0, len(lo), CHUNK)):
-                table = frequency_table(self._table(h, prediction, spread, choice, a), self.precision)
-                push_symbols(coder, lo[a:a + CHUNK], table)
+                weights = self._table(h, prediction, spread, choice, a)
+                if bits is not None:
+                    bits += ideal_bits(weights, lo[a:a + CHUNK])
+                push_symbols(coder, lo[a:a + CHUNK], frequency_table(weights, self.precision))
             if self._chosen(p):
                 push_symbols(coder, np.array([_encode_choice(choice)]), _CHOICE_TABLE)
 

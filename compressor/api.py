@@ -233,11 +233,9 @@ def encode_parts(entry: ModelEntry, net, images: list[ImageParts], budget: int, 
     coders = [AnsCoder() for _ in images]
     for i, (coder, parts) in enumerate(zip(coders, images)):
         if parts.bits == 16:  # pushed first, so popped after the high parts it is conditioned on
-            low = LowByteCodec(parts.planes[0], parts.shift, precision)
-            low.push(coder, parts.low)
+            LowByteCodec(parts.planes[0], parts.shift, precision).push(
+                coder, parts.low, None if bits is None else bits[i:i + 1])
             push_range(coder, parts.offset, parts.shift)
-            if bits is not None:
-                bits[i] += low.ideal_bits(parts.low)
     image_codec(net, [p.shape for p in images[0].planes], budget, precision, progress).push_batch(
         coders, [[p.astype(np.int64) for p in parts.planes] for parts in images], bits)
     return [fmt.pack(fmt.Header(entry.model_id, model_file.tag(entry), precision, budget, parts.mode, parts.width,

@@ -130,7 +130,9 @@ def test_serial_batches_code_each_tuple_as_alone():
     serial = Serial([AutoregressiveCodec(model, (4, 5, 3), 3), AutoregressiveCodec(model, (4, 5, 1), 2)])
     values = [[images((4, 5, 3), 2, seed=s)[0], images((4, 5, 1), 2, seed=s)[0]] for s in range(3)]
     coders = [AnsCoder() for _ in values]
-    serial.push_batch(coders, values)
+    bits = np.zeros(len(values))
+    serial.push_batch(coders, values, bits)
+    assert bits.tolist() == pytest.approx([sum(c.ideal_bits(x) for c, x in zip(serial.codecs, v)) for v in values])
     lone = []
     for v in values:
         coder = AnsCoder()

@@ -4,6 +4,7 @@ import gzip
 import hashlib
 import io
 import json
+from functools import partial
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from ardmzip.benchmarks.cli import bench
 from ardmzip.benchmarks.codecs import CLASSICAL, Codec, classical, learned
 from ardmzip.benchmarks.environment import environment
 from ardmzip.benchmarks.measure import Row, measure
+from ardmzip.benchmarks.measurer import Task, measure_tasks
 from ardmzip.benchmarks.report import markdown
 from ardmzip.benchmarks.run import BenchConfig, build_codecs, run
 from ardmzip.benchmarks.store import RowStore
@@ -164,6 +166,15 @@ def test_worker_processes_measure_the_rows_one_process_does(folder, tmp_path):
     assert "2 images at once" in (tmp_path / "two" / "table.md").read_text()
     with pytest.raises(ValueError, match="jobs=1"):
         run(cfg, [classical("png")])
+
+
+@pytest.mark.parametrize("names,error", [(("nope",), "unknown codec"), (("webp",), "not the parent's")])
+def test_a_worker_that_cannot_make_the_parents_codecs_stops_the_run(folder, names, error):
+    """The error of a worker's first task reaches the parent (an initializer's would restart workers forever)."""
+    tasks = [Task("folder", "f", i, f"p{i}", (0,)) for i in range(3)]
+    build = partial(build_codecs, BenchConfig(("folder",), folder, folder, codecs=names))
+    with pytest.raises((ValueError, RuntimeError), match=error):
+        list(measure_tasks(tasks, 2, [classical("png")], build, folder, None, True))
 
 
 def test_cli_prints_the_table_and_marks_quoted_figures(tmp_path, monkeypatch):
