@@ -6,7 +6,9 @@ activations clipped and rounded in training so that the integer network reproduc
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import asdict, dataclass
+from typing import Iterator
 
 import torch
 import torch.nn.functional as F
@@ -66,9 +68,30 @@ class NetConfig:
 class QConv2d(nn.Conv2d):
     """Conv whose weights are rounded to a per-channel int8 grid in the forward pass."""
 
+    bfloat16 = False  # set by bfloat16_convs while training
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.conv2d(x, fake_quant_weight(self.weight), self.bias, self.stride,
-                        self.padding, self.dilation)
+        w = fake_quant_weight(self.weight)
+        if not self.bfloat16:
+            return F.conv2d(x, w, self.bias, self.stride, self.padding, self.dilation)
+        y = F.conv2d(x.bfloat16(), w.bfloat16(), None, self.stride, self.padding, self.dilation)
+        return y.float() + self.bias.view(1, -1, 1, 1)
+
+
+@contextlib.contextmanager
+def bfloat16_convs(net: nn.Module, on: bool = True) -> Iterator[None]:
+    """The net's convolutions in bfloat16 inside (sums in float32 inside oneDNN, bias, activations and
+    head in float32): a training step about twice as fast on CPUs with AMX or AVX512-BF16, for a forward
+    pass within about 0.002 bits/dim of float32 (v6 on 256 test images). Evaluation, export and the
+    integer network that codes never use it."""
+    convs = [m for m in net.modules() if isinstance(m, QConv2d)]
+    for m in convs:
+        m.bfloat16 = on
+    try:
+        yield
+    finally:
+        for m in convs:
+            m.bfloat16 = False
 
 
 class ResBlock(nn.Module):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from .ardm_net import ARDMNet, NetConfig
+from .ardm_net import ARDMNet, NetConfig, bfloat16_convs
 from . import train_args
 from .integer_net import float_state_dict
 from .objective import training_loss
@@ -25,6 +25,7 @@ LOSS_BINS = 256  # per-step loss L_t tracked on this grid of visible fractions (
 @dataclass
 class TrainConfig(RunConfig):
     net: NetConfig = field(default_factory=NetConfig)
+    bfloat16: bool = False  # training steps with the convolutions in bfloat16 (ardm_net.bfloat16_convs)
 
 
 class StepLossTracker:
@@ -79,7 +80,8 @@ def train(data_dir: Path, out: Path, cfg: TrainConfig, minutes: float, log=print
     tracker = StepLossTracker()
 
     def loss(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-        res = training_loss(net, x, gen)
+        with bfloat16_convs(net, cfg.bfloat16):
+            res = training_loss(net, x, gen)
         tracker.update(res.step, res.steps, res.step_bits.detach())
         return res.bpd.mean()
 
@@ -99,12 +101,15 @@ def main() -> None:
     p.add_argument("--mixtures", type=int, default=NetConfig.mixtures)
     p.add_argument("--branching", type=int, default=NetConfig.branching,
                    help="depth-upscaling ARDM with this many values per digit (2, 4, 16); 256 = order-agnostic")
+    p.add_argument("--bfloat16", action="store_true",
+                   help="convolutions in bfloat16 in training steps (about twice as fast on CPUs with AMX or "
+                        "AVX512-BF16, and on GPUs); evaluation and the exported model are unaffected")
     p.add_argument("--init-from", type=Path,
                    help="start from another run's checkpoint.pt (its last weights) or a model .safetensors file")
     a = train_args.parse(p)
     net_cfg = NetConfig(width=a.width, dilations=tuple(int(v) for v in a.dilations.split(",")),
                         head=a.head, mixtures=a.mixtures, branching=a.branching)
-    cfg = TrainConfig(batch=a.batch, lr=a.lr, total_steps=a.total_steps, net=net_cfg)
+    cfg = TrainConfig(batch=a.batch, lr=a.lr, total_steps=a.total_steps, net=net_cfg, bfloat16=a.bfloat16)
     train(a.data_dir, a.out, cfg, a.minutes, log=train_args.log, device=a.device, init_from=a.init_from)
 
 
