@@ -95,18 +95,18 @@ def _measure_in_worker(task: Task) -> list[Row]:
     return _worker(task)
 
 
-def measure_tasks(tasks: list[Task], jobs: int, codecs: list[Codec], build: Callable[[], list[Codec]] | None,
-                  data_dir: Path, limit: int | None, nll: bool) -> Iterator[list[Row]]:
-    """Each task's rows as it finishes: in this process with `codecs` (jobs 1), or in up to `jobs` worker
-    processes, which make the same codecs with `build` (required then)."""
+def measure_tasks(tasks: list[Task], jobs: int, measurer: Measurer,
+                  build: Callable[[], list[Codec]] | None) -> Iterator[list[Row]]:
+    """Each task's rows as it finishes: by `measurer` in this process (jobs 1), or in up to `jobs` worker
+    processes, each a Measurer like it whose codecs `build` makes again (required then)."""
     if jobs > 1 and build is None:
         raise ValueError("worker processes build their codecs from the config: pass codecs only with jobs=1")
     jobs = max(1, min(jobs, len(tasks)))
     if jobs == 1:
-        measurer = Measurer(codecs, data_dir, limit, nll)
         yield from (measurer(t) for t in tasks)
         return
-    setup = WorkerSetup(build, tuple(c.name for c in codecs), data_dir, limit, nll)
+    setup = WorkerSetup(build, tuple(c.name for c in measurer.codecs), measurer.data_dir, measurer.limit,
+                        measurer.nll)
     # spawn, not fork: a forked child of a process that already ran OpenMP threads can hang; children
     # started while SIGINT is ignored ignore it from their first instruction
     with _sigint_ignored():

@@ -14,13 +14,12 @@ from typing import Callable
 import click
 
 import ardmzip
-from ardmzip.datasets import images
 
 from . import plots, report
 from .codecs import CLASSICAL, GROUPS, Codec, classical, image_models, learned
 from .environment import environment
 from .measure import Row
-from .measurer import Task, measure_tasks
+from .measurer import Measurer, Task, measure_tasks
 from .quoted import quoted_for
 from .store import RowStore
 from .summary import Summary, summarize
@@ -68,11 +67,12 @@ def measure_all(cfg: BenchConfig, codecs: list[Codec], store: RowStore,
 
     build: makes `codecs` again in a worker process (required for cfg.jobs > 1)."""
     stored = {r.key: r for r in store.rows()}
+    measurer = Measurer(codecs, cfg.data_dir, cfg.limit, cfg.nll)
     keys: dict[tuple[str, str], list[tuple]] = {}
     tasks: list[Task] = []
     for dataset in cfg.datasets:
         label = dataset_label(dataset, cfg.data_dir)
-        names = images(dataset, cfg.data_dir, cfg.limit).names
+        names = measurer.image_set(dataset).names
         for i, name in enumerate(names):
             keys[label, name] = [(label, name, c.name, c.library) for c in codecs]
             missing = tuple(j for j, k in enumerate(keys[label, name]) if k not in stored)
@@ -85,7 +85,7 @@ def measure_all(cfg: BenchConfig, codecs: list[Codec], store: RowStore,
     labels = ", ".join(dict.fromkeys(label for label, _ in keys))
     with click.progressbar(length=sum(len(t.codecs) for t in tasks), label=labels, file=sys.stderr,
                            show_pos=True, show_eta=True, hidden=cfg.quiet) as bar, \
-            contextlib.closing(measure_tasks(tasks, cfg.jobs, codecs, build, cfg.data_dir, cfg.limit, cfg.nll)) as rows:
+            contextlib.closing(measure_tasks(tasks, cfg.jobs, measurer, build)) as rows:
         for new in rows:
             store.append(new)
             stored.update((r.key, r) for r in new)

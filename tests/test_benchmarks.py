@@ -15,7 +15,7 @@ from ardmzip.benchmarks.cli import bench
 from ardmzip.benchmarks.codecs import CLASSICAL, Codec, classical, learned
 from ardmzip.benchmarks.environment import environment
 from ardmzip.benchmarks.measure import Row, measure
-from ardmzip.benchmarks.measurer import Task, measure_tasks
+from ardmzip.benchmarks.measurer import Measurer, Task, measure_tasks
 from ardmzip.benchmarks.report import markdown
 from ardmzip.benchmarks.run import BenchConfig, build_codecs, run
 from ardmzip.benchmarks.store import RowStore
@@ -174,7 +174,7 @@ def test_a_worker_that_cannot_make_the_parents_codecs_stops_the_run(folder, name
     tasks = [Task("folder", "f", i, f"p{i}", (0,)) for i in range(3)]
     build = partial(build_codecs, BenchConfig(("folder",), folder, folder, codecs=names))
     with pytest.raises((ValueError, RuntimeError), match=error):
-        list(measure_tasks(tasks, 2, [classical("png")], build, folder, None, True))
+        list(measure_tasks(tasks, 2, Measurer([classical("png")], folder, None, True), build))
 
 
 def test_cli_prints_the_table_and_marks_quoted_figures(tmp_path, monkeypatch):
