@@ -32,6 +32,7 @@ Progress = Callable[[int, int], None]  # (done, total): network calls for one im
 MAX_PIXELS = 1 << 28  # the format's range: larger sizes are refused as corrupt, whatever the limit
 DEFAULT_MAX_PIXELS = 1 << 24  # 16.8 MP: a 12 MP photo passes; memory grows with pixels (README)
 MAX_BUDGET = 1 << 20
+DEFAULT_MAX_CALLS = 4096  # network calls per image: the full budget of a 32x32 RGB image (3,072) passes
 
 
 @contextlib.contextmanager
@@ -58,6 +59,15 @@ def check_size(width: int, height: int, max_pixels: int, name: str | None = None
     if width * height > max_pixels:
         raise LimitError(f"{name + ': ' if name else ''}image of {width}x{height} pixels ({width * height:,}) "
                          f"exceeds the limit of {max_pixels:,} pixels (raise it with max_pixels / --max-pixels)")
+
+
+def check_calls(calls: int, max_calls: int, name: str | None = None) -> None:
+    """Refuse to code an image with more network calls than the limit. Time grows with pixels x calls
+    and a file's budget sets the calls, so without it a forged header could keep a decoder busy for
+    days; compressing checks the same default, so what compress writes by default decodes by default."""
+    if calls > max_calls:
+        raise LimitError(f"{name + ': ' if name else ''}coding this image takes {calls:,} network calls, above the "
+                         f"limit of {max_calls:,} (raise it with max_calls / --max-calls)")
 
 
 def open_image(source: ImageLike | io.BytesIO, name: str | None = None,
@@ -143,11 +153,20 @@ def coding_budget(model, requested: int | None, resolved: int) -> int:
     return FLOW_BUDGET
 
 
-def image_codec(model, shapes, budget: int, precision: int, progress: Progress | None = None) -> Serial:
-    """One autoregressive codec per plane; progress(done, total) counts network calls."""
+def image_calls(model, shapes, budget: int) -> int:
+    """Network calls that code an image of planes of these shapes at this budget."""
+    return sum(_plane_codec(model, s, budget).calls for s in shapes)
+
+
+def image_codec(model, shapes, budget: int, precision: int, progress: Progress | None = None,
+                max_calls: int | None = None) -> Serial:
+    """One autoregressive codec per plane; progress(done, total) counts network calls. Refuses an image
+    of more than `max_calls` calls (None: no limit) before any call."""
     codecs = [_plane_codec(model, s, budget, precision) for s in shapes]
+    total = sum(c.calls for c in codecs) if progress is not None or max_calls is not None else 0
+    if max_calls is not None:
+        check_calls(total, max_calls)
     if progress is not None:
-        total = sum(c.calls for c in codecs)
         done = 0
 
         def tick(n: int) -> None:
@@ -185,13 +204,16 @@ def check_precision(precision: int) -> None:
 
 def compress(image: ImageLike, model: ModelSpec = None, budget: int | None = None,
              precision: int = DEFAULT_PRECISION, threads: int | None = None,
-             progress: Progress | None = None, max_pixels: int = DEFAULT_MAX_PIXELS) -> bytes:
+             progress: Progress | None = None, max_pixels: int = DEFAULT_MAX_PIXELS,
+             max_calls: int = DEFAULT_MAX_CALLS) -> bytes:
     """Compress an image (path, Pillow image or uint8 array) to .ardm bytes.
 
     `model` is a registered name or a .safetensors model file (whose sha256 the file records);
-    images above `max_pixels` are refused, as the decoder refuses them by default.
+    images above `max_pixels`, or whose budget takes more than `max_calls` network calls, are refused,
+    as the decoder refuses them by default.
     """
-    return compress_measured(image, model, budget, precision, threads, progress, max_pixels, measure=False).data
+    return compress_measured(image, model, budget, precision, threads, progress, max_pixels, measure=False,
+                             max_calls=max_calls).data
 
 
 class Measured(NamedTuple):
@@ -202,14 +224,14 @@ class Measured(NamedTuple):
 def compress_measured(image: ImageLike, model: ModelSpec = None, budget: int | None = None,
                       precision: int = DEFAULT_PRECISION, threads: int | None = None,
                       progress: Progress | None = None, max_pixels: int = DEFAULT_MAX_PIXELS,
-                      measure: bool = True) -> Measured:
+                      measure: bool = True, max_calls: int = DEFAULT_MAX_CALLS) -> Measured:
     """compress(), and beside the bytes the model's ideal code length from the same network calls, so the
     coder's overhead can be reported without a second pass over the image (measure=False: None)."""
     check_precision(precision)
     entry, net, parts, budget = _model_and_image(image, model, budget, max_pixels)
     bits = np.zeros(1) if measure else None
     with torch_threads(threads):
-        data = encode_parts(entry, net, [parts], budget, precision, progress, bits)[0]
+        data = encode_parts(entry, net, [parts], budget, precision, progress, bits, max_calls)[0]
     return Measured(data, None if bits is None else float(bits[0]))
 
 
@@ -225,19 +247,21 @@ def _model_and_image(image: ImageLike, model: ModelSpec, budget: int | None,
 
 
 def encode_parts(entry: ModelEntry, net, images: list[ImageParts], budget: int, precision: int,
-                 progress: Progress | None = None, bits: np.ndarray | None = None) -> list[bytes]:
+                 progress: Progress | None = None, bits: np.ndarray | None = None,
+                 max_calls: int | None = None) -> list[bytes]:
     """The .ardm bytes of images whose planes have the same shapes, coded as one batch: each network
     call serves them all, each file is byte for byte its image's alone (compress is the batch of one).
 
-    bits: if given (one per image), each grows by its image's ideal code length, as model_bits() counts it."""
+    bits: if given (one per image), each grows by its image's ideal code length, as model_bits() counts it.
+    max_calls: refuse images of more network calls than this (None: no limit), before anything is coded."""
+    codec = image_codec(net, [p.shape for p in images[0].planes], budget, precision, progress, max_calls)
     coders = [AnsCoder() for _ in images]
     for i, (coder, parts) in enumerate(zip(coders, images)):
         if parts.bits == 16:  # pushed first, so popped after the high parts it is conditioned on
             LowByteCodec(parts.planes[0], parts.shift, precision).push(
                 coder, parts.low, None if bits is None else bits[i:i + 1])
             push_range(coder, parts.offset, parts.shift)
-    image_codec(net, [p.shape for p in images[0].planes], budget, precision, progress).push_batch(
-        coders, [[p.astype(np.int64) for p in parts.planes] for parts in images], bits)
+    codec.push_batch(coders, [[p.astype(np.int64) for p in parts.planes] for parts in images], bits)
     return [fmt.pack(fmt.Header(entry.model_id, model_file.tag(entry), precision, budget, parts.mode, parts.width,
                                 parts.height, parts.pixel_checksum(), parts.alpha_constant, parts.palette,
                                 parts.icc, parts.colour_key, bits=parts.bits, version=fmt.version_for(parts.bits)),
@@ -245,11 +269,14 @@ def encode_parts(entry: ModelEntry, net, images: list[ImageParts], budget: int, 
 
 
 def model_bits(image: ImageLike, model: ModelSpec = None, budget: int | None = None,
-               threads: int | None = None, max_pixels: int = DEFAULT_MAX_PIXELS) -> float:
+               threads: int | None = None, max_pixels: int = DEFAULT_MAX_PIXELS,
+               max_calls: int = DEFAULT_MAX_CALLS) -> float:
     """The model's ideal code length -log2 p(image) in bits at this budget (no header, no coder overhead)."""
     _, net, parts, budget = _model_and_image(image, model, budget, max_pixels)
+    codecs = [_plane_codec(net, p.shape, budget) for p in parts.planes]
+    check_calls(sum(c.calls for c in codecs), max_calls)
     with torch_threads(threads):
-        bits = sum(_plane_codec(net, p.shape, budget).ideal_bits(p.astype(np.int64)) for p in parts.planes)
+        bits = sum(c.ideal_bits(p.astype(np.int64)) for c, p in zip(codecs, parts.planes))
     return bits + (LowByteCodec(parts.planes[0], parts.shift).ideal_bits(parts.low) if parts.bits == 16 else 0.0)
 
 
@@ -282,13 +309,15 @@ def payload_coder(payload: bytes) -> AnsCoder:
 
 
 def decompress(data: bytes, threads: int | None = None, progress: Progress | None = None,
-               model: ModelSpec = None, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image | np.ndarray:
+               model: ModelSpec = None, max_pixels: int = DEFAULT_MAX_PIXELS,
+               max_calls: int = DEFAULT_MAX_CALLS) -> Image.Image | np.ndarray:
     """Decode .ardm bytes to the exact original image; raises an ArdmzipError on any mismatch.
 
     16-bit greyscale comes back as an I;16 image, 16-bit RGB as a (H, W, 3) uint16 array.
 
     `model` is needed only for files written with a model file (the same file); images above
-    `max_pixels` are refused from the header, before the model is loaded or anything allocated.
+    `max_pixels` are refused from the header, before the model is loaded or anything allocated; files
+    whose budget takes more than `max_calls` network calls, before the first call.
     """
     head, payload = _checked_header(data)
     check_size(head.width, head.height, max_pixels)
@@ -299,7 +328,7 @@ def decompress(data: bytes, threads: int | None = None, progress: Progress | Non
     coder = payload_coder(payload)
     with torch_threads(threads):
         try:
-            image = decode_parts(net, shapes, [head], [coder], progress)[0]
+            image = decode_parts(net, shapes, [head], [coder], progress, max_calls)[0]
         except MemoryError:
             raise ArdmzipError(f"not enough memory to decode a {head.width}x{head.height} image") from None
     if isinstance(image, ArdmzipError):
@@ -307,12 +336,13 @@ def decompress(data: bytes, threads: int | None = None, progress: Progress | Non
     return image
 
 
-def decode_parts(net, shapes, heads: list[fmt.Header], coders: list[AnsCoder],
-                 progress: Progress | None = None) -> list[Image.Image | np.ndarray | ArdmzipError]:
+def decode_parts(net, shapes, heads: list[fmt.Header], coders: list[AnsCoder], progress: Progress | None = None,
+                 max_calls: int | None = None) -> list[Image.Image | np.ndarray | ArdmzipError]:
     """The images of .ardm payloads with the same planes' shapes, budget and precision, decoded as one
     batch (decompress is the batch of one); an image whose checks fail gets its error, the others are
-    unaffected, as each coder holds only its own file's stream."""
-    batch = image_codec(net, shapes, heads[0].budget, heads[0].precision, progress).pop_batch(coders)
+    unaffected, as each coder holds only its own file's stream. More than `max_calls` network calls
+    (None: no limit) raises a LimitError before the first."""
+    batch = image_codec(net, shapes, heads[0].budget, heads[0].precision, progress, max_calls).pop_batch(coders)
     out: list[Image.Image | np.ndarray | ArdmzipError] = []
     for head, coder, planes in zip(heads, coders, batch):
         low, offset, shift = None, 0, 8

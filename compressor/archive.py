@@ -54,6 +54,11 @@ def _plane_codecs(net, shapes, budget: int, precision: int, orders: int, order_l
     return api.image_codec(net, shapes, budget, precision)
 
 
+def check_calls(net, shapes, budget: int, orders: int, latent: bool, max_calls: int, name: str) -> None:
+    """Refuse an image of more network calls than the limit; coded bits-back, it takes K + 1 passes."""
+    api.check_calls(api.image_calls(net, shapes, budget) * (orders + 1 if latent else 1), max_calls, name)
+
+
 def _bits_back_possible(net, shapes, orders: int) -> bool:
     """An ARDM's order can be a latent (a discrete flow has none), if the uniform coder reaches its size."""
     return (orders > 0 and not is_latent_model(net)
@@ -75,7 +80,8 @@ def _bits_needed(net, shapes, budget: int, precision: int, orders: int) -> float
 def encode_archive(images: Sequence[tuple[str, api.ImageLike]], model: ModelSpec = None, budget: int | None = None,
                    orders: int = DEFAULT_ORDERS, precision: int = DEFAULT_PRECISION, threads: int | None = None,
                    progress: api.Progress | None = None, max_pixels: int = api.DEFAULT_MAX_PIXELS,
-                   max_total_pixels: int = DEFAULT_MAX_TOTAL_PIXELS) -> EncodedArchive:
+                   max_total_pixels: int = DEFAULT_MAX_TOTAL_PIXELS,
+                   max_calls: int = api.DEFAULT_MAX_CALLS) -> EncodedArchive:
     """Code (name, image) pairs into one archive, with what each image added to the stack.
 
     orders: generation orders weighed per bits-back image (1: one random order; 0: no bits-back).
@@ -105,6 +111,7 @@ def encode_archive(images: Sequence[tuple[str, api.ImageLike]], model: ModelSpec
             shapes = [p.shape for p in parts.planes]
             latent = (_bits_back_possible(net, shapes, orders)
                       and coder.num_valid_bits() >= _bits_needed(net, shapes, budget, precision, orders))
+            check_calls(net, shapes, budget, orders, latent, max_calls, name)
             before = coder.num_valid_bits()
             _plane_codecs(net, shapes, budget, precision, orders, latent).push(
                 coder, [p.astype(np.int64) for p in parts.planes])
@@ -148,11 +155,13 @@ def _checked(data: bytes) -> tuple[ArchiveHeader, bytes]:
 
 def decompress_archive(data: bytes, threads: int | None = None, progress: api.Progress | None = None,
                        model: ModelSpec = None, max_pixels: int = api.DEFAULT_MAX_PIXELS,
-                       max_total_pixels: int = DEFAULT_MAX_TOTAL_PIXELS) -> list[tuple[str, Image.Image]]:
+                       max_total_pixels: int = DEFAULT_MAX_TOTAL_PIXELS,
+                       max_calls: int = api.DEFAULT_MAX_CALLS) -> list[tuple[str, Image.Image]]:
     """Every (name, image) of an archive, in the order they were given; raises an ArdmzipError on any mismatch.
 
     Images above `max_pixels`, and archives above `max_total_pixels` in all, are refused from the
-    header, before the model is loaded. Every decoded image is held in memory until the last is checked
+    header, before the model is loaded; an image of more than `max_calls` network calls, before its first.
+    Every decoded image is held in memory until the last is checked
     (the stack gives them back last first), so memory grows with the archive's total pixels."""
     head, payload = _checked(data)
     for e in head.entries:
@@ -171,6 +180,7 @@ def decompress_archive(data: bytes, threads: int | None = None, progress: api.Pr
             api.check_fits(net, entry, shapes, error=CorruptFileError)
             if e.order_latent and not _bits_back_possible(net, shapes, head.orders):
                 raise CorruptFileError(f"archive is corrupted ({e.name} cannot have been coded bits-back)")
+            check_calls(net, shapes, head.budget, head.orders, e.order_latent, max_calls, e.name)
             try:
                 planes = _plane_codecs(net, shapes, head.budget, head.precision, head.orders, e.order_latent).pop(coder)
             except MemoryError:

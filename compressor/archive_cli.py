@@ -40,7 +40,7 @@ def create(files: tuple[str, ...], archive: str, opts: Options, model: str | Non
     try:
         encoded = encode_archive([(Path(src).name, src) for src in files], model=model, budget=budget,
                                  orders=orders, threads=opts.threads, progress=progress, max_pixels=opts.max_pixels,
-                                 max_total_pixels=opts.max_archive_pixels)
+                                 max_total_pixels=opts.max_archive_pixels, max_calls=opts.max_calls)
     finally:
         progress.close()
     write_output(encoded.data, target, opts)
@@ -92,7 +92,7 @@ def extract(src: str, raw: bytes, opts: Options, test: bool, model: str | None) 
         with _named(src):
             images = decompress_archive(raw, threads=opts.threads, progress=progress,
                                         model=Path(model) if model else None, max_pixels=opts.max_pixels,
-                                        max_total_pixels=opts.max_archive_pixels)
+                                        max_total_pixels=opts.max_archive_pixels, max_calls=opts.max_calls)
     finally:
         progress.close()
     if not test:

@@ -65,7 +65,7 @@ def _failed(error: ArdmzipError, return_errors: bool) -> ArdmzipError:
 def compress_many(images: Sequence[api.ImageLike], model: ModelSpec = None, budget: int | None = None,
                   precision: int = DEFAULT_PRECISION, threads: int | None = None,
                   max_pixels: int = api.DEFAULT_MAX_PIXELS, batch: int = DEFAULT_BATCH,
-                  return_errors: bool = False) -> list:
+                  return_errors: bool = False, max_calls: int = api.DEFAULT_MAX_CALLS) -> list:
     """The .ardm bytes of each image (as compress() gives them), same-size images coded in batches.
 
     An image that cannot be compressed raises the ArdmzipError compress() raises for it, or with
@@ -82,6 +82,7 @@ def compress_many(images: Sequence[api.ImageLike], model: ModelSpec = None, budg
         try:
             parts = api.image_parts(image, max_pixels)
             api.check_fits(net, entry, [p.shape for p in parts.planes], parts.planes)
+            api.image_codec(net, [p.shape for p in parts.planes], budget, precision, max_calls=max_calls)
             ready[i] = parts
         except ArdmzipError as e:
             results[i] = _failed(e, return_errors)
@@ -103,7 +104,7 @@ def compress_many(images: Sequence[api.ImageLike], model: ModelSpec = None, budg
 
 def decompress_many(files: Sequence[bytes], threads: int | None = None, model: ModelSpec = None,
                     max_pixels: int = api.DEFAULT_MAX_PIXELS, batch: int = DEFAULT_BATCH,
-                    return_errors: bool = False) -> list:
+                    return_errors: bool = False, max_calls: int = api.DEFAULT_MAX_CALLS) -> list:
     """Each .ardm file's image (as decompress() gives it), files of one size, model and budget decoded
     in batches. A file that cannot be decoded raises decompress()'s ArdmzipError for it, or with
     return_errors stands in the list as that error while the others are decoded."""
@@ -121,7 +122,8 @@ def decompress_many(files: Sequence[bytes], threads: int | None = None, model: M
             entry, net = nets[tag]
             shapes = plane_shapes(head.mode, head.width, head.height, alpha_coded=head.alpha_constant is None)
             api.check_fits(net, entry, shapes, error=CorruptFileError)
-            api.image_codec(net, shapes, head.budget, head.precision)  # refuses what the model cannot decode
+            api.image_codec(net, shapes, head.budget, head.precision,  # refuses what the model cannot decode
+                            max_calls=max_calls)
             payload = fmt.unpack(data)[1]
             api.payload_coder(payload)  # refuses a stream no encoder makes, before any work
             ready[i] = head, net, shapes, payload
@@ -141,7 +143,8 @@ def decompress_many(files: Sequence[bytes], threads: int | None = None, model: M
                 images = []
                 for i in chosen:
                     try:
-                        images.append(api.decompress(files[i], model=model, max_pixels=max_pixels))
+                        images.append(api.decompress(files[i], model=model, max_pixels=max_pixels,
+                                                     max_calls=max_calls))
                     except ArdmzipError as e:
                         images.append(e)
             for i, image in zip(chosen, images):

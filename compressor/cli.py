@@ -77,6 +77,8 @@ common = [
                  show_default=True, help="Refuse larger images (guards memory against decompression bombs)."),
     click.option("--max-archive-pixels", type=click.IntRange(min=1), default=DEFAULT_MAX_TOTAL_PIXELS,
                  show_default=True, help="Refuse archives of more pixels in all (decoding holds every image)."),
+    click.option("--max-calls", type=click.IntRange(min=1), default=api.DEFAULT_MAX_CALLS, show_default=True,
+                 help="Refuse images that take more network calls (a file's budget sets them; guards time)."),
     click.option("-r", "--recursive", is_flag=True, help="Work on every file in the folders given, recursively."),
     click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True,
                  help="With -r: worker processes (torch threads shared out among them unless --threads)."),
@@ -141,9 +143,10 @@ def main() -> None:
 @click.option("--orders", type=click.IntRange(0, MAX_ORDERS), default=DEFAULT_ORDERS, show_default=True,
               help="With --archive: generation orders weighed per image (more: smaller and slower; 0: no bits-back).")
 def compress(files, output, to_stdout, force, remove, quiet, verbose, threads, max_pixels, max_archive_pixels,
-             recursive, jobs, out_dir, batch, model, budget, archive, orders):
+             max_calls, recursive, jobs, out_dir, batch, model, budget, archive, orders):
     """Compress images (PNG, BMP, TIFF, ...) to FILE.ardm, or all of them into one archive."""
-    opts = Options(output, to_stdout, force, remove, quiet, verbose, threads, max_pixels, max_archive_pixels)
+    opts = Options(output, to_stdout, force, remove, quiet, verbose, threads, max_pixels, max_archive_pixels,
+                   max_calls)
     if not archive and click.get_current_context().get_parameter_source("orders") != ParameterSource.DEFAULT:
         raise click.UsageError("--orders goes with --archive")
     if archive:
@@ -170,7 +173,7 @@ def compress(files, output, to_stdout, force, remove, quiet, verbose, threads, m
                       f"pixels exactly and will be larger than the {image.format} file")
         try:
             data = api.compress(image, model=model, budget=budget, threads=opts.threads, progress=progress,
-                                max_pixels=opts.max_pixels)
+                                max_pixels=opts.max_pixels, max_calls=opts.max_calls)
         finally:
             progress.close()
         write_output(data, target, opts)
@@ -190,9 +193,10 @@ def compress(files, output, to_stdout, force, remove, quiet, verbose, threads, m
 @click.option("--model", type=click.Path(dir_okay=False), default=None,
               help="The .safetensors model file the files were compressed with, if one was.")
 def decompress(files, output, to_stdout, force, remove, quiet, verbose, threads, max_pixels, max_archive_pixels,
-               recursive, jobs, out_dir, batch, test, model):
+               max_calls, recursive, jobs, out_dir, batch, test, model):
     """Decompress FILE.ardm to the exact original image (PNG); an archive to a folder (-o)."""
-    opts = Options(output, to_stdout, force, remove, quiet, verbose, threads, max_pixels, max_archive_pixels)
+    opts = Options(output, to_stdout, force, remove, quiet, verbose, threads, max_pixels, max_archive_pixels,
+                   max_calls)
     if recursive:
         _run_folders(files, opts, jobs, out_dir, decompress=True, model=model, test=test, batch=batch)
     _no_folder_options(jobs, out_dir)
@@ -209,7 +213,8 @@ def decompress(files, output, to_stdout, force, remove, quiet, verbose, threads,
         t0 = time.perf_counter()
         try:
             image = api.decompress(raw, threads=opts.threads, progress=progress,
-                                   model=Path(model) if model else None, max_pixels=opts.max_pixels)
+                                   model=Path(model) if model else None, max_pixels=opts.max_pixels,
+                                   max_calls=opts.max_calls)
         except ArdmzipError as e:
             raise ArdmzipError(f"{src}: {e}") from None
         finally:

@@ -36,6 +36,7 @@ class Options:
     threads: int | None
     max_pixels: int
     max_archive_pixels: int = DEFAULT_MAX_TOTAL_PIXELS  # an archive's pixels in all
+    max_calls: int = api.DEFAULT_MAX_CALLS  # network calls per image
 
 
 class LazyProgress:

@@ -173,9 +173,11 @@ def _code(inputs: list, cfg: FolderConfig) -> list:
     """.ardm bytes or images for the inputs (or the exception each raised), coded in batches."""
     if cfg.decompress:
         return batches.decompress_many(inputs, threads=cfg.threads, model=Path(cfg.model) if cfg.model else None,
-                                       max_pixels=cfg.opts.max_pixels, batch=cfg.batch, return_errors=True)
+                                       max_pixels=cfg.opts.max_pixels, batch=cfg.batch, return_errors=True,
+                                       max_calls=cfg.opts.max_calls)
     return batches.compress_many(inputs, model=cfg.model, budget=cfg.budget, threads=cfg.threads,
-                                 max_pixels=cfg.opts.max_pixels, batch=cfg.batch, return_errors=True)
+                                 max_pixels=cfg.opts.max_pixels, batch=cfg.batch, return_errors=True,
+                                 max_calls=cfg.opts.max_calls)
 
 
 def _guarded(job: Job, out: Outcome, step: Callable[[], T]) -> T | None:

@@ -266,6 +266,37 @@ def test_pixel_limit_is_configurable(tiny_registry):
     assert_same_image(ardmzip.decompress(data, max_pixels=48 * 40), im)
 
 
+def test_call_limit_refuses_a_forged_budget_before_decoding(tiny_registry, monkeypatch):
+    """A file's budget sets the decoder's network calls: a forged one must not buy days of work."""
+    import dataclasses
+
+    from ardmzip.codecs.autoregressive import AutoregressiveCodec
+    from ardmzip.header import pack, unpack
+
+    data = ardmzip.compress(photo("RGB"), budget=2)  # 48x40x3: one call per sub-pixel is 5,760 calls
+    head, payload = unpack(data)
+    forged = pack(dataclasses.replace(head, budget=1 << 20), payload)
+    monkeypatch.setattr(AutoregressiveCodec, "pop_batch", lambda *a, **k: pytest.fail("decoding started"))
+    with pytest.raises(ardmzip.LimitError, match="5,760 network calls, above the limit of 4,096 .*--max-calls"):
+        ardmzip.decompress(forged)
+
+
+def test_call_limit_is_configurable_and_the_same_at_both_ends(tiny_registry):
+    im, rgba = photo("RGB"), photo("RGBA")  # RGBA: colour and alpha planes, the budget's calls each
+    with pytest.raises(ardmzip.LimitError, match="4 network calls, above the limit of 3"):
+        ardmzip.compress(im, budget=4, max_calls=3)
+    with pytest.raises(ardmzip.LimitError):
+        ardmzip.model_bits(im, budget=4, max_calls=3)
+    with pytest.raises(ardmzip.LimitError, match="8 network calls"):
+        ardmzip.compress(rgba, budget=4, max_calls=7)
+    data = ardmzip.compress(im, budget=4, max_calls=4)
+    assert data == ardmzip.compress(im, budget=4)
+    with pytest.raises(ardmzip.LimitError):
+        ardmzip.decompress(data, max_calls=3)
+    assert_same_image(ardmzip.decompress(data, max_calls=4), im)
+    assert_same_image(ardmzip.decompress(ardmzip.compress(rgba, budget=4, max_calls=8), max_calls=8), rgba)
+
+
 def test_no_payload_is_too_short_for_its_size(tiny_registry):
     """Why the limit is on pixels and not on payload length: all-zero images code to nothing at any size."""
     from ardmzip.header import unpack

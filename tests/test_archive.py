@@ -243,6 +243,18 @@ def test_archives_above_the_total_pixel_limit_are_refused_before_the_model_loads
         decompress_archive(data, max_total_pixels=total - 1)
 
 
+def test_archive_images_above_the_call_limit_are_refused(tiny_registry):
+    from ardmzip.errors import LimitError
+
+    images = mixed_images()[7:9]
+    with pytest.raises(LimitError, match="network calls, above the limit of 1"):
+        compress_archive(images, budget=2, orders=0, max_calls=1)
+    data = compress_archive(images, budget=2, orders=0)
+    with pytest.raises(LimitError, match=f"{images[1][0]}: coding"):  # the last image comes off the stack first
+        decompress_archive(data, max_calls=1)
+    assert len(decompress_archive(data, max_calls=2)) == 2
+
+
 def test_a_tiny_archive_claiming_many_huge_images_is_refused_at_once(tiny_registry):
     """Each image is under the per-image limit and an empty payload is a valid all-zero image, so
     only the total limit stops a few hundred bytes from claiming 100 x 16.7 MP."""

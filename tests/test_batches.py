@@ -112,6 +112,17 @@ def test_a_forged_file_whose_samples_fit_no_image_fails_alone(tiny_registry):
     assert isinstance(out[0], CorruptFileError) and "1-bit" in str(out[0]) and same(out[1], im)
 
 
+def test_a_file_above_the_call_limit_fails_alone(tiny_registry):
+    images = crops("kodim15_crop64x64.png", (16, 12), 3)
+    files = compress_many(images, budget=2)
+    files[1] = ardmzip.compress(images[1], budget=6)
+    out = decompress_many(files, max_calls=5, return_errors=True)
+    assert isinstance(out[1], LimitError) and "6 network calls" in str(out[1])
+    assert same(out[0], images[0]) and same(out[2], images[2])
+    out = compress_many(images, budget=6, max_calls=5, return_errors=True)
+    assert all(isinstance(r, LimitError) for r in out)
+
+
 def test_batches_group_equal_keys_within_the_caps():
     keys = ["a", "b", "a", None, "a", "b", "a", "a"]
     assert batches(keys, [10] * 8, batch=2) == [[0, 2], [4, 6], [7], [1, 5], [3]]

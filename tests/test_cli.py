@@ -212,6 +212,17 @@ def test_max_pixels_refuses_with_one_line(work):
     assert run("decompress", "--max-pixels", 561, "-o", work / "o.png", packed).exit_code == 0
 
 
+def test_max_calls_refuses_with_one_line(work):
+    src = work / "kodim05_crop17x33.png"
+    assert "--max-calls" in one_line_error(run("compress", "--budget", 4, "--max-calls", 3, src))
+    assert not (work / "kodim05_crop17x33.png.ardm").exists()
+    assert run("compress", "--budget", 4, src).exit_code == 0
+    packed = work / "kodim05_crop17x33.png.ardm"
+    err = one_line_error(run("decompress", "--max-calls", 3, "-o", work / "o.png", packed))
+    assert "4 network calls" in err and not (work / "o.png").exists()
+    assert run("decompress", "--max-calls", 4, "-o", work / "o.png", packed).exit_code == 0
+
+
 def test_model_file_by_path(work, tmp_path_factory):
     from tiny_model import tiny_entry
 
