@@ -201,26 +201,17 @@ def test_output_that_is_the_input_is_refused(work):
     assert packed.read_bytes() == data
 
 
-def test_max_pixels_refuses_with_one_line(work):
-    src = work / "kodim05_crop17x33.png"  # 561 pixels
-    assert "--max-pixels" in one_line_error(run("compress", "--max-pixels", 560, src))
-    assert not (work / "kodim05_crop17x33.png.ardm").exists()
-    assert run("compress", "--budget", 2, src).exit_code == 0
-    packed = work / "kodim05_crop17x33.png.ardm"
-    err = one_line_error(run("decompress", "--max-pixels", 560, "-o", work / "o.png", packed))
-    assert "17x33" in err and not (work / "o.png").exists()
-    assert run("decompress", "--max-pixels", 561, "-o", work / "o.png", packed).exit_code == 0
-
-
-def test_max_calls_refuses_with_one_line(work):
-    src = work / "kodim05_crop17x33.png"
-    assert "--max-calls" in one_line_error(run("compress", "--budget", 4, "--max-calls", 3, src))
+@pytest.mark.parametrize("option,refused,allowed,says", [("--max-pixels", 560, 561, "17x33"),
+                                                          ("--max-calls", 3, 4, "4 network calls")])
+def test_limits_refuse_with_one_line(work, option, refused, allowed, says):
+    src = work / "kodim05_crop17x33.png"  # 561 pixels, 4 network calls at budget 4
+    assert option in one_line_error(run("compress", "--budget", 4, option, refused, src))
     assert not (work / "kodim05_crop17x33.png.ardm").exists()
     assert run("compress", "--budget", 4, src).exit_code == 0
     packed = work / "kodim05_crop17x33.png.ardm"
-    err = one_line_error(run("decompress", "--max-calls", 3, "-o", work / "o.png", packed))
-    assert "4 network calls" in err and not (work / "o.png").exists()
-    assert run("decompress", "--max-calls", 4, "-o", work / "o.png", packed).exit_code == 0
+    err = one_line_error(run("decompress", option, refused, "-o", work / "o.png", packed))
+    assert says in err and not (work / "o.png").exists()
+    assert run("decompress", option, allowed, "-o", work / "o.png", packed).exit_code == 0
 
 
 def test_model_file_by_path(work, tmp_path_factory):
