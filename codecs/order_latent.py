@@ -90,6 +90,11 @@ class OrderLatentCodec:
         """Bits the encoder pops before it pushes anything: a stack holding fewer gets them only in part back."""
         return self.orders * permutation_bits(self.dims) + (self.precision if self.orders > 1 else 0)
 
+    @property
+    def calls(self) -> int:
+        """Network calls per array: with K > 1 orders each is weighed by a pass first, then one is coded."""
+        return self._plane(None).calls * (self.orders + 1 if self.orders > 1 else 1)
+
     def _plane(self, order: np.ndarray | None) -> AutoregressiveCodec:
         return AutoregressiveCodec(self.model, self.shape, self.budget, self.precision, order=order)
 

@@ -61,11 +61,12 @@ def check_size(width: int, height: int, max_pixels: int, name: str | None = None
                          f"exceeds the limit of {max_pixels:,} pixels (raise it with max_pixels / --max-pixels)")
 
 
-def check_calls(calls: int, max_calls: int, name: str | None = None) -> None:
+def check_calls(calls: int, max_calls: int | None, name: str | None = None) -> None:
     """Refuse to code an image with more network calls than the limit. Time grows with pixels x calls
     and a file's budget sets the calls, so without it a forged header could keep a decoder busy for
-    days; compressing checks the same default, so what compress writes by default decodes by default."""
-    if calls > max_calls:
+    days; compressing checks the same default, so what compress writes by default decodes by default.
+    None: no limit."""
+    if max_calls is not None and calls > max_calls:
         raise LimitError(f"{name + ': ' if name else ''}coding this image takes {calls:,} network calls, above the "
                          f"limit of {max_calls:,} (raise it with max_calls / --max-calls)")
 
@@ -163,9 +164,8 @@ def image_codec(model, shapes, budget: int, precision: int, progress: Progress |
     """One autoregressive codec per plane; progress(done, total) counts network calls. Refuses an image
     of more than `max_calls` calls (None: no limit) before any call."""
     codecs = [_plane_codec(model, s, budget, precision) for s in shapes]
-    total = sum(c.calls for c in codecs) if progress is not None or max_calls is not None else 0
-    if max_calls is not None:
-        check_calls(total, max_calls)
+    total = sum(c.calls for c in codecs)
+    check_calls(total, max_calls)
     if progress is not None:
         done = 0
 
@@ -273,10 +273,9 @@ def model_bits(image: ImageLike, model: ModelSpec = None, budget: int | None = N
                max_calls: int = DEFAULT_MAX_CALLS) -> float:
     """The model's ideal code length -log2 p(image) in bits at this budget (no header, no coder overhead)."""
     _, net, parts, budget = _model_and_image(image, model, budget, max_pixels)
-    codecs = [_plane_codec(net, p.shape, budget) for p in parts.planes]
-    check_calls(sum(c.calls for c in codecs), max_calls)
+    check_calls(image_calls(net, [p.shape for p in parts.planes], budget), max_calls)
     with torch_threads(threads):
-        bits = sum(c.ideal_bits(p.astype(np.int64)) for c, p in zip(codecs, parts.planes))
+        bits = sum(_plane_codec(net, p.shape, budget).ideal_bits(p.astype(np.int64)) for p in parts.planes)
     return bits + (LowByteCodec(parts.planes[0], parts.shift).ideal_bits(parts.low) if parts.bits == 16 else 0.0)
 
 

@@ -54,9 +54,9 @@ def _plane_codecs(net, shapes, budget: int, precision: int, orders: int, order_l
     return api.image_codec(net, shapes, budget, precision)
 
 
-def check_calls(net, shapes, budget: int, orders: int, latent: bool, max_calls: int, name: str) -> None:
-    """Refuse an image of more network calls than the limit; coded bits-back, it takes K + 1 passes."""
-    api.check_calls(api.image_calls(net, shapes, budget) * (orders + 1 if latent else 1), max_calls, name)
+def _image_calls(net, shapes, budget: int, orders: int, latent: bool) -> int:
+    """Network calls that code an image; coded bits-back with K > 1 orders, it first weighs each by a pass."""
+    return sum(c.calls for c in _plane_codecs(net, shapes, budget, DEFAULT_PRECISION, orders, latent).codecs)
 
 
 def _bits_back_possible(net, shapes, orders: int) -> bool:
@@ -109,9 +109,10 @@ def encode_archive(images: Sequence[tuple[str, api.ImageLike]], model: ModelSpec
                 raise UnsupportedImageError(f"{name}: 16-bit images cannot go into an archive yet")
             check_total(sum(e.width * e.height for e in entries) + parts.width * parts.height, max_total_pixels)
             shapes = [p.shape for p in parts.planes]
-            latent = (_bits_back_possible(net, shapes, orders)
-                      and coder.num_valid_bits() >= _bits_needed(net, shapes, budget, precision, orders))
-            check_calls(net, shapes, budget, orders, latent, max_calls, name)
+            latent = (_bits_back_possible(net, shapes, orders)  # and within the limit, else the fixed order
+                      and coder.num_valid_bits() >= _bits_needed(net, shapes, budget, precision, orders)
+                      and _image_calls(net, shapes, budget, orders, True) <= max_calls)
+            api.check_calls(_image_calls(net, shapes, budget, orders, latent), max_calls, name)
             before = coder.num_valid_bits()
             _plane_codecs(net, shapes, budget, precision, orders, latent).push(
                 coder, [p.astype(np.int64) for p in parts.planes])
@@ -160,8 +161,8 @@ def decompress_archive(data: bytes, threads: int | None = None, progress: api.Pr
     """Every (name, image) of an archive, in the order they were given; raises an ArdmzipError on any mismatch.
 
     Images above `max_pixels`, and archives above `max_total_pixels` in all, are refused from the
-    header, before the model is loaded; an image of more than `max_calls` network calls, before its first.
-    Every decoded image is held in memory until the last is checked
+    header, before the model is loaded; an image of more than `max_calls` network calls, before any is
+    decoded. Every decoded image is held in memory until the last is checked
     (the stack gives them back last first), so memory grows with the archive's total pixels."""
     head, payload = _checked(data)
     for e in head.entries:
@@ -169,18 +170,22 @@ def decompress_archive(data: bytes, threads: int | None = None, progress: api.Pr
     check_total(sum(e.width * e.height for e in head.entries), max_total_pixels)
     entry = model_file.for_decoding(head.model_id, head.weights_tag, model)
     net = model_file.load(entry)
+    all_shapes = []
+    for e in head.entries:
+        shapes = plane_shapes(e.mode, e.width, e.height, alpha_coded=e.alpha_constant is None)
+        api.check_fits(net, entry, shapes, error=CorruptFileError)
+        if e.order_latent and not _bits_back_possible(net, shapes, head.orders):
+            raise CorruptFileError(f"archive is corrupted ({e.name} cannot have been coded bits-back)")
+        api.check_calls(_image_calls(net, shapes, head.budget, head.orders, e.order_latent), max_calls, e.name)
+        all_shapes.append(shapes)
     try:
         coder = from_bytes(payload)
     except ValueError as e:
         raise CorruptFileError(f"archive is corrupted ({e})") from None
     out = []
     with api.torch_threads(threads):
-        for done, e in enumerate(reversed(head.entries), 1):  # a stack: the last image pushed comes off first
-            shapes = plane_shapes(e.mode, e.width, e.height, alpha_coded=e.alpha_constant is None)
-            api.check_fits(net, entry, shapes, error=CorruptFileError)
-            if e.order_latent and not _bits_back_possible(net, shapes, head.orders):
-                raise CorruptFileError(f"archive is corrupted ({e.name} cannot have been coded bits-back)")
-            check_calls(net, shapes, head.budget, head.orders, e.order_latent, max_calls, e.name)
+        # a stack: the last image pushed comes off first
+        for done, (e, shapes) in enumerate(zip(reversed(head.entries), reversed(all_shapes)), 1):
             try:
                 planes = _plane_codecs(net, shapes, head.budget, head.precision, head.orders, e.order_latent).pop(coder)
             except MemoryError:

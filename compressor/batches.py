@@ -82,7 +82,7 @@ def compress_many(images: Sequence[api.ImageLike], model: ModelSpec = None, budg
         try:
             parts = api.image_parts(image, max_pixels)
             api.check_fits(net, entry, [p.shape for p in parts.planes], parts.planes)
-            api.image_codec(net, [p.shape for p in parts.planes], budget, precision, max_calls=max_calls)
+            api.check_calls(api.image_calls(net, [p.shape for p in parts.planes], budget), max_calls)
             ready[i] = parts
         except ArdmzipError as e:
             results[i] = _failed(e, return_errors)

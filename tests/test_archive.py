@@ -243,16 +243,37 @@ def test_archives_above_the_total_pixel_limit_are_refused_before_the_model_loads
         decompress_archive(data, max_total_pixels=total - 1)
 
 
-def test_archive_images_above_the_call_limit_are_refused(tiny_registry):
+def test_archive_images_above_the_call_limit_are_refused_before_any_is_decoded(tiny_registry, monkeypatch):
+    from ardmzip.codecs.autoregressive import AutoregressiveCodec
     from ardmzip.errors import LimitError
 
-    images = mixed_images()[7:9]
-    with pytest.raises(LimitError, match="network calls, above the limit of 1"):
+    images = mixed_images()[7:9]  # a 1x1 image (3 values: at most 3 calls), then a 17x33 crop
+    with pytest.raises(LimitError, match="dir/one.png: coding this image takes 2 network calls, above the limit of 1"):
         compress_archive(images, budget=2, orders=0, max_calls=1)
-    data = compress_archive(images, budget=2, orders=0)
-    with pytest.raises(LimitError, match=f"{images[1][0]}: coding"):  # the last image comes off the stack first
-        decompress_archive(data, max_calls=1)
-    assert len(decompress_archive(data, max_calls=2)) == 2
+    data = compress_archive(images, budget=100, orders=0)
+    assert len(decompress_archive(data, max_calls=100)) == 2
+    monkeypatch.setattr(AutoregressiveCodec, "pop", lambda *a, **k: pytest.fail("decoding started"))
+    with pytest.raises(LimitError, match="kodim05.png: coding this image takes 100 network calls"):
+        decompress_archive(data, max_calls=99)  # kodim05 comes off the stack last, the tiny image first
+
+
+@pytest.mark.parametrize("orders", [1, 2])
+def test_bits_back_counts_the_weighing_passes_and_keeps_within_the_limit(tiny_registry, orders):
+    """K > 1 orders take a pass each to weigh, then one to code; an image that would pass the limit
+    so is coded with the fixed order instead, and its archive decodes within the same limit."""
+    from ardmzip.errors import LimitError
+
+    images = [(f"{i}.png", im) for i, (_, im) in enumerate(mixed_images()[9:] * 2)]  # RGB: 2 calls at budget 2
+    free = encode_archive(images, budget=2, orders=orders)
+    assert any(c.order_latent for c in free.costs)
+    passes = 2 * (orders + 1 if orders > 1 else 1)
+    assert encode_archive(images, budget=2, orders=orders, max_calls=passes).data == free.data
+    with pytest.raises(LimitError, match=f"takes {passes} network calls"):
+        decompress_archive(free.data, max_calls=passes - 1)
+    capped = encode_archive(images, budget=2, orders=orders, max_calls=2)
+    assert (capped.data == free.data) == (passes == 2)
+    assert all(not c.order_latent for c in capped.costs) or passes == 2
+    assert len(decompress_archive(capped.data, max_calls=2)) == len(images)
 
 
 def test_a_tiny_archive_claiming_many_huge_images_is_refused_at_once(tiny_registry):

@@ -214,6 +214,22 @@ def test_limits_refuse_with_one_line(work, option, refused, allowed, says):
     assert run("decompress", option, allowed, "-o", work / "o.png", packed).exit_code == 0
 
 
+def test_folders_and_archives_take_the_call_limit(work):
+    src = work / "kodim05_crop17x33.png"  # 4 network calls at budget 4
+    assert "--max-calls" in one_line_error(run("compress", "--budget", 4, "--max-calls", 3, "--archive",
+                                               work / "a.ardm", src))
+    assert run("compress", "--budget", 4, "--archive", work / "a.ardm", src).exit_code == 0
+    err = one_line_error(run("decompress", "--max-calls", 3, "-o", work / "out", work / "a.ardm"))
+    assert "4 network calls" in err and not (work / "out").exists()
+    (work / "a.ardm").unlink()
+    r = run("compress", "-r", "--budget", 4, "--max-calls", 3, work)
+    assert r.exit_code == 1 and "--max-calls" in r.stderr and not list(work.glob("*.ardm"))
+    assert run("compress", "-r", "--budget", 4, work).exit_code == 0
+    r = run("decompress", "-r", "-t", "--max-calls", 3, work)
+    assert r.exit_code == 1 and r.stderr.count("4 network calls") == 2
+    assert run("decompress", "-r", "-t", "--max-calls", 4, work).exit_code == 0
+
+
 def test_model_file_by_path(work, tmp_path_factory):
     from tiny_model import tiny_entry
 
