@@ -109,10 +109,11 @@ def encode_archive(images: Sequence[tuple[str, api.ImageLike]], model: ModelSpec
                 raise UnsupportedImageError(f"{name}: 16-bit images cannot go into an archive yet")
             check_total(sum(e.width * e.height for e in entries) + parts.width * parts.height, max_total_pixels)
             shapes = [p.shape for p in parts.planes]
-            latent = (_bits_back_possible(net, shapes, orders)  # and within the limit, else the fixed order
-                      and coder.num_valid_bits() >= _bits_needed(net, shapes, budget, precision, orders)
-                      and _image_calls(net, shapes, budget, orders, True) <= max_calls)
-            api.check_calls(_image_calls(net, shapes, budget, orders, latent), max_calls, name)
+            bits_back_calls = _image_calls(net, shapes, budget, orders, True) if _bits_back_possible(
+                net, shapes, orders) else None
+            latent = (bits_back_calls is not None and bits_back_calls <= max_calls  # else the fixed order
+                      and coder.num_valid_bits() >= _bits_needed(net, shapes, budget, precision, orders))
+            api.check_calls(bits_back_calls if latent else api.image_calls(net, shapes, budget), max_calls, name)
             before = coder.num_valid_bits()
             _plane_codecs(net, shapes, budget, precision, orders, latent).push(
                 coder, [p.astype(np.int64) for p in parts.planes])
