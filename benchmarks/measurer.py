@@ -25,13 +25,13 @@ from .measure import Row, measure
 
 @dataclass(frozen=True)
 class Task:
-    """The rows one image still lacks: codecs[i] for i in `codecs`."""
+    """One row still missing: codecs[codec] on one image."""
 
     dataset: str  # as given in the config ('folder' included)
     label: str  # as recorded in the rows
     index: int
     name: str
-    codecs: tuple[int, ...]
+    codec: int
 
 
 class Measurer:
@@ -52,7 +52,7 @@ class Measurer:
         if not self._warm:
             warm_up(self.codecs, image)
             self._warm = True
-        return [measure(self.codecs[i], task.label, task.name, image, self.nll) for i in task.codecs]
+        return [measure(self.codecs[task.codec], task.label, task.name, image, self.nll)]
 
 
 def warm_up(codecs: list[Codec], image: np.ndarray) -> None:

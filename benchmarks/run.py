@@ -75,15 +75,16 @@ def measure_all(cfg: BenchConfig, codecs: list[Codec], store: RowStore,
         names = measurer.image_set(dataset).names
         for i, name in enumerate(names):
             keys[label, name] = [(label, name, c.name, c.library) for c in codecs]
-            missing = tuple(j for j, k in enumerate(keys[label, name]) if k not in stored)
-            if missing:
-                tasks.append(Task(dataset, label, i, name, missing))
-        todo = sum(len(t.codecs) for t in tasks if t.label == label)
+            # one task per row, so that a slow image (a photo through many models) stores each row as it
+            # comes and an interrupted run loses at most the rows in progress
+            tasks.extend(Task(dataset, label, i, name, j) for j, k in enumerate(keys[label, name])
+                         if k not in stored)
+        todo = sum(t.label == label for t in tasks)
         if todo < len(codecs) * len(names) and not cfg.quiet:
             click.echo(f"{label}: {len(codecs) * len(names) - todo} rows already in {store.dir}, "
                        f"{todo} to measure", err=True)
     labels = ", ".join(dict.fromkeys(label for label, _ in keys))
-    with click.progressbar(length=sum(len(t.codecs) for t in tasks), label=labels, file=sys.stderr,
+    with click.progressbar(length=len(tasks), label=labels, file=sys.stderr,
                            show_pos=True, show_eta=True, hidden=cfg.quiet) as bar, \
             contextlib.closing(measure_tasks(tasks, cfg.jobs, measurer, build)) as rows:
         for new in rows:

@@ -151,6 +151,23 @@ def test_run_resumes_and_writes_reports(folder, tmp_path):
     assert len(RowStore(out).rows()) == 6
 
 
+def test_each_row_is_stored_as_it_comes_not_when_its_image_is_done(folder, tmp_path):
+    """A photo through many models takes long: a run stopped in an image's second codec keeps the first's row."""
+    calls = []
+
+    def stop_on_first_image(a):
+        calls.append(a.shape)
+        if len(calls) > 1:  # the warm-up crop passes; the first real image stops the run
+            raise KeyboardInterrupt
+        return classical("webp").encode(a)
+
+    stopping = Codec("stopper", "test", stop_on_first_image, classical("webp").decode)
+    cfg = BenchConfig(("folder",), folder, tmp_path / "out", limit=1, quiet=True)
+    with pytest.raises(KeyboardInterrupt):
+        run(cfg, [classical("png"), stopping])
+    assert [(r.image, r.codec) for r in RowStore(cfg.out).rows()] == [("p0.png", "png")]
+
+
 def test_worker_processes_measure_the_rows_one_process_does(folder, tmp_path):
     """Workers build their own codecs (here the shipped default, which a spawned process sees) and read their
     own images; the parent stores every row once, and the files are the same bytes as in one process."""
@@ -171,7 +188,7 @@ def test_worker_processes_measure_the_rows_one_process_does(folder, tmp_path):
 @pytest.mark.parametrize("names,error", [(("nope",), "unknown codec"), (("webp",), "not the parent's")])
 def test_a_worker_that_cannot_make_the_parents_codecs_stops_the_run(folder, names, error):
     """The error of a worker's first task reaches the parent (an initializer's would restart workers forever)."""
-    tasks = [Task("folder", "f", i, f"p{i}", (0,)) for i in range(3)]
+    tasks = [Task("folder", "f", i, f"p{i}", 0) for i in range(3)]
     build = partial(build_codecs, BenchConfig(("folder",), folder, folder, codecs=names))
     with pytest.raises((ValueError, RuntimeError), match=error):
         list(measure_tasks(tasks, 2, Measurer([classical("png")], folder, None, True), build))
