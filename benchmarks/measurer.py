@@ -47,12 +47,12 @@ class Measurer:
             self._sets[dataset] = images(dataset, self.data_dir, self.limit)
         return self._sets[dataset]
 
-    def __call__(self, task: Task) -> list[Row]:
+    def __call__(self, task: Task) -> Row:
         image = self.image_set(task.dataset).read(task.index)
         if not self._warm:
             warm_up(self.codecs, image)
             self._warm = True
-        return [measure(self.codecs[task.codec], task.label, task.name, image, self.nll)]
+        return measure(self.codecs[task.codec], task.label, task.name, image, self.nll)
 
 
 def warm_up(codecs: list[Codec], image: np.ndarray) -> None:
@@ -85,7 +85,7 @@ def _init_worker(setup: WorkerSetup) -> None:
     _setup = setup
 
 
-def _measure_in_worker(task: Task) -> list[Row]:
+def _measure_in_worker(task: Task) -> Row:
     global _worker
     if _worker is None:
         codecs = _setup.build()
@@ -96,8 +96,8 @@ def _measure_in_worker(task: Task) -> list[Row]:
 
 
 def measure_tasks(tasks: list[Task], jobs: int, measurer: Measurer,
-                  build: Callable[[], list[Codec]] | None) -> Iterator[list[Row]]:
-    """Each task's rows as it finishes: by `measurer` in this process (jobs 1), or in up to `jobs` worker
+                  build: Callable[[], list[Codec]] | None) -> Iterator[Row]:
+    """Each task's row as it finishes: by `measurer` in this process (jobs 1), or in up to `jobs` worker
     processes, each a Measurer like it whose codecs `build` makes again (required then)."""
     if jobs > 1 and build is None:
         raise ValueError("worker processes build their codecs from the config: pass codecs only with jobs=1")

@@ -87,18 +87,17 @@ def measure_all(cfg: BenchConfig, codecs: list[Codec], store: RowStore,
     with click.progressbar(length=len(tasks), label=labels, file=sys.stderr,
                            show_pos=True, show_eta=True, hidden=cfg.quiet) as bar, \
             contextlib.closing(measure_tasks(tasks, cfg.jobs, measurer, build)) as rows:
-        for new in rows:
-            store.append(new)
-            stored.update((r.key, r) for r in new)
-            _warn_failures(new, cfg.quiet)
-            bar.update(len(new))
+        for row in rows:
+            store.append([row])
+            stored[row.key] = row
+            _warn_failure(row, cfg.quiet)
+            bar.update(1)
     return [stored[k] for ks in keys.values() for k in ks]
 
 
-def _warn_failures(rows: list[Row], quiet: bool) -> None:
-    for r in rows:
-        if not r.lossless and not quiet:
-            click.echo(f"\n{r.codec} on {r.dataset}/{r.image}: {r.error} -- reported, not averaged", err=True)
+def _warn_failure(r: Row, quiet: bool) -> None:
+    if not r.lossless and not quiet:
+        click.echo(f"\n{r.codec} on {r.dataset}/{r.image}: {r.error} -- reported, not averaged", err=True)
 
 
 def run(cfg: BenchConfig, codecs: list[Codec] | None = None) -> list[Summary]:
