@@ -8,8 +8,6 @@ images itself; only the rows travel back, and the parent alone writes them to th
 
 from __future__ import annotations
 
-import contextlib
-import multiprocessing
 import signal
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +15,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
+from ardmzip import processes
 from ardmzip.datasets import ImageSet, images
 
 from .codecs import Codec
@@ -107,24 +106,4 @@ def measure_tasks(tasks: list[Task], jobs: int, measurer: Measurer,
         return
     setup = WorkerSetup(build, tuple(c.name for c in measurer.codecs), measurer.data_dir, measurer.limit,
                         measurer.nll)
-    # spawn, not fork: a forked child of a process that already ran OpenMP threads can hang; children
-    # started while SIGINT is ignored ignore it from their first instruction
-    with _sigint_ignored():
-        pool = multiprocessing.get_context("spawn").Pool(jobs, initializer=_init_worker, initargs=(setup,))
-    try:
-        yield from pool.imap_unordered(_measure_in_worker, tasks)
-        pool.close()
-    except BaseException:
-        pool.terminate()
-        raise
-    finally:
-        pool.join()
-
-
-@contextlib.contextmanager
-def _sigint_ignored() -> Iterator[None]:
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    yield from processes.imap_unordered(_measure_in_worker, tasks, jobs, _init_worker, (setup,))

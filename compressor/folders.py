@@ -16,7 +16,6 @@ still read, checked and written on its own, with its own message.
 from __future__ import annotations
 
 import io
-import multiprocessing
 import os
 import signal
 import sys
@@ -28,7 +27,7 @@ from typing import Any, Callable, TypeVar
 
 from PIL import Image, UnidentifiedImageError
 
-from . import api, batches
+from . import api, batches, processes
 from .archive_format import is_archive
 from .cli_files import (LOSSY_FORMATS, SUFFIX, Options, check_target, decompressed_name, finish, new_folders,
                         write_output)
@@ -272,19 +271,10 @@ def run(jobs: list[Job], cfg: FolderConfig, report: Callable[[Outcome], None]) -
                 outcomes.append(out)
                 report(out)
         return outcomes
-    # spawn, not fork: a forked child of a process that already ran OpenMP threads can hang
-    pool = multiprocessing.get_context("spawn").Pool(cfg.jobs, initializer=_worker_init)
-    try:
-        for outs in pool.imap_unordered(_work_star, [(task, cfg) for task in todo]):
-            for out in outs:
-                outcomes.append(out)
-                report(out)
-        pool.close()
-    except BaseException:
-        pool.terminate()
-        raise
-    finally:
-        pool.join()
+    for outs in processes.imap_unordered(_work_star, [(task, cfg) for task in todo], cfg.jobs, _worker_init):
+        for out in outs:
+            outcomes.append(out)
+            report(out)
     return outcomes
 
 
