@@ -19,6 +19,7 @@ Written by ardmzip 0.1.0 with the shipped registry models:
 * After commit 7bd6edb, with the v7 weights: mix7_rgb_12x9: ardm-mix-c10 (v7, the default since), budget 8.
 * After commit 5911ec2, with the v8 weights: mix8_rgb_12x9: ardm-mix-c10 (v8, the default since), budget 8.
 * After commit aef7ecf, with the v9 weights: mix9_rgb_12x9: ardm-mix-c10 (v9, the default since), budget 8.
+* After commit af4b506, with the v10 weights: mix10_rgb_12x9: ardm-mix-c10 (v10, the default since), budget 8.
 """
 
 from pathlib import Path
@@ -43,7 +44,7 @@ SINGLE = {
     "modelfile_rgb_12x9": (EXTERNAL_MODEL_ID, 1, 8), "ddf_p_12x10": (9, 1, 8),
     "mix3_rgb_12x9": (10, 1, 8), "mix4_rgb_12x9": (11, 1, 8),
     "mix5_rgb_12x9": (12, 1, 8), "mix6_rgb_12x9": (13, 1, 8), "mix7_rgb_12x9": (14, 1, 8),
-    "mix8_rgb_12x9": (15, 1, 8), "mix9_rgb_12x9": (16, 1, 8),
+    "mix8_rgb_12x9": (15, 1, 8), "mix9_rgb_12x9": (16, 1, 8), "mix10_rgb_12x9": (17, 1, 8),
 }
 MODEL_FILES = {"modelfile_rgb_12x9": "ardm-mix-c10-v2"}  # written with this registered model's weights file by path
 
