@@ -49,10 +49,16 @@ class Registry:
         self._loaded: dict[str, SteppedModel] = {}
 
     def get(self, name: str | None = None) -> ModelEntry:
+        """By registry name, or by the stem of its weights file: `ardm-mix-c10-v10` names v10 both while it
+        is the default `ardm-mix-c10` and after a newer default takes that name, so a benchmark or script
+        that names the file keeps meaning the same weights."""
         name = name or self.default
-        if name not in self.entries:
-            raise ModelError(f"unknown model '{name}' (available: {', '.join(sorted(self.entries))})")
-        return self.entries[name]
+        if name in self.entries:
+            return self.entries[name]
+        for e in self.entries.values():
+            if e.path.stem == name:
+                return e
+        raise ModelError(f"unknown model '{name}' (available: {', '.join(sorted(self.entries))})")
 
     def by_id(self, model_id: int) -> ModelEntry:
         for e in self.entries.values():

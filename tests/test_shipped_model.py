@@ -23,6 +23,21 @@ def test_default_weights_match_the_registry():
     ardmzip.REGISTRY.load(entry)  # raises if missing or if the sha256 differs
 
 
+def test_a_weights_file_stem_names_its_model():
+    """Benchmarks name the default by its file (ardm-mix-c10-vN), a name that stays when vN+1 takes over."""
+    registry = ardmzip.REGISTRY
+    stems = [e.path.stem for e in registry.entries.values()]
+    assert len(set(stems)) == len(stems)
+    for entry in registry.entries.values():
+        assert registry.get(entry.path.stem) is entry
+    default = registry.get()
+    assert default.path.stem != default.name and registry.get(default.path.stem) is default
+    image = np.arange(5 * 4 * 3, dtype=np.uint8).reshape(5, 4, 3)
+    assert ardmzip.compress(image, model=default.path.stem, budget=2) == ardmzip.compress(image, budget=2)
+    with pytest.raises(ardmzip.ModelError, match="unknown model"):
+        registry.get(default.path.stem + "0")
+
+
 @pytest.mark.parametrize("name", sorted(ardmzip.REGISTRY.entries))
 def test_every_registered_model_loads_and_round_trips(name):
     entry = ardmzip.REGISTRY.get(name)
