@@ -136,7 +136,7 @@ def main() -> None:
 @click.option("--model", default=None, help=f"Registered model (default: {REGISTRY.default}; see 'ardmzip models'), "
               "named too by its weights file (ardm-mix-c10-vN), or a .safetensors model file, which "
               "decompress then needs too.",
-              shell_complete=lambda ctx, param, incomplete: [n for n in REGISTRY.entries if n.startswith(incomplete)])
+              shell_complete=lambda ctx, param, incomplete: [n for n in REGISTRY.names() if n.startswith(incomplete)])
 @click.option("--budget", type=click.IntRange(1, api.MAX_BUDGET), help="Network calls per image plane: "
               "fewer is faster, more is smaller.")
 @click.option("--archive", type=click.Path(dir_okay=False), help="Code all the images into this one archive "

@@ -48,6 +48,10 @@ class Registry:
         self.default = default
         self._loaded: dict[str, SteppedModel] = {}
 
+    def names(self) -> list[str]:
+        """Every name `get` accepts: registry names and the weights files' stems."""
+        return sorted({*self.entries, *(e.path.stem for e in self.entries.values())})
+
     def get(self, name: str | None = None) -> ModelEntry:
         """By registry name, or by the stem of its weights file: `ardm-mix-c10-v10` names v10 both while it
         is the default `ardm-mix-c10` and after a newer default takes that name, so a benchmark or script

@@ -9,6 +9,7 @@ from PIL import Image
 
 from ardmzip.cli import main
 from ardmzip.header import FORMAT_VERSION
+from ardmzip.registry import REGISTRY
 from conftest import FIXTURES
 from test_image_planes import photo
 
@@ -187,6 +188,8 @@ def test_shell_completion_of_commands_and_models():
 
     assert "plain,decompress" in complete("ardmzip dec", 1)
     assert "plain,ardm-c10" in complete("ardmzip compress --model ardm", 3)
+    stem = REGISTRY.get().path.stem
+    assert stem != REGISTRY.default and f"plain,{stem}" in complete(f"ardmzip compress --model {stem[:-1]}", 3)
 
 
 def test_output_that_is_the_input_is_refused(work):

@@ -30,6 +30,9 @@ def test_a_weights_file_stem_names_its_model():
     assert len(set(stems)) == len(stems)
     for entry in registry.entries.values():
         assert registry.get(entry.path.stem) is entry
+        other = registry.entries.get(entry.path.stem)
+        assert other is None or other is entry, "a stem that is another model's name would be ambiguous"
+    assert set(registry.names()) == {*registry.entries, *stems}
     default = registry.get()
     assert default.path.stem != default.name and registry.get(default.path.stem) is default
     image = np.arange(5 * 4 * 3, dtype=np.uint8).reshape(5, 4, 3)
