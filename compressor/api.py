@@ -205,12 +205,12 @@ def check_precision(precision: int) -> None:
 def compress(image: ImageLike, model: ModelSpec = None, budget: int | None = None,
              precision: int = DEFAULT_PRECISION, threads: int | None = None,
              progress: Progress | None = None, max_pixels: int = DEFAULT_MAX_PIXELS,
-             max_calls: int = DEFAULT_MAX_CALLS) -> bytes:
+             max_calls: int | None = DEFAULT_MAX_CALLS) -> bytes:
     """Compress an image (path, Pillow image or uint8 array) to .ardm bytes.
 
     `model` is a registered name or a .safetensors model file (whose sha256 the file records);
-    images above `max_pixels`, or whose budget takes more than `max_calls` network calls, are refused,
-    as the decoder refuses them by default.
+    images above `max_pixels`, or whose budget takes more than `max_calls` network calls (None: no
+    limit), are refused, as the decoder refuses them by default.
     """
     return compress_measured(image, model, budget, precision, threads, progress, max_pixels, measure=False,
                              max_calls=max_calls).data
@@ -224,7 +224,7 @@ class Measured(NamedTuple):
 def compress_measured(image: ImageLike, model: ModelSpec = None, budget: int | None = None,
                       precision: int = DEFAULT_PRECISION, threads: int | None = None,
                       progress: Progress | None = None, max_pixels: int = DEFAULT_MAX_PIXELS,
-                      measure: bool = True, max_calls: int = DEFAULT_MAX_CALLS) -> Measured:
+                      measure: bool = True, max_calls: int | None = DEFAULT_MAX_CALLS) -> Measured:
     """compress(), and beside the bytes the model's ideal code length from the same network calls, so the
     coder's overhead can be reported without a second pass over the image (measure=False: None)."""
     check_precision(precision)
@@ -270,7 +270,7 @@ def encode_parts(entry: ModelEntry, net, images: list[ImageParts], budget: int, 
 
 def model_bits(image: ImageLike, model: ModelSpec = None, budget: int | None = None,
                threads: int | None = None, max_pixels: int = DEFAULT_MAX_PIXELS,
-               max_calls: int = DEFAULT_MAX_CALLS) -> float:
+               max_calls: int | None = DEFAULT_MAX_CALLS) -> float:
     """The model's ideal code length -log2 p(image) in bits at this budget (no header, no coder overhead)."""
     _, net, parts, budget = _model_and_image(image, model, budget, max_pixels)
     check_calls(image_calls(net, [p.shape for p in parts.planes], budget), max_calls)
@@ -309,14 +309,14 @@ def payload_coder(payload: bytes) -> AnsCoder:
 
 def decompress(data: bytes, threads: int | None = None, progress: Progress | None = None,
                model: ModelSpec = None, max_pixels: int = DEFAULT_MAX_PIXELS,
-               max_calls: int = DEFAULT_MAX_CALLS) -> Image.Image | np.ndarray:
+               max_calls: int | None = DEFAULT_MAX_CALLS) -> Image.Image | np.ndarray:
     """Decode .ardm bytes to the exact original image; raises an ArdmzipError on any mismatch.
 
     16-bit greyscale comes back as an I;16 image, 16-bit RGB as a (H, W, 3) uint16 array.
 
     `model` is needed only for files written with a model file (the same file); images above
     `max_pixels` are refused from the header, before the model is loaded or anything allocated; files
-    whose budget takes more than `max_calls` network calls, before the first call.
+    whose budget takes more than `max_calls` network calls (None: no limit), before the first call.
     """
     head, payload = _checked_header(data)
     check_size(head.width, head.height, max_pixels)

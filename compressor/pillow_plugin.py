@@ -9,7 +9,9 @@ decoded with the file named by ``use_model_file`` (a module-level setting). Deco
 from ``load()`` as ``OSError`` (its message is ardmzip's), as Pillow's own decoders raise them.
 Size limits are Pillow's, not ardmzip's ``--max-pixels``: ``Image.open`` refuses a file whose header
 claims more than twice ``Image.MAX_IMAGE_PIXELS`` (warning above it), and ``load()`` and ``save`` allow
-what Pillow allows, so a Pillow user raises or lifts the limit as for any format.
+what Pillow allows, so a Pillow user raises or lifts the limit as for any format. Network calls per
+image, which no Pillow setting covers, are limited by the module-level ``MAX_CALLS`` (read at each
+call, set like ``Image.MAX_IMAGE_PIXELS``; None lifts it), ardmzip's default unless changed.
 Needs Pillow >= 10.1, the first release whose plugins set ``_mode`` (``Image.mode`` became read-only).
 """
 
@@ -29,6 +31,7 @@ FORMAT = "ARDM"
 EXTENSION = ".ardm"
 MIME = "image/x-ardm"
 _model_file: Path | None = None
+MAX_CALLS: int | None = api.DEFAULT_MAX_CALLS
 
 
 def use_model_file(path: str | os.PathLike | None) -> None:
@@ -77,7 +80,7 @@ class ArdmImageFile(ImageFile.ImageFile):
             head = self.info["ardmzip_header"]
             model = _model_file if head.model_id == fmt.EXTERNAL_MODEL_ID else None
             try:
-                decoded = api.decompress(self._data, model=model, max_pixels=pillow_max_pixels())
+                decoded = api.decompress(self._data, model=model, max_pixels=pillow_max_pixels(), max_calls=MAX_CALLS)
             except ArdmzipError as e:
                 raise OSError(f"cannot decode ardmzip file: {e}") from e
             decoded.load()  # realizes the palette in the pixel storage taken below
@@ -94,7 +97,8 @@ class ArdmImageFile(ImageFile.ImageFile):
 def _save(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
     """Save options: ``model`` (name or .safetensors path) and ``budget`` (network calls per plane)."""
     opts = im.encoderinfo
-    fp.write(api.compress(im, model=opts.get("model"), budget=opts.get("budget"), max_pixels=pillow_max_pixels()))
+    fp.write(api.compress(im, model=opts.get("model"), budget=opts.get("budget"), max_pixels=pillow_max_pixels(),
+                          max_calls=MAX_CALLS))
 
 
 def register() -> None:

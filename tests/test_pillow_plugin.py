@@ -132,3 +132,22 @@ def test_size_limits_are_pillows(tiny_registry, tmp_path, monkeypatch, limit):
     with pytest.raises(Exception, match="exceeds the limit of 400 pixels"):
         src.save(tmp_path / "big.ardm")
     assert not (tmp_path / "big.ardm").exists()
+
+
+def test_network_calls_are_limited_by_the_module_setting(tiny_registry, tmp_path, monkeypatch):
+    """No Pillow setting covers calls, so MAX_CALLS does (read at each call, None lifts it), for load and save."""
+    from ardmzip import pillow_plugin
+
+    src = Image.open(FIXTURES / "kodim05_crop17x33.png")
+    src.save(tmp_path / "c.ardm", budget=3)
+    monkeypatch.setattr(pillow_plugin, "MAX_CALLS", 2)
+    with pytest.raises(ardmzip.ArdmzipError, match="network calls, above the limit of 2"):
+        src.save(tmp_path / "more.ardm", budget=3)
+    assert not (tmp_path / "more.ardm").exists()
+    with Image.open(tmp_path / "c.ardm") as im, pytest.raises(OSError, match="limit of 2"):
+        im.load()
+    monkeypatch.setattr(pillow_plugin, "MAX_CALLS", None)
+    src.save(tmp_path / "more.ardm", budget=3)
+    with Image.open(tmp_path / "c.ardm") as im:
+        assert same_pixels(im, src)
+    assert (tmp_path / "more.ardm").read_bytes() == (tmp_path / "c.ardm").read_bytes()
