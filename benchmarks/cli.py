@@ -25,6 +25,8 @@ from .run import BenchConfig, run
               help="Repeatable ardmzip model; default: every registered one for 8-bit images.")
 @click.option("--budget", "budgets", multiple=True, type=click.IntRange(min=1),
               help="Repeatable network-call budget for the ardmzip models; default: each model's own.")
+@click.option("--search", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Generation orders the ardmzip ARDMs try per image, keeping the smallest file (compress --search).")
 @click.option("--no-nll", "nll", is_flag=True, flag_value=False, default=True,
               help="Skip the model's ideal code length (taken from the encoder's own network calls, "
               "about 1% of the encode time).")
@@ -36,10 +38,10 @@ from .run import BenchConfig, run
               show_default=True, help="Folder for rows.jsonl, summary.json, table.md and plots; "
               "rerunning into it measures only the rows still missing.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages.")
-def bench(datasets, data_dir, limit, codecs, models, budgets, nll, threads, jobs, out, quiet):
+def bench(datasets, data_dir, limit, codecs, models, budgets, search, nll, threads, jobs, out, quiet):
     """Lossless bits/dim and speed of ardmzip and classical codecs on benchmark image sets."""
     cfg = BenchConfig(tuple(datasets), data_dir, out, limit, tuple(codecs) or ("classical", "ardmzip"),
-                      tuple(models), tuple(budgets), nll, threads, jobs, quiet)
+                      tuple(models), tuple(budgets), nll, threads, jobs, quiet, search)
     try:
         run(cfg)
     except (ArdmzipError, DataError, ModuleNotFoundError) as e:

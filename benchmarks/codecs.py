@@ -95,8 +95,9 @@ def image_models() -> tuple[str, ...]:
                  if getattr(ardmzip.REGISTRY.load(entry), "classes", 256) == 256)
 
 
-def learned(model: str, budget: int, threads: int) -> Codec:
-    """An ardmzip model at one budget, through the public API; counts the network calls it makes.
+def learned(model: str, budget: int, threads: int, search: int = 1) -> Codec:
+    """An ardmzip model at one budget, through the public API; counts the network calls it makes (encoding
+    with a search of N orders makes N times one order's calls, decoding one order's).
 
     `model` is a registered name or a .safetensors model file (named by its stem, tagged by its sha256)."""
     path = Path(model) if model.endswith(".safetensors") else None
@@ -111,9 +112,9 @@ def learned(model: str, budget: int, threads: int) -> Codec:
             calls = done
 
         out = ardmzip.compress_measured(a, model=model, budget=budget, threads=threads, progress=progress,
-                                        measure=measure)
+                                        measure=measure, search=search)
         return out.data, calls, out.model_bits
 
-    return Codec(f"ardmzip-{label}-b{budget}", f"ardmzip {ardmzip.__version__}, weights {tag}",
+    return Codec(f"ardmzip-{label}-b{budget}{f'-s{search}' if search > 1 else ''}", f"ardmzip {ardmzip.__version__}, weights {tag}",
                  lambda a: encode_measured(a, measure=False)[:2],
                  lambda d, _: np.asarray(ardmzip.decompress(d, threads=threads, model=path)), budget, encode_measured)

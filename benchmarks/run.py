@@ -38,6 +38,7 @@ class BenchConfig:
     threads: int = 1  # torch threads per image (per worker)
     jobs: int = 1  # worker processes measuring images at once
     quiet: bool = False
+    search: int = 1  # generation orders the ardmzip ARDMs try per image (compress's search)
 
 
 def build_codecs(cfg: BenchConfig) -> list[Codec]:
@@ -48,7 +49,7 @@ def build_codecs(cfg: BenchConfig) -> list[Codec]:
             default = ardmzip.REGISTRY.get(model).default_budget
             one_pass = default == 1  # the discrete flows: one network pass, no budget to sweep
             for budget in (default,) if one_pass else cfg.budgets or (default,):
-                codecs.append(learned(model, budget, cfg.threads))
+                codecs.append(learned(model, budget, cfg.threads, 1 if one_pass else cfg.search))
     unknown = [n for n in names if n not in CLASSICAL and n != "ardmzip"]
     if unknown:
         raise ValueError(f"unknown codec(s) {', '.join(unknown)} (known: {', '.join(CLASSICAL)}, ardmzip, classical)")

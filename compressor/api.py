@@ -18,6 +18,7 @@ from ardmzip.codecs.autoregressive import AutoregressiveCodec
 from ardmzip.codecs.flow import FLOW_BUDGET, FlowCodec, is_latent_model
 from ardmzip.codecs.low_bytes import LowByteCodec, pop_range, push_range
 from ardmzip.codecs.quantize import DEFAULT_PRECISION, MAX_PRECISION, MIN_PRECISION
+from ardmzip.models.ardm import generation_order
 
 from . import header as fmt
 from . import model_file, sixteen_bit
@@ -33,6 +34,7 @@ MAX_PIXELS = 1 << 28  # the format's range: larger sizes are refused as corrupt,
 DEFAULT_MAX_PIXELS = 1 << 24  # 16.8 MP: a 12 MP photo passes; memory grows with pixels (README)
 MAX_BUDGET = 1 << 20
 DEFAULT_MAX_CALLS = 4096  # network calls per image: the full budget of a 32x32 RGB image (3,072) passes
+MAX_SEARCH = 256  # generation orders compress may try per image
 
 
 @contextlib.contextmanager
@@ -126,13 +128,27 @@ def _from_array(a: np.ndarray) -> Image.Image | np.ndarray:
     return Image.frombytes(modes[a.shape[2]], (a.shape[1], a.shape[0]), np.ascontiguousarray(a).tobytes())
 
 
-def _plane_codec(model, shape: tuple[int, ...], budget: int, precision: int = DEFAULT_PRECISION):
-    """A discrete flow codes a plane in one pass and its files record FLOW_BUDGET; an ARDM spends the budget."""
+def _plane_codec(model, shape: tuple[int, ...], budget: int, precision: int = DEFAULT_PRECISION, order_seed: int = 0):
+    """A discrete flow codes a plane in one pass and its files record FLOW_BUDGET; an ARDM spends the
+    budget in the generation order of `order_seed` (0: the model's fixed order)."""
     if not is_latent_model(model):
-        return AutoregressiveCodec(model, shape, budget, precision)
+        order = generation_order(tuple(shape), order_seed) if order_seed else None
+        return AutoregressiveCodec(model, shape, budget, precision, order=order)
     if budget != FLOW_BUDGET:
         raise FormatError(f"a discrete flow's files record budget {FLOW_BUDGET}, not {budget}")
+    if order_seed:
+        raise FormatError("a discrete flow has no generation order, but the file names one")
     return FlowCodec(model, shape, precision)
+
+
+def searchable(model) -> bool:
+    """Whether compress's search has orders to try: an ARDM has, a discrete flow's one pass has none."""
+    return not is_latent_model(model)
+
+
+def check_search(search: int) -> None:
+    if not 1 <= search <= MAX_SEARCH:
+        raise ArdmzipError(f"search must be between 1 and {MAX_SEARCH} orders, got {search}")
 
 
 def check_fits(net, entry: ModelEntry, shapes, planes=None, error: type[ArdmzipError] = UnsupportedImageError) -> None:
@@ -160,10 +176,10 @@ def image_calls(model, shapes, budget: int) -> int:
 
 
 def image_codec(model, shapes, budget: int, precision: int, progress: Progress | None = None,
-                max_calls: int | None = None) -> Serial:
+                max_calls: int | None = None, order_seed: int = 0) -> Serial:
     """One autoregressive codec per plane; progress(done, total) counts network calls. Refuses an image
     of more than `max_calls` calls (None: no limit) before any call."""
-    codecs = [_plane_codec(model, s, budget, precision) for s in shapes]
+    codecs = [_plane_codec(model, s, budget, precision, order_seed) for s in shapes]
     total = sum(c.calls for c in codecs)
     check_calls(total, max_calls)
     if progress is not None:
@@ -205,15 +221,17 @@ def check_precision(precision: int) -> None:
 def compress(image: ImageLike, model: ModelSpec = None, budget: int | None = None,
              precision: int = DEFAULT_PRECISION, threads: int | None = None,
              progress: Progress | None = None, max_pixels: int = DEFAULT_MAX_PIXELS,
-             max_calls: int | None = DEFAULT_MAX_CALLS) -> bytes:
+             max_calls: int | None = DEFAULT_MAX_CALLS, search: int = 1) -> bytes:
     """Compress an image (path, Pillow image or uint8 array) to .ardm bytes.
 
     `model` is a registered name or a .safetensors model file (whose sha256 the file records);
     images above `max_pixels`, or whose budget takes more than `max_calls` network calls (None: no
-    limit), are refused, as the decoder refuses them by default.
+    limit), are refused, as the decoder refuses them by default. `search`: generation orders to try,
+    keeping the smallest file: `search` times the encoding time, decoding as fast (ARDMs; a flow has
+    one pass, nothing to search).
     """
     return compress_measured(image, model, budget, precision, threads, progress, max_pixels, measure=False,
-                             max_calls=max_calls).data
+                             max_calls=max_calls, search=search).data
 
 
 class Measured(NamedTuple):
@@ -224,14 +242,15 @@ class Measured(NamedTuple):
 def compress_measured(image: ImageLike, model: ModelSpec = None, budget: int | None = None,
                       precision: int = DEFAULT_PRECISION, threads: int | None = None,
                       progress: Progress | None = None, max_pixels: int = DEFAULT_MAX_PIXELS,
-                      measure: bool = True, max_calls: int | None = DEFAULT_MAX_CALLS) -> Measured:
-    """compress(), and beside the bytes the model's ideal code length from the same network calls, so the
-    coder's overhead can be reported without a second pass over the image (measure=False: None)."""
+                      measure: bool = True, max_calls: int | None = DEFAULT_MAX_CALLS, search: int = 1) -> Measured:
+    """compress(), and beside the bytes the model's ideal code length from the same network calls (in the
+    order kept), so the coder's overhead can be reported without a second pass (measure=False: None)."""
     check_precision(precision)
+    check_search(search)
     entry, net, parts, budget = _model_and_image(image, model, budget, max_pixels)
     bits = np.zeros(1) if measure else None
     with torch_threads(threads):
-        data = encode_parts(entry, net, [parts], budget, precision, progress, bits, max_calls)[0]
+        data = encode_parts(entry, net, [parts], budget, precision, progress, bits, max_calls, search)[0]
     return Measured(data, None if bits is None else float(bits[0]))
 
 
@@ -248,13 +267,45 @@ def _model_and_image(image: ImageLike, model: ModelSpec, budget: int | None,
 
 def encode_parts(entry: ModelEntry, net, images: list[ImageParts], budget: int, precision: int,
                  progress: Progress | None = None, bits: np.ndarray | None = None,
-                 max_calls: int | None = None) -> list[bytes]:
+                 max_calls: int | None = None, search: int = 1) -> list[bytes]:
     """The .ardm bytes of images whose planes have the same shapes, coded as one batch: each network
     call serves them all, each file is byte for byte its image's alone (compress is the batch of one).
 
     bits: if given (one per image), each grows by its image's ideal code length, as model_bits() counts it.
-    max_calls: refuse images of more network calls than this (None: no limit), before anything is coded."""
-    codec = image_codec(net, [p.shape for p in images[0].planes], budget, precision, progress, max_calls)
+    max_calls: refuse images of more network calls than this (None: no limit), before anything is coded;
+    it bounds decoding, so it counts one order's calls however many are searched.
+    search: order seeds 0 .. search-1 are each coded (the whole batch per seed, so batching holds) and
+    each image keeps its smallest file, the lower seed on a tie."""
+    seeds = range(search if searchable(net) else 1)
+    image_codec(net, [p.shape for p in images[0].planes], budget, precision, max_calls=max_calls)  # refuse first
+    best, best_bits = None, None
+    for seed in seeds:
+        trial = None if bits is None else np.zeros(len(images))
+        files = encode_order(entry, net, images, budget, precision, _pass(progress, seed, len(seeds)), trial, seed)
+        if best is None:
+            best, best_bits = files, trial
+            continue
+        for i, data in enumerate(files):
+            if len(data) < len(best[i]):
+                best[i] = data
+                if trial is not None:
+                    best_bits[i] = trial[i]
+    if bits is not None:
+        bits += best_bits
+    return best
+
+
+def _pass(progress: Progress | None, k: int, passes: int) -> Progress | None:
+    """Progress over `passes` passes of equal calls, this being pass k."""
+    if progress is None or passes == 1:
+        return progress
+    return lambda done, total: progress(k * total + done, passes * total)
+
+
+def encode_order(entry: ModelEntry, net, images: list[ImageParts], budget: int, precision: int,
+                  progress: Progress | None, bits: np.ndarray | None, order_seed: int) -> list[bytes]:
+    """encode_parts for one generation order (0: the model's fixed order), whatever its size."""
+    codec = image_codec(net, [p.shape for p in images[0].planes], budget, precision, progress, order_seed=order_seed)
     coders = [AnsCoder() for _ in images]
     for i, (coder, parts) in enumerate(zip(coders, images)):
         if parts.bits == 16:  # pushed first, so popped after the high parts it is conditioned on
@@ -264,7 +315,8 @@ def encode_parts(entry: ModelEntry, net, images: list[ImageParts], budget: int, 
     codec.push_batch(coders, [[p.astype(np.int64) for p in parts.planes] for parts in images], bits)
     return [fmt.pack(fmt.Header(entry.model_id, model_file.tag(entry), precision, budget, parts.mode, parts.width,
                                 parts.height, parts.pixel_checksum(), parts.alpha_constant, parts.palette,
-                                parts.icc, parts.colour_key, bits=parts.bits, version=fmt.version_for(parts.bits)),
+                                parts.icc, parts.colour_key, bits=parts.bits,
+                                version=fmt.version_for(parts.bits, order_seed), order_seed=order_seed),
                      to_bytes(coder)) for parts, coder in zip(images, coders)]
 
 
@@ -337,11 +389,12 @@ def decompress(data: bytes, threads: int | None = None, progress: Progress | Non
 
 def decode_parts(net, shapes, heads: list[fmt.Header], coders: list[AnsCoder], progress: Progress | None = None,
                  max_calls: int | None = None) -> list[Image.Image | np.ndarray | ArdmzipError]:
-    """The images of .ardm payloads with the same planes' shapes, budget and precision, decoded as one
+    """The images of .ardm payloads with the same planes' shapes, budget, precision and order seed, decoded as one
     batch (decompress is the batch of one); an image whose checks fail gets its error, the others are
     unaffected, as each coder holds only its own file's stream. More than `max_calls` network calls
     (None: no limit) raises a LimitError before the first."""
-    batch = image_codec(net, shapes, heads[0].budget, heads[0].precision, progress, max_calls).pop_batch(coders)
+    batch = image_codec(net, shapes, heads[0].budget, heads[0].precision, progress, max_calls,
+                        heads[0].order_seed).pop_batch(coders)
     out: list[Image.Image | np.ndarray | ArdmzipError] = []
     for head, coder, planes in zip(heads, coders, batch):
         low, offset, shift = None, 0, 8

@@ -1,7 +1,7 @@
 """Many images at once: images of one size share every network call, and each file is as if coded alone.
 
 compress_many and decompress_many code the images whose planes have the same shapes (to decode, also
-the same model, budget and precision) in batches through api.encode_parts / decode_parts: a file is
+the same model, budget, precision and order seed) in batches through api.encode_parts / decode_parts: a file is
 byte for byte what compress() writes for its image alone, and decodes alone, since each image keeps
 its own rANS coder and the integer networks give every image of a batch the numbers it gets alone.
 A batch holds at most `batch` images and MAX_BATCH_PIXELS pixels, so its memory stays about that of
@@ -65,14 +65,15 @@ def _failed(error: ArdmzipError, return_errors: bool) -> ArdmzipError:
 def compress_many(images: Sequence[api.ImageLike], model: ModelSpec = None, budget: int | None = None,
                   precision: int = DEFAULT_PRECISION, threads: int | None = None,
                   max_pixels: int = api.DEFAULT_MAX_PIXELS, batch: int = DEFAULT_BATCH,
-                  return_errors: bool = False, max_calls: int = api.DEFAULT_MAX_CALLS) -> list:
-    """The .ardm bytes of each image (as compress() gives them), same-size images coded in batches.
+                  return_errors: bool = False, max_calls: int = api.DEFAULT_MAX_CALLS, search: int = 1) -> list:
+    """The .ardm bytes of each image (as compress() gives them, `search` too), same-size images coded in batches.
 
     An image that cannot be compressed raises the ArdmzipError compress() raises for it, or with
     return_errors stands in the list as that error while the others are coded. Every image's planes
     are held until all are coded.
     """
     api.check_precision(precision)
+    api.check_search(search)
     entry, resolved = api.resolve_model(model, budget)
     net = model_file.load(entry)
     budget = api.coding_budget(net, budget, resolved)
@@ -92,11 +93,11 @@ def compress_many(images: Sequence[api.ImageLike], model: ModelSpec = None, budg
         for members in batches(keys, [ready[i].width * ready[i].height for i in todo], batch):
             chosen = [todo[m] for m in members]
             try:
-                coded = api.encode_parts(entry, net, [ready[i] for i in chosen], budget, precision)
+                coded = api.encode_parts(entry, net, [ready[i] for i in chosen], budget, precision, search=search)
             except MemoryError:  # short of memory for the batch: each image alone, as compress() codes it
                 if len(chosen) == 1:
                     raise
-                coded = [api.encode_parts(entry, net, [ready[i]], budget, precision)[0] for i in chosen]
+                coded = [api.encode_parts(entry, net, [ready[i]], budget, precision, search=search)[0] for i in chosen]
             for i, data in zip(chosen, coded):
                 results[i] = data
     return results
@@ -123,7 +124,7 @@ def decompress_many(files: Sequence[bytes], threads: int | None = None, model: M
             shapes = plane_shapes(head.mode, head.width, head.height, alpha_coded=head.alpha_constant is None)
             api.check_fits(net, entry, shapes, error=CorruptFileError)
             api.image_codec(net, shapes, head.budget, head.precision,  # refuses what the model cannot decode
-                            max_calls=max_calls)
+                            max_calls=max_calls, order_seed=head.order_seed)
             payload = fmt.unpack(data)[1]
             api.payload_coder(payload)  # refuses a stream no encoder makes, before any work
             ready[i] = head, net, shapes, payload
@@ -131,7 +132,7 @@ def decompress_many(files: Sequence[bytes], threads: int | None = None, model: M
             results[i] = _failed(e, return_errors)
     todo = sorted(ready)
     keys = [(ready[i][0].model_id, ready[i][0].weights_tag, ready[i][0].budget, ready[i][0].precision,
-             tuple(ready[i][2])) for i in todo]
+             ready[i][0].order_seed, tuple(ready[i][2])) for i in todo]
     with api.torch_threads(threads):
         for members in batches(keys, [ready[i][0].width * ready[i][0].height for i in todo], batch):
             chosen = [todo[m] for m in members]

@@ -139,17 +139,22 @@ def main() -> None:
               shell_complete=lambda ctx, param, incomplete: [n for n in REGISTRY.names() if n.startswith(incomplete)])
 @click.option("--budget", type=click.IntRange(1, api.MAX_BUDGET), help="Network calls per image plane: "
               "fewer is faster, more is smaller.")
+@click.option("--search", type=click.IntRange(1, api.MAX_SEARCH), default=1, show_default=True,
+              help="Generation orders to try per image, keeping the smallest file: N times the encoding "
+              "time, decoding as fast (ARDM models; a flow has nothing to search).")
 @click.option("--archive", type=click.Path(dir_okay=False), help="Code all the images into this one archive "
               "(dataset mode: later images coded bits-back with their generation order as latent).")
 @click.option("--orders", type=click.IntRange(0, MAX_ORDERS), default=DEFAULT_ORDERS, show_default=True,
               help="With --archive: generation orders weighed per image (more: smaller and slower; 0: no bits-back).")
 def compress(files, output, to_stdout, force, remove, quiet, verbose, threads, max_pixels, max_archive_pixels,
-             max_calls, recursive, jobs, out_dir, batch, model, budget, archive, orders):
+             max_calls, recursive, jobs, out_dir, batch, model, budget, search, archive, orders):
     """Compress images (PNG, BMP, TIFF, ...) to FILE.ardm, or all of them into one archive."""
     opts = Options(output, to_stdout, force, remove, quiet, verbose, threads, max_pixels, max_archive_pixels,
                    max_calls)
     if not archive and click.get_current_context().get_parameter_source("orders") != ParameterSource.DEFAULT:
         raise click.UsageError("--orders goes with --archive")
+    if archive and search != 1:
+        raise click.UsageError("--search codes single files; an archive weighs orders with --orders")
     if archive:
         if recursive:
             raise click.UsageError("--archive takes files, not -r")
@@ -157,7 +162,8 @@ def compress(files, output, to_stdout, force, remove, quiet, verbose, threads, m
         _run_all((archive,), opts, lambda _, o: archive_cli.create(files, archive, o, model, budget, orders))
         return
     if recursive:
-        _run_folders(files, opts, jobs, out_dir, decompress=False, model=model, budget=budget, batch=batch)
+        _run_folders(files, opts, jobs, out_dir, decompress=False, model=model, budget=budget, batch=batch,
+                     search=search)
     _no_folder_options(jobs, out_dir)
 
     def one(src: str, opts: Options) -> None:
@@ -174,7 +180,7 @@ def compress(files, output, to_stdout, force, remove, quiet, verbose, threads, m
                       f"pixels exactly and will be larger than the {image.format} file")
         try:
             data = api.compress(image, model=model, budget=budget, threads=opts.threads, progress=progress,
-                                max_pixels=opts.max_pixels, max_calls=opts.max_calls)
+                                max_pixels=opts.max_pixels, max_calls=opts.max_calls, search=search)
         finally:
             progress.close()
         write_output(data, target, opts)
@@ -256,7 +262,8 @@ def info(files):
             model = f"unknown (number {h.model_id})"
         click.echo(f"{src}: {h.width}x{h.height} {h.mode}{' 16-bit' if h.bits == 16 else ''}, model {model} "
                    f"(weights {h.weights_tag.hex()}), "
-                   f"budget {h.budget}, precision {h.precision}, format {h.version}, "
+                   f"budget {h.budget}{f', order seed {h.order_seed}' if h.order_seed else ''}, "
+                   f"precision {h.precision}, format {h.version}, "
                    f"{len(raw)} bytes, {8 * len(raw) / h.dims:.3f} bits/dim"
                    f"{', ICC profile' if h.icc else ''}")
     if failed:

@@ -45,6 +45,7 @@ class FolderConfig:
     out_dir: Path | None = None  # outputs under it, keeping paths relative to each root; else beside inputs
     model: str | None = None
     budget: int | None = None
+    search: int = 1  # compress: generation orders tried per image
     test: bool = False  # decompress: verify only
     batch: int = batches.DEFAULT_BATCH  # same-size images coded together (at most; 1: one at a time)
 
@@ -176,7 +177,7 @@ def _code(inputs: list, cfg: FolderConfig) -> list:
                                        max_calls=cfg.opts.max_calls)
     return batches.compress_many(inputs, model=cfg.model, budget=cfg.budget, threads=cfg.threads,
                                  max_pixels=cfg.opts.max_pixels, batch=cfg.batch, return_errors=True,
-                                 max_calls=cfg.opts.max_calls)
+                                 max_calls=cfg.opts.max_calls, search=cfg.search)
 
 
 def _guarded(job: Job, out: Outcome, step: Callable[[], T]) -> T | None:
@@ -234,7 +235,7 @@ def _batch_key(job: Job, cfg: FolderConfig) -> tuple[tuple | None, int]:
                 return None, 0
             h = api.inspect(job.src.read_bytes())
             return (h.model_id, h.weights_tag, h.budget, h.precision, h.mode, h.width, h.height,
-                    h.alpha_constant is None, h.bits), h.width * h.height
+                    h.alpha_constant is None, h.bits, h.order_seed), h.width * h.height
         with Image.open(job.src) as im:
             return (im.mode, im.size), im.size[0] * im.size[1]
     except Exception:

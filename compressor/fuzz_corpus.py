@@ -3,6 +3,7 @@
 Kinds: 8-bit single images of every mode and header option (format 1), 16-bit greyscale and RGB
 (format 2), archives (dataset mode, with and without bits-back orders, and of a discrete flow),
 discrete-flow files, depth-upscaling ARDM files, files of a model given by path (model number 0),
+files of another generation order than the fixed one, as compress's search writes them (format 3),
 and label maps coded by a model of classes (ddf-rgb8: 8-class maps, as palette or grey images).
 The images are tiny, so that decoding a damaged file, or one whose forged size is a few times
 larger, takes milliseconds to seconds.
@@ -17,11 +18,14 @@ from typing import Union
 import numpy as np
 from PIL import Image
 
+from ardmzip.codecs.quantize import DEFAULT_PRECISION
+
 from . import api
 from .archive import compress_archive
 from .registry import REGISTRY
 
-KINDS = ("8-bit", "16-bit", "archive", "flow", "upscale", "model-file", "label-map")
+KINDS = ("8-bit", "16-bit", "archive", "flow", "upscale", "model-file", "searched", "label-map")
+ORDER_SEEDS = (1, 2, 300)  # of the "searched" files: search keeps seed 0 on a tie, which tiny files often are
 Decoded = Union[Image.Image, np.ndarray]  # what decoding returns: 16-bit RGB is a uint16 array
 
 
@@ -102,8 +106,12 @@ def build(kinds: tuple[str, ...] = KINDS, models: FuzzModels | None = None, budg
     images = sample_images()
     out: list[Valid] = []
 
-    def single(kind: str, image: Decoded, model=None, budget_: int | None = budget) -> None:
-        data = api.compress(image, model=model, budget=budget_)
+    def single(kind: str, image: Decoded, model=None, budget_: int | None = budget, order_seed: int = 0) -> None:
+        if order_seed:
+            entry, net, parts, budget_ = api._model_and_image(image, model, budget_, api.DEFAULT_MAX_PIXELS)
+            data = api.encode_order(entry, net, [parts], budget_, DEFAULT_PRECISION, None, None, order_seed)[0]
+        else:
+            data = api.compress(image, model=model, budget=budget_)
         out.append(Valid(kind, data, ((None, image),), model if isinstance(model, Path) else None))
 
     for kind in kinds:
@@ -132,6 +140,11 @@ def build(kinds: tuple[str, ...] = KINDS, models: FuzzModels | None = None, budg
             path = REGISTRY.get(models.ardm).path
             for im in (images[0], images[4]):
                 single(kind, im, path)
+        elif kind == "searched":
+            for (im, model), seed in zip(((images[0], models.ardm), (images[1], models.ardm), (images[4], models.ardm),
+                                          (sixteen_bit_images()[0], models.ardm), (images[5], models.upscale)),
+                                         ORDER_SEEDS * 2):
+                single(kind, im, model, order_seed=seed)
         elif kind == "label-map":
             for model in models.label_maps:
                 for im in label_maps():

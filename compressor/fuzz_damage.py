@@ -14,7 +14,8 @@ import dataclasses
 import numpy as np
 
 from .archive_format import ArchiveHeader, Entry, is_archive, pack_archive, unpack_archive
-from .header import EXTERNAL_MODEL_ID, SIXTEEN_BIT_MODES, Header, pack, tag_length, unpack, version_for, with_crc
+from .header import (EXTERNAL_MODEL_ID, MAX_ORDER_SEED, SIXTEEN_BIT_MODES, Header, pack, tag_length, unpack, version_for,
+                     with_crc)
 from .image_planes import MODES
 
 PLAIN = ("flip", "truncate", "extend", "splice", "cross")
@@ -69,7 +70,7 @@ IMAGE_FIELDS = ("width", "height", "size", "mode", "pixel_crc", "alpha", "key")
 
 def _file_field_change(rng: np.random.Generator, head: Header) -> Header:
     """The header with one field rewritten to a plausible or hostile value."""
-    field = str(rng.choice(["budget", "precision", "model", "tag", "bits", *IMAGE_FIELDS]))
+    field = str(rng.choice(["budget", "precision", "model", "tag", "bits", "order", *IMAGE_FIELDS]))
     if field == "budget":
         return dataclasses.replace(head, budget=_near(rng, head.budget))
     if field == "precision":
@@ -81,10 +82,13 @@ def _file_field_change(rng: np.random.Generator, head: Header) -> Header:
     if field == "bits":  # 8 <-> 16 bits per sample, in a mode that can have them
         bits = 24 - head.bits
         mode = head.mode if bits == 8 or head.mode in SIXTEEN_BIT_MODES else str(rng.choice(SIXTEEN_BIT_MODES))
-        return dataclasses.replace(head, bits=bits, mode=mode, palette=None, version=version_for(bits))
+        return dataclasses.replace(head, bits=bits, mode=mode, palette=None, version=version_for(bits, head.order_seed))
+    if field == "order":  # another generation order, or the fixed one (seed 0, written unflagged)
+        seed = int(rng.choice([0, min(_near(rng, head.order_seed), MAX_ORDER_SEED), int(rng.integers(1, MAX_ORDER_SEED + 1))]))
+        return dataclasses.replace(head, order_seed=seed, version=version_for(head.bits, seed))
     head = dataclasses.replace(head, **_image_fields(rng, head, field))
     if head.bits == 16 and head.mode not in SIXTEEN_BIT_MODES:  # pack() writes no such file; format 1 is 8-bit
-        head = dataclasses.replace(head, bits=8, version=1)
+        head = dataclasses.replace(head, bits=8, version=version_for(8, head.order_seed))
     return head
 
 

@@ -3,7 +3,8 @@
 Layout (integers little-endian; "varint" = unsigned LEB128, 1 byte below 128):
 
     magic        3  b"ARZ"
-    version      1  1, or 2 for a 16-bit image (8-bit files stay format 1, readable by ardmzip 0.1.0)
+    version      1  the oldest format that holds the file (version_for): 1; 2 for a 16-bit image; 3 for a
+                    file with an order seed (8-bit files without one stay format 1, readable by ardmzip 0.1.0)
     model id     1  registry number of the model; 0 (EXTERNAL_MODEL_ID): a model file given by path
     weights tag  4  first 4 bytes of the sha256 of the model's weights file (model id 0: all 32 bytes,
                     since no registry vouches for the file and decoding must be given the same one)
@@ -11,13 +12,15 @@ Layout (integers little-endian; "varint" = unsigned LEB128, 1 byte below 128):
     budget       varint  network calls per coded plane
     mode/flags   1  low 3 bits: image mode; bit 3: ICC profile; bit 4: uniform alpha; bit 5: colour key;
                     bit 6 (format 2): 16 bits per sample, modes L and RGB (high bytes coded by the model,
-                    then low bytes by ardmzip.codecs.low_bytes)
+                    then low bytes by ardmzip.codecs.low_bytes); bit 7 (format 3): order seed follows
     width        varint
     height       varint
     [alpha       1  the uniform alpha value, if flagged]
     [colour key  varint per channel: the transparent colour of RGB, L and 1 images, if flagged]
     [palette     varint length + bytes, modes P and PA]
     [icc         varint length + zlib-compressed profile (at most MAX_ICC_BYTES unpacked), if flagged]
+    [order seed  varint >= 1: the ARDM planes' generation order (models.ardm.generation_order), if flagged;
+                 unflagged, seed 0, the model's fixed order]
     pixel crc    4  CRC-32 of the decoded pixels (ImageParts.pixel_checksum)
     payload      n  rANS stack, 32-bit little-endian words
     file crc     4  CRC-32 of every byte before it
@@ -36,10 +39,13 @@ from .errors import CorruptFileError, FormatError
 from .image_planes import ALPHA_MODES, KEY_MODES, MAX_KEY, MODE_CHANNELS, MODES
 
 MAGIC = b"ARZ"
-FORMAT_VERSION = 2  # the newest format read and written
+FORMAT_VERSION = 3  # the newest format read and written
 SIXTEEN_BIT_VERSION = 2  # format 2 added 16-bit samples; nothing else changed
+ORDER_SEED_VERSION = 3  # format 3 added the order seed (compress's search); nothing else changed
+MAX_ORDER_SEED = (1 << 32) - 1
 SIXTEEN_BIT_MODES = ("L", "RGB")
 _SIXTEEN_FLAG = 0x40
+_ORDER_FLAG = 0x80
 _ICC_FLAG = 0x08
 _ALPHA_FLAG = 0x10
 _KEY_FLAG = 0x20
@@ -64,7 +70,8 @@ class Header:
     icc: bytes | None = None
     colour_key: tuple[int, ...] | None = None
     bits: int = 8  # per sample: 8, or 16 in modes L and RGB
-    version: int = 1  # version_for(bits)
+    version: int = 1  # version_for(bits, order_seed)
+    order_seed: int = 0  # generation order of the planes; 0: the model's fixed order
 
     @property
     def dims(self) -> int:
@@ -72,9 +79,10 @@ class Header:
         return self.width * self.height * MODE_CHANNELS[self.mode]
 
 
-def version_for(bits: int) -> int:
-    """The oldest format that holds an image of these bits per sample, so 8-bit files stay format 1."""
-    return SIXTEEN_BIT_VERSION if bits == 16 else 1
+def version_for(bits: int, order_seed: int = 0) -> int:
+    """The oldest format that holds a file of these bits per sample and order seed, so 8-bit files of the
+    fixed order stay format 1."""
+    return ORDER_SEED_VERSION if order_seed else SIXTEEN_BIT_VERSION if bits == 16 else 1
 
 
 def tag_length(model_id: int) -> int:
@@ -133,7 +141,11 @@ def pack(header: Header, payload: bytes) -> bytes:
     if header.bits not in (8, 16) or header.bits == 16 and (
             header.mode not in SIXTEEN_BIT_MODES or header.version < SIXTEEN_BIT_VERSION):
         raise ValueError(f"{header.bits} bits per sample in mode {header.mode}, format {header.version}")
-    out += pack_image_fields(header, _SIXTEEN_FLAG if header.bits == 16 else 0)
+    if not 0 <= header.order_seed <= MAX_ORDER_SEED or header.order_seed and header.version < ORDER_SEED_VERSION:
+        raise ValueError(f"order seed {header.order_seed} in format {header.version}")
+    out += pack_image_fields(header, (_SIXTEEN_FLAG if header.bits == 16 else 0) | (_ORDER_FLAG if header.order_seed else 0))
+    if header.order_seed:
+        out += varint(header.order_seed)
     out += struct.pack("<I", header.pixel_crc) + payload
     return with_crc(bytes(out))
 
@@ -218,7 +230,13 @@ def unpack(data: bytes) -> tuple[Header, bytes]:
     tag = r.take(tag_length(model_id))
     precision = r.byte()
     budget = r.varint()
-    fields, sixteen = read_image_fields(r, _SIXTEEN_FLAG if version >= SIXTEEN_BIT_VERSION else 0)
+    extra = (_SIXTEEN_FLAG if version >= SIXTEEN_BIT_VERSION else 0) | (_ORDER_FLAG if version >= ORDER_SEED_VERSION else 0)
+    fields, flags = read_image_fields(r, extra)
+    sixteen = flags & _SIXTEEN_FLAG
+    if flags & _ORDER_FLAG:
+        fields["order_seed"] = r.varint()
+        if not 1 <= fields["order_seed"] <= MAX_ORDER_SEED:  # never written: seed 0 is written unflagged
+            raise CorruptFileError("file is corrupted (order seed out of range)")
     if sixteen and (fields["mode"] not in SIXTEEN_BIT_MODES or fields["alpha_constant"] is not None
                     or fields["colour_key"] is not None):
         raise CorruptFileError("file is corrupted (16 bits per sample in a mode that cannot have them)")

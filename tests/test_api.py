@@ -316,3 +316,43 @@ def test_oversized_icc_profile_refused(tiny_registry, monkeypatch):
     im.info["icc_profile"] = b"p" * 101
     with pytest.raises(UnsupportedImageError, match="ICC profile"):
         ardmzip.compress(im, budget=2)
+
+
+def _order_files(im, budget: int, seeds: int) -> tuple[list[bytes], list[float]]:
+    """Each generation order's file and model bits, coded one order at a time."""
+    entry = ardmzip.REGISTRY.get()
+    net, parts = ardmzip.REGISTRY.load(entry), ardmzip.api.image_parts(im, ardmzip.api.DEFAULT_MAX_PIXELS)
+    files, bits = [], []
+    for seed in range(seeds):
+        b = np.zeros(1)
+        files += ardmzip.api.encode_order(entry, net, [parts], budget, 24, None, b, seed)
+        bits.append(float(b[0]))
+    return files, bits
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "L"])
+def test_search_keeps_the_smallest_order_and_decodes_it(tiny_registry, mode):
+    im = photo(mode)
+    files, bits = _order_files(im, 4, 5)
+    assert files[0] == ardmzip.compress(im, budget=4) == ardmzip.compress(im, budget=4, search=1)
+    assert len(set(files)) == 5, "each seed codes another order"
+    best = min(range(5), key=lambda s: (len(files[s]), s))
+    out = ardmzip.compress_measured(im, budget=4, search=5)
+    assert out.data == files[best] and out.model_bits == bits[best]
+    head = ardmzip.inspect(out.data)
+    assert head.order_seed == best and head.version == (3 if best else 1)
+    assert_same_image(ardmzip.decompress(out.data), im)
+    assert len(ardmzip.compress(im, budget=4, search=3)) >= len(out.data)
+
+
+def test_search_progress_counts_every_order_s_calls(tiny_registry):
+    seen = []
+    ardmzip.compress(photo("RGB"), budget=4, search=3, progress=lambda done, total: seen.append((done, total)))
+    assert seen[-1] == (12, 12) and [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
+def test_search_is_refused_outside_its_range(tiny_registry):
+    for search in (0, ardmzip.api.MAX_SEARCH + 1):
+        with pytest.raises(ArdmzipError, match="search must be between"):
+            ardmzip.compress(photo("RGB"), budget=4, search=search)
+

@@ -53,6 +53,15 @@ def test_ardm_files_are_those_of_single_images_and_decode_exactly(tiny_registry)
         assert all(same(b, d) for b, d in zip(decompress_many(alone, batch=batch), decoded))
 
 
+def test_searched_files_are_those_of_single_images_and_mixed_seeds_decode(tiny_registry):
+    """Each image keeps its own best order within a batch; files of several seeds are batched by seed."""
+    images = crops("kodim15_crop64x64.png", (16, 12), 5) + crops("kodim05_crop17x33.png", (7, 5), 2)
+    alone = [ardmzip.compress(im, budget=3, search=3) for im in images]
+    assert len({ardmzip.inspect(d).order_seed for d in alone}) > 1, "the crops should not all pick one order"
+    assert compress_many(images, budget=3, batch=4, search=3) == alone
+    assert all(same(b, im) for b, im in zip(decompress_many(alone, batch=4), images))
+
+
 @pytest.mark.parametrize("make_entry", [tiny_idf_entry, tiny_df_entry])
 def test_flow_files_are_those_of_single_images(tmp_path, make_entry):
     model = make_entry(tmp_path).path

@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
+import ardmzip
 from ardmzip.benchmarks.cli import bench
 from ardmzip.benchmarks.codecs import CLASSICAL, Codec, classical, learned
 from ardmzip.benchmarks.environment import environment
@@ -109,6 +110,14 @@ def test_codec_choice_expands_groups_models_and_budgets(tiny_registry, tmp_path)
     assert [c.name for c in build_codecs(cfg)] == ["png", "ardmzip-tiny-b2", "ardmzip-tiny-b5"]
     cfg.codecs, cfg.budgets = ("classical",), ()
     assert [c.name for c in build_codecs(cfg)] == list(CLASSICAL)
+
+
+def test_a_searched_codec_is_named_for_it_and_counts_every_order_s_calls(tiny_registry, tmp_path):
+    cfg = BenchConfig(("cifar10",), tmp_path, tmp_path, codecs=("ardmzip",), budgets=(4,), search=3)
+    (codec,) = build_codecs(cfg)
+    row = measure(codec, "set", "img", IMAGE)
+    assert codec.name == "ardmzip-tiny-b4-s3" and row.lossless and row.calls == 12
+    assert row.bytes == len(ardmzip.compress(IMAGE, budget=4, search=3))
 
 
 def test_store_survives_a_cut_line_and_reads_gzipped_rows(tmp_path):

@@ -107,3 +107,18 @@ def test_benchmark_runs_a_flow_once_whatever_the_budgets(registered, tmp_path):
     assert [c.name for c in codecs] == [f"ardmzip-{registered.name}-b1"]
     row = measure(codecs[0], "set", "img", np.asarray(images()["RGB"]))
     assert row.lossless and row.calls == 1 and row.nll_bpd > 0
+
+
+def test_search_leaves_a_flow_alone_and_an_order_seed_in_its_file_is_refused(registered):
+    """A flow has no generation order: search codes its one pass once, and a file naming an order is forged."""
+    from dataclasses import replace
+
+    from ardmzip import header as fmt
+
+    im = images()["RGB"]
+    data = ardmzip.compress(im, model=registered.name)
+    assert ardmzip.compress(im, model=registered.name, search=4) == data
+    head, payload = fmt.unpack(data)
+    forged = fmt.pack(replace(head, order_seed=1, version=fmt.ORDER_SEED_VERSION), payload)
+    with pytest.raises(ardmzip.FormatError, match="no generation order"):
+        ardmzip.decompress(forged)

@@ -65,6 +65,8 @@ def test_the_corpus_holds_every_kind_of_file(corpus, registry, limits):
     assert {h.model_id for h in heads["upscale"]} == {203}
     assert {h.model_id for h in heads["model-file"]} == {EXTERNAL_MODEL_ID}
     assert {h.model_id for h in heads["label-map"]} == {204} and {h.mode for h in heads["label-map"]} == {"P", "L"}
+    assert {h.version for h in heads["searched"]} == {3} and {h.bits for h in heads["searched"]} == {8, 16}
+    assert {h.model_id for h in heads["searched"]} == {200, 203}
     archives = [inspect_archive(v.data) for v in kinds["archive"]]
     assert {a.orders for a in archives} == {0, 1, 2} and {a.model_id for a in archives} == {200, 201}
     assert sum(e.order_latent for a in archives for e in a.entries) >= 4  # bits-back images, for K = 1 and 2

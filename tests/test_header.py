@@ -113,3 +113,28 @@ def test_a_uniform_alpha_value_in_a_mode_without_alpha_is_refused(mode):
     h = replace(HEADER, mode=mode, alpha_constant=200, palette=b"\x00\x00\x00\x00" if mode == "P" else None)
     with pytest.raises(CorruptFileError, match="alpha"):
         unpack(pack(h, PAYLOAD))
+
+
+def test_an_order_seed_needs_format_3_and_costs_its_varint():
+    from ardmzip.header import ORDER_SEED_VERSION, version_for
+
+    assert version_for(8) == 1 and version_for(16) == 2 and version_for(8, 5) == version_for(16, 5) == ORDER_SEED_VERSION
+    h = replace(HEADER, order_seed=5, version=ORDER_SEED_VERSION)
+    data = pack(h, PAYLOAD)
+    assert unpack(data) == (h, PAYLOAD) and len(data) == len(pack(HEADER, PAYLOAD)) + 1
+    sixteen = replace(h, bits=16, order_seed=300)
+    assert unpack(pack(sixteen, PAYLOAD))[0] == sixteen
+    with pytest.raises(ValueError, match="order seed"):
+        pack(replace(HEADER, order_seed=5), PAYLOAD)  # format 1 cannot hold it
+
+
+@pytest.mark.parametrize("version, seed_byte", [(1, 5), (2, 5), (3, 0)])
+def test_an_order_flag_outside_format_3_or_with_seed_0_is_refused(version, seed_byte):
+    """Never written: older formats have no bit 7, and seed 0 is written unflagged."""
+    body = bytearray(pack(HEADER, PAYLOAD)[:-4])
+    body[len(MAGIC)] = version
+    at = 11  # the mode/flags byte, then width, height
+    body[at] |= 0x80
+    body[at + 3:at + 3] = bytes([seed_byte])
+    with pytest.raises(CorruptFileError, match="mode" if version < 3 else "order seed"):
+        unpack(bytes(body) + struct.pack("<I", zlib.crc32(body)))
