@@ -1,7 +1,8 @@
 """Long decoder fuzzing over every kind of file ardmzip writes: ``python -m ardmzip.fuzz --cpu-seconds 600``.
 
 Damages valid files (fuzz_corpus.py: 8-bit and 16-bit single images, archives with and without
-bits-back orders, discrete-flow, depth-upscaling and label-map files, files of a model given by path)
+bits-back orders, discrete-flow, depth-upscaling and label-map files, files of a model given by path,
+files of a searched generation order)
 the ways disks, networks and forgers do (fuzz_damage.py). Each case is decoded as the CLI does
 (decode, then PNG; half the single images in a batch with their valid file, as ``decompress -r``
 does) under a time limit. It passes with the original pixels or an ArdmzipError; another exception, a

@@ -95,10 +95,11 @@ class ArdmImageFile(ImageFile.ImageFile):
 
 
 def _save(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
-    """Save options: ``model`` (name or .safetensors path) and ``budget`` (network calls per plane)."""
+    """Save options: ``model`` (name or .safetensors path), ``budget`` (network calls per plane) and
+    ``search`` (generation orders tried)."""
     opts = im.encoderinfo
     fp.write(api.compress(im, model=opts.get("model"), budget=opts.get("budget"), max_pixels=pillow_max_pixels(),
-                          max_calls=MAX_CALLS))
+                          max_calls=MAX_CALLS, search=opts.get("search", 1)))
 
 
 def register() -> None:

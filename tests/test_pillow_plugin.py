@@ -63,6 +63,14 @@ def test_save_options_model_and_budget(tiny_model_entry, tmp_path):
     assert head.budget == 5 and head.weights_tag.hex() == tiny_model_entry.sha256
 
 
+def test_save_option_search(tiny_registry, tmp_path):
+    src = Image.open(FIXTURES / "kodim05_crop17x33.png")
+    src.save(tmp_path / "s.ardm", budget=3, search=4)
+    assert (tmp_path / "s.ardm").read_bytes() == ardmzip.compress(src, budget=3, search=4)
+    with Image.open(tmp_path / "s.ardm") as im:
+        assert same_pixels(im, src)
+
+
 def test_not_an_ardm_file_is_not_identified(tmp_path):
     (tmp_path / "bad.ardm").write_bytes(b"ARZ\x01garbage")
     with pytest.raises(Image.UnidentifiedImageError):
