@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ardmzip import ArdmzipError
+from ardmzip import MAX_SEARCH, ArdmzipError
 from ardmzip.datasets import BENCHMARK_SETS, DataError
 
 from .codecs import CLASSICAL, GROUPS
@@ -25,7 +25,7 @@ from .run import BenchConfig, run
               help="Repeatable ardmzip model; default: every registered one for 8-bit images.")
 @click.option("--budget", "budgets", multiple=True, type=click.IntRange(min=1),
               help="Repeatable network-call budget for the ardmzip models; default: each model's own.")
-@click.option("--search", type=click.IntRange(min=1), default=1, show_default=True,
+@click.option("--search", type=click.IntRange(1, MAX_SEARCH), default=1, show_default=True,
               help="Generation orders the ardmzip ARDMs try per image, keeping the smallest file (compress --search).")
 @click.option("--no-nll", "nll", is_flag=True, flag_value=False, default=True,
               help="Skip the model's ideal code length (taken from the encoder's own network calls, "

@@ -57,7 +57,8 @@ def bpd_vs_time(summaries: list[Summary], path: Path) -> None:
         models: dict[str, list[Summary]] = {}
         for s in done:
             if s.budget is not None:
-                models.setdefault(s.codec.removesuffix(f"-b{s.budget}"), []).append(s)
+                model, _, search = s.codec.rpartition(f"-b{s.budget}")  # ardmzip-M-bB or ardmzip-M-bB-sN
+                models.setdefault(model + search, []).append(s)
         for model, points in models.items():
             points.sort(key=lambda s: s.budget)
             ax.plot([s.encode_s + s.decode_s for s in points], [s.set_bpd for s in points], "o-", label=model)

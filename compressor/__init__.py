@@ -11,8 +11,8 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
-from .api import (Measured, compress, compress_file, compress_measured, decompress, decompress_file, inspect,
-                  model_bits, open_image)
+from .api import (MAX_SEARCH, Measured, compress, compress_file, compress_measured, decompress, decompress_file,
+                  inspect, model_bits, open_image)
 from .archive import compress_archive, decompress_archive, encode_archive, inspect_archive
 from .batches import compress_many, decompress_many
 from .errors import ArdmzipError, CorruptFileError, FormatError, LimitError, ModelError, UnsupportedImageError
@@ -29,7 +29,7 @@ except PackageNotFoundError:  # running from a source tree without installing
 
 __all__ = [
     "compress", "decompress", "inspect", "compress_file", "decompress_file", "open_image", "model_bits",
-    "compress_measured", "Measured",
+    "compress_measured", "Measured", "MAX_SEARCH",
     "compress_many", "decompress_many",
     "compress_archive", "decompress_archive", "encode_archive", "inspect_archive",
     "ArdmzipError", "CorruptFileError", "FormatError", "LimitError", "ModelError", "UnsupportedImageError",

@@ -141,7 +141,8 @@ def main() -> None:
               "fewer is faster, more is smaller.")
 @click.option("--search", type=click.IntRange(1, api.MAX_SEARCH), default=1, show_default=True,
               help="Generation orders to try per image, keeping the smallest file: N times the encoding "
-              "time, decoding as fast (ARDM models; a flow has nothing to search).")
+              "time and calls (--max-calls counts one order's), decoding as fast (ARDM models; a flow has "
+              "nothing to search).")
 @click.option("--archive", type=click.Path(dir_okay=False), help="Code all the images into this one archive "
               "(dataset mode: later images coded bits-back with their generation order as latent).")
 @click.option("--orders", type=click.IntRange(0, MAX_ORDERS), default=DEFAULT_ORDERS, show_default=True,

@@ -69,6 +69,7 @@ def test_golden_file_decodes_exactly(name):
     data = (GOLDEN / f"{name}.ardm").read_bytes()
     head = ardmzip.inspect(data)
     assert (head.model_id, head.version, head.bits) == SINGLE[name]
+    assert (head.order_seed != 0) == (head.version == 3)
     model = REGISTRY.get(MODEL_FILES[name]).path if name in MODEL_FILES else None
     out = ardmzip.decompress(data, model=model)
     want = expected(GOLDEN / f"{name}.png")
