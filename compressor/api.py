@@ -18,7 +18,6 @@ from ardmzip.codecs.autoregressive import AutoregressiveCodec
 from ardmzip.codecs.flow import FLOW_BUDGET, FlowCodec, is_latent_model
 from ardmzip.codecs.low_bytes import LowByteCodec, pop_range, push_range
 from ardmzip.codecs.quantize import DEFAULT_PRECISION, MAX_PRECISION, MIN_PRECISION
-from ardmzip.models.ardm import generation_order
 
 from . import header as fmt
 from . import model_file, sixteen_bit
@@ -130,9 +129,9 @@ def _from_array(a: np.ndarray) -> Image.Image | np.ndarray:
 
 def _plane_codec(model, shape: tuple[int, ...], budget: int, precision: int = DEFAULT_PRECISION, order_seed: int = 0):
     """A discrete flow codes a plane in one pass and its files record FLOW_BUDGET; an ARDM spends the
-    budget in the generation order of `order_seed` (0: the model's fixed order)."""
+    budget in the model's generation order variant `order_seed` (0: its fixed order)."""
     if not is_latent_model(model):
-        order = generation_order(tuple(shape), order_seed) if order_seed else None
+        order = model.order(tuple(shape), order_seed) if order_seed else None
         return AutoregressiveCodec(model, shape, budget, precision, order=order)
     if budget != FLOW_BUDGET:
         raise FormatError(f"a discrete flow's files record budget {FLOW_BUDGET}, not {budget}")

@@ -19,7 +19,7 @@ Layout (integers little-endian; "varint" = unsigned LEB128, 1 byte below 128):
     [colour key  varint per channel: the transparent colour of RGB, L and 1 images, if flagged]
     [palette     varint length + bytes, modes P and PA]
     [icc         varint length + zlib-compressed profile (at most MAX_ICC_BYTES unpacked), if flagged]
-    [order seed  varint >= 1: the ARDM planes' generation order (models.ardm.generation_order), if flagged;
+    [order seed  varint >= 1: the variant of the model's generation order (models/orders.py), if flagged;
                  unflagged, seed 0, the model's fixed order]
     pixel crc    4  CRC-32 of the decoded pixels (ImageParts.pixel_checksum)
     payload      n  rANS stack, 32-bit little-endian words

@@ -1,4 +1,4 @@
-"""Order-agnostic ARDM for coding: a fixed generation order per image shape, steps grouped into calls.
+"""Order-agnostic ARDM for coding: a generation order per image shape (orders.py), steps grouped into calls.
 
 Images are (H, W, C) integer arrays with C = 3 (colour) or C = 1 (one plane: grey, alpha, palette
 indices). A single plane is shown to the colour network as three equal channels revealed together,
@@ -14,38 +14,10 @@ import torch
 
 from .ardm_net import DATA_CHANNELS, NUM_CLASSES, fraction_level, interval_inputs
 from .integer_net import IntegerARDMNet
+from .orders import RANDOM, check_family, family_order
 from .planner import plan
 
 TILE = 256  # feature tile edge; measured on Kodak (README, large images): bounded memory, no slower
-
-def _splitmix64(x: np.ndarray) -> np.ndarray:
-    """A fixed integer hash, so the order never depends on a library's random number stream.
-
-    uint64 arithmetic wraps modulo 2**64; in place, so a large image needs two arrays, not six."""
-    with np.errstate(over="ignore"):
-        x = x + np.uint64(0x9E3779B97F4A7C15)
-        t = x >> np.uint64(30)
-        x ^= t
-        x *= np.uint64(0xBF58476D1CE4E5B9)
-        np.right_shift(x, np.uint64(27), out=t)
-        x ^= t
-        x *= np.uint64(0x94D049BB133111EB)
-        np.right_shift(x, np.uint64(31), out=t)
-        x ^= t
-        return x
-
-
-def generation_order(shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
-    """A pseudo-random permutation of the flat dimensions of `shape`, the same on every machine."""
-    d = int(np.prod(shape))
-    key = np.uint64(seed)
-    for s in shape:
-        key = _splitmix64(np.array([key ^ np.uint64(s)], dtype=np.uint64))[0]
-    keys = np.arange(d, dtype=np.uint64)
-    keys ^= key
-    keys = _splitmix64(keys)
-    return np.argsort(keys, kind="stable")
-
 
 def check_order(order: np.ndarray, d: int) -> np.ndarray:
     """A given generation order, refused unless it is a permutation of the d dimensions."""
@@ -71,16 +43,23 @@ class OrderAgnosticARDM:
 
     alphabet_size = NUM_CLASSES
 
-    def __init__(self, net: IntegerARDMNet, step_loss: Sequence[float] | None = None, tile: int = TILE):
+    def __init__(self, net: IntegerARDMNet, step_loss: Sequence[float] | None = None, tile: int = TILE,
+                 order_family: str = RANDOM):
         """step_loss: the model's L_t per visible-fraction bin for the planner; None splits calls evenly.
-        tile: edge of the feature tiles; it changes memory and speed, never the numbers."""
+        tile: edge of the feature tiles; it changes memory and speed, never the numbers.
+        order_family: the orders its files are coded in (orders.py), as its model file says."""
         self.net = net
         self.step_loss = tuple(step_loss) if step_loss is not None else None
         self.tile = tile
+        self.order_family = check_family(order_family)
+
+    def order(self, shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
+        """A plane's generation order: variant `seed` of the model's family (0: its fixed order)."""
+        return family_order(self.order_family, shape, seed)
 
     def schedule(self, shape: tuple[int, int, int], budget: int, order: np.ndarray | None = None) -> list[np.ndarray]:
         """Flat indices coded by each network call, in generation order (default: the shape's fixed order)."""
-        order = generation_order(shape) if order is None else check_order(order, int(np.prod(shape)))
+        order = self.order(shape) if order is None else check_order(order, int(np.prod(shape)))
         edges = call_edges(self.step_loss, len(order), budget)
         return [order[lo:hi] for lo, hi in zip(edges[:-1], edges[1:])]
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from .ardm import OrderAgnosticARDM
 from .flow_files import FAMILIES as FLOW_FAMILIES, family_of, load_flow
+from .orders import RANDOM
 from .serialization import load_model, model_info
 from .upscale import UpscaleARDM
 
@@ -26,6 +27,8 @@ def load_coding_model(path: str | Path):
         if not (isinstance(loss, list) and 1 <= len(loss) <= 4096
                 and all(isinstance(v, (int, float)) and 0 <= v <= 64 for v in loss)):
             raise ValueError("model file's step_loss_bits must be 1 to 4096 numbers in [0, 64]")
+    order = info.get("order", RANDOM)  # files before v11 name no family: their models code in random orders
     if net.config.branching == 256:
-        return OrderAgnosticARDM(net, loss)
-    return UpscaleARDM(net, net.config.branching, loss, share_by_loss=info.get("stage_budgets") == PLANNED)
+        return OrderAgnosticARDM(net, loss, order_family=order)
+    return UpscaleARDM(net, net.config.branching, loss, share_by_loss=info.get("stage_budgets") == PLANNED,
+                       order_family=order)

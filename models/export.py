@@ -1,6 +1,7 @@
 """Export a training run's weights as a shipped integer model.
 
-``python -m ardmzip.models.export runs/ardm out.safetensors [--weights raw|best] [--calibrate 64 --data-dir DIR]``
+``python -m ardmzip.models.export runs/ardm out.safetensors [--weights raw|best] [--calibrate 64 --data-dir DIR]
+[--order dispersed|random]``
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from .calibrate import step_loss_profile
 from .coding_model import PLANNED
 from .data import cifar10_train, train_data_text
 from .integer_net import IntegerARDMNet
+from .orders import DISPERSED, FAMILIES, check_family
 from .run_loop import trained_images
 from .serialization import save_model
 from .train import evaluate
@@ -45,8 +47,11 @@ def choose_weights(run_dir: Path, selection: np.ndarray) -> tuple[str, str]:
 
 
 def export(run_dir: Path, out: Path, weights: str = "ema", calibration: np.ndarray | None = None,
-           selection: np.ndarray | None = None) -> str:
+           selection: np.ndarray | None = None, order: str = DISPERSED) -> str:
     """Write the model file from the run's EMA (or raw, the last step's) weights; returns its sha256.
+
+    order: the generation order family its files are coded in (orders.py): dispersed codes smaller
+    than the random orders of earlier files at every budget measured, with the same network.
 
     calibration: (N, H, W, 3) uint8 training images on which to measure the planner's L_t for the
     exported weights (``calibrate.py``); without them the training run's tracker is used.
@@ -79,6 +84,7 @@ def export(run_dir: Path, out: Path, weights: str = "ema", calibration: np.ndarr
         "step_loss_seen": seen,
         "step_loss_source": source,
         "schedule": PLANNED,
+        "order": check_family(order),
     }
     if net.config.branching != 256:
         info["stage_budgets"] = PLANNED
@@ -96,6 +102,8 @@ def main() -> None:
     p.add_argument("--calibrate", type=int, default=0, metavar="N",
                    help="measure L_t on N CIFAR-10 training images (needs --data-dir) instead of the tracker's")
     p.add_argument("--data-dir", type=Path)
+    p.add_argument("--order", choices=FAMILIES, default=DISPERSED,
+                   help="generation order family of the model's files (default: dispersed)")
     a = p.parse_args()
     calibration = selection = None
     if a.calibrate or a.weights == "best":
@@ -107,7 +115,7 @@ def main() -> None:
             calibration = train[np.random.default_rng(0).choice(len(train), a.calibrate, replace=False)]
         if a.weights == "best":
             selection = train[np.random.default_rng(1).choice(len(train), a.select, replace=False)]
-    print(export(a.run_dir, a.out, a.weights, calibration, selection))
+    print(export(a.run_dir, a.out, a.weights, calibration, selection, a.order))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,8 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from .ardm import TILE, call_edges, channels_first, check_order, generation_order, tiled_features
+from .ardm import TILE, call_edges, channels_first, check_order, tiled_features
+from .orders import RANDOM, check_family, family_order
 from .ardm_net import NUM_CLASSES, fraction_level
 from .integer_net import IntegerARDMNet
 from .planner import plan_stages
@@ -73,16 +74,21 @@ class UpscaleARDM:
     """SteppedModel over digit planes (S, H, W, C): one network call generates part of one stage."""
 
     def __init__(self, net: IntegerARDMNet, branching: int, step_loss: Sequence[float] | None = None,
-                 tile: int = TILE, share_by_loss: bool = False):
+                 tile: int = TILE, share_by_loss: bool = False, order_family: str = RANDOM):
         """step_loss: L_t over the whole generation (all stages, in order); None splits calls evenly.
         share_by_loss: split the budget between stages by their L_t too (otherwise evenly; the first
-        upscaling model's files were made that way)."""
+        upscaling model's files were made that way). order_family: the orders of each stage (orders.py)."""
         self.net = net
         self.digits = Digits(branching)
         self.alphabet_size = branching
         self.step_loss = tuple(step_loss) if step_loss is not None else None
         self.tile = tile
         self.share_by_loss = share_by_loss and step_loss is not None
+        self.order_family = check_family(order_family)
+
+    def order(self, shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
+        """Each stage's generation order over the image's dimensions: variant `seed` of the model's family."""
+        return family_order(self.order_family, shape, seed)
 
     def symbol_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
         return (self.digits.stages, *shape)
@@ -97,7 +103,7 @@ class UpscaleARDM:
         """Stage after stage; within a stage, `order` over the image's dimensions (default: the shape's
         fixed order), split by the planner."""
         stages, image_shape = shape[0], tuple(shape[1:])
-        order = generation_order(image_shape) if order is None else check_order(order, int(np.prod(image_shape)))
+        order = self.order(image_shape) if order is None else check_order(order, int(np.prod(image_shape)))
         d, n = len(order), len(self.step_loss or ())
         if self.share_by_loss:
             stage_edges = plan_stages(self.step_loss, stages, d, budget)

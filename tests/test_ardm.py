@@ -5,7 +5,8 @@ import pytest
 
 from ardmzip.codecs.ans import AnsCoder, from_bytes, to_bytes
 from ardmzip.codecs.autoregressive import AutoregressiveCodec
-from ardmzip.models.ardm import OrderAgnosticARDM, even_groups, generation_order
+from ardmzip.models.ardm import OrderAgnosticARDM, even_groups
+from ardmzip.models.orders import generation_order
 from tiny_model import tiny_integer_net
 
 

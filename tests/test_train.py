@@ -52,6 +52,9 @@ def test_train_resume_and_export(tmp_path, head, branching):
     model = load_coding_model(tmp_path / "m.safetensors")
     assert model.alphabet_size == (256 if branching == 256 else branching) and model.step_loss is not None
     assert getattr(model, "share_by_loss", False) == (branching != 256)
+    assert info["order"] == model.order_family == "dispersed"  # export's default family
+    export(out, tmp_path / "r.safetensors", order="random")
+    assert load_coding_model(tmp_path / "r.safetensors").order_family == "random"
 
 
 def test_export_measures_the_step_loss_on_calibration_images(tmp_path):
