@@ -46,6 +46,8 @@ class SteppedModel(Protocol):
 
     # optional: condition_batch(xs (B, *symbol shape), known) -> BatchWeights, one call for a batch of
     # arrays that share `known`, each row the same as condition() gives (a model without it is called per array)
+    # optional: order_family (str) and order(shape, seed) -> a permutation of the array's dimensions, variant
+    # `seed` of the model's own orders (order_latent.py codes variants of a family other than "random")
 
 
 Progress = Callable[[int], None]  # called with the number of model calls just finished

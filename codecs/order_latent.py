@@ -9,6 +9,12 @@ prior side pushes k uniformly and all K orders uniformly. The uniform terms canc
 is -log2 mean_k p(x|order_k) plus the quantization of the choice, which by Jensen's inequality is
 never more than one random order's cost in expectation. Decoding pops the choice and the orders, the
 array, and pushes the choice back under the same weights, which it recomputes from the decoded array.
+
+What an order is depends on the model's order family (``model.order_family``, models/orders.py). A
+model of random orders takes uniformly random permutations (log2(D!) bits each, and D must stay
+within the uniform coder's range). Any other family is coded in its own variants, which beat random
+permutations for it: the latent is a variant number uniform over VARIANTS (16 bits each), the order
+``model.order(shape, variant)``.
 """
 
 from __future__ import annotations
@@ -26,14 +32,54 @@ from .permutation import MAX_UNIFORM, PermutationCodec, UniformCodec, permutatio
 from .quantize import DEFAULT_PRECISION
 
 WEIGHT_BITS = 30  # the choice's weights are integers up to 2**30, the quantizer's integer range
+VARIANTS = 1 << 16  # a variant order's latent: its number, uniform below this
+RANDOM_FAMILY = "random"
+
+
+@dataclass(frozen=True)
+class _Permutations:
+    """Orders as uniformly random permutations of the dimensions (a model of random orders)."""
+
+    dims: int
+
+    @property
+    def bits(self) -> float:
+        return permutation_bits(self.dims)
+
+    def push(self, coder: AnsCoder, z: np.ndarray) -> None:
+        PermutationCodec(self.dims).push(coder, z)
+
+    def pop(self, coder: AnsCoder) -> np.ndarray:
+        return PermutationCodec(self.dims).pop(coder)
+
+    def order(self, z: np.ndarray) -> np.ndarray:
+        return z
+
+
+@dataclass(frozen=True)
+class _Variants:
+    """Orders as variant numbers of the model's own family."""
+
+    model: object
+    shape: tuple[int, ...]
+    bits = math.log2(VARIANTS)
+
+    def push(self, coder: AnsCoder, z: int) -> None:
+        UniformCodec(np.array([VARIANTS])).push(coder, np.array([z]))
+
+    def pop(self, coder: AnsCoder) -> int:
+        return int(UniformCodec(np.array([VARIANTS])).pop(coder)[0])
+
+    def order(self, z: int) -> np.ndarray:
+        return self.model.order(self.shape, z)
 
 
 @dataclass(frozen=True)
 class Orders:
-    """The latent: K generation orders and the one the array is coded under."""
+    """The latent: K generation orders (permutations, or variant numbers) and the one the array is coded under."""
 
     chosen: int
-    orders: tuple[np.ndarray, ...]
+    orders: tuple
 
 
 def likelihood_weight(frequencies: np.ndarray) -> tuple[int, int]:
@@ -86,9 +132,20 @@ class OrderLatentCodec:
         return dims <= MAX_UNIFORM
 
     @property
+    def latent(self) -> _Permutations | _Variants:
+        if getattr(self.model, "order_family", RANDOM_FAMILY) == RANDOM_FAMILY:
+            return _Permutations(self.dims)
+        return _Variants(self.model, tuple(self.shape))
+
+    @property
+    def possible(self) -> bool:
+        """Whether the order can be coded as a latent: permutations only within the uniform coder's range."""
+        return isinstance(self.latent, _Variants) or self.supports(self.dims)
+
+    @property
     def bits_needed(self) -> float:
         """Bits the encoder pops before it pushes anything: a stack holding fewer gets them only in part back."""
-        return self.orders * permutation_bits(self.dims) + (self.precision if self.orders > 1 else 0)
+        return self.orders * self.latent.bits + (self.precision if self.orders > 1 else 0)
 
     @property
     def calls(self) -> int:
@@ -98,16 +155,18 @@ class OrderLatentCodec:
     def _plane(self, order: np.ndarray | None) -> AutoregressiveCodec:
         return AutoregressiveCodec(self.model, self.shape, self.budget, self.precision, order=order)
 
-    def choice(self, x: np.ndarray, orders: Sequence[np.ndarray]) -> CategoricalCodec:
-        weights = [likelihood_weight(self._plane(o).symbol_frequencies(x)) for o in orders]
+    def choice(self, x: np.ndarray, orders: Sequence) -> CategoricalCodec:
+        latent = self.latent
+        weights = [likelihood_weight(self._plane(latent.order(o)).symbol_frequencies(x)) for o in orders]
         return CategoricalCodec(choice_weights(weights)[None], self.precision)
 
     def _codec(self):
-        return bits_back(_OrderPrior(self.dims, self.orders), lambda z: self._plane(z.orders[z.chosen]),
-                         lambda x: _OrderPosterior(self, x))
+        latent = self.latent
+        return bits_back(_OrderPrior(latent, self.orders), lambda z: self._plane(latent.order(z.orders[z.chosen])),
+                         lambda x: _OrderPosterior(self, latent, x))
 
     def push(self, coder: AnsCoder, x: np.ndarray) -> None:
-        if not self.supports(self.dims):
+        if not self.possible:
             raise ValueError(f"an order over {self.dims} dimensions is beyond the uniform coder's range")
         self._codec().push(coder, x)
 
@@ -131,18 +190,18 @@ class OrderLatentCodec:
 class _OrderPrior:
     """p(orders, chosen): every order uniform, the choice uniform over the K."""
 
-    dims: int
+    latent: _Permutations | _Variants
     count: int
 
     def push(self, coder: AnsCoder, z: Orders) -> None:
         for order in reversed(z.orders):
-            PermutationCodec(self.dims).push(coder, order)
+            self.latent.push(coder, order)
         if self.count > 1:
             UniformCodec(np.array([self.count])).push(coder, np.array([z.chosen]))
 
     def pop(self, coder: AnsCoder) -> Orders:
         chosen = int(UniformCodec(np.array([self.count])).pop(coder)[0]) if self.count > 1 else 0
-        return Orders(chosen, tuple(PermutationCodec(self.dims).pop(coder) for _ in range(self.count)))
+        return Orders(chosen, tuple(self.latent.pop(coder) for _ in range(self.count)))
 
 
 @dataclass
@@ -150,15 +209,16 @@ class _OrderPosterior:
     """q(orders, chosen | x): every order uniform, the choice proportional to p(x|order)."""
 
     codec: OrderLatentCodec
+    latent: _Permutations | _Variants
     x: np.ndarray
 
     def push(self, coder: AnsCoder, z: Orders) -> None:
         if self.codec.orders > 1:
             self.codec.choice(self.x, z.orders).push(coder, np.array([z.chosen]))
         for order in reversed(z.orders):
-            PermutationCodec(self.codec.dims).push(coder, order)
+            self.latent.push(coder, order)
 
     def pop(self, coder: AnsCoder) -> Orders:
-        orders = tuple(PermutationCodec(self.codec.dims).pop(coder) for _ in range(self.codec.orders))
+        orders = tuple(self.latent.pop(coder) for _ in range(self.codec.orders))
         chosen = int(self.codec.choice(self.x, orders).pop(coder)[0]) if self.codec.orders > 1 else 0
         return Orders(chosen, orders)

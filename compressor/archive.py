@@ -2,7 +2,8 @@
 
 Bits-back needs bits already on the stack. An archive starts empty, so its first images are coded
 as single images are (the model's fixed order, no bits borrowed); once the stack holds what one
-image's pop takes (K * log2(D!) bits for K orders of D dimensions, `OrderLatentCodec.bits_needed`),
+image's pop takes (K * log2(D!) bits for K random orders of D dimensions, K * 16 for a model of
+dispersed orders, whose latent is a variant number; `OrderLatentCodec.bits_needed`),
 images are coded bits-back. Those first images are the initial bits: they cost what single-image
 coding costs, forgoing only the bits-back gain, instead of log2(D!) random bits per order.
 """
@@ -61,8 +62,7 @@ def _image_calls(net, shapes, budget: int, orders: int, latent: bool) -> int:
 
 def _bits_back_possible(net, shapes, orders: int) -> bool:
     """An ARDM's order can be a latent (a discrete flow has none), if the uniform coder reaches its size."""
-    return (orders > 0 and not is_latent_model(net)
-            and all(OrderLatentCodec.supports(int(np.prod(s))) for s in shapes))
+    return orders > 0 and not is_latent_model(net) and all(OrderLatentCodec(net, s, 1).possible for s in shapes)
 
 
 def check_total(pixels: int, max_total_pixels: int) -> None:

@@ -222,6 +222,19 @@ def test_a_discrete_flow_archive_codes_every_image_without_an_order(tmp_path, mo
         assert_same_image(got, loaded(want))
 
 
+@pytest.mark.parametrize("orders", [1, 2])
+def test_a_dispersed_model_codes_bits_back_from_its_second_image(tmp_path, monkeypatch, orders):
+    """Its latent is a 16-bit variant number per order, so the first image's bits already pay for the next pop."""
+    entry = tiny_entry(tmp_path, order="dispersed")
+    monkeypatch.setattr(REGISTRY, "entries", {entry.name: entry})
+    monkeypatch.setattr(REGISTRY, "_loaded", {})
+    images = mixed_images()
+    encoded = encode_archive(images, model=entry.name, budget=3, orders=orders)
+    assert [c.order_latent for c in encoded.costs] == [False] + [True] * (len(images) - 1)
+    for (_, got), (_, want) in zip(decompress_archive(encoded.data), images):
+        assert_same_image(got, loaded(want))
+
+
 def test_single_image_decoder_names_an_archive(tiny_registry):
     data = compress_archive(mixed_images()[7:8], budget=2)
     with pytest.raises(FormatError, match="archive"):

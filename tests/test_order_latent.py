@@ -98,3 +98,28 @@ def test_choice_weights_are_exact_integers_in_proportion():
     assert w.max() <= 2 ** 30 and w.max() >= 2 ** 29
     assert abs(w[1] / w[0] - 2) < 1e-8
     assert choice_weights([a, (1, 0)])[1] == 0  # far less likely: weight 0, the quantizer still gives it a count
+
+
+@pytest.mark.parametrize("orders", [1, 3])
+def test_a_dispersed_model_s_latent_is_a_variant_number(orders):
+    """Its orders are coded as 16-bit variant numbers of its own family, not as random permutations."""
+    from ardmzip.codecs.order_latent import VARIANTS, UniformCodec
+
+    model = OrderAgnosticARDM(tiny_integer_net(0), STEP_LOSS, order_family="dispersed")
+    codec = OrderLatentCodec(model, SHAPE, budget=4, orders=orders)
+    assert codec.possible and codec.bits_needed == orders * 16 + (24 if orders > 1 else 0)
+    xs = [image(s) for s in range(3)]
+    coder = seeded_coder(orders, words=60)
+    seed = coder.get_compressed().copy()
+    popped = coder.clone()
+    variants = [int(UniformCodec(np.array([VARIANTS])).pop(popped)[0]) for _ in range(orders)]
+    start = coder.num_valid_bits()
+    codec.push(coder, xs[0])
+    planes = [AutoregressiveCodec(model, SHAPE, 4, order=model.order(SHAPE, v)) for v in variants]
+    logp = [np.log2(p.symbol_frequencies(xs[0]) / 2.0 ** 24).sum() for p in planes]
+    assert abs(coder.num_valid_bits() - start + np.logaddexp2.reduce(logp) - math.log2(orders)) < 2
+    for x in xs[1:]:
+        codec.push(coder, x)
+    decoded = [codec.pop(coder) for _ in xs][::-1]
+    assert all(np.array_equal(a, b) for a, b in zip(decoded, xs))
+    assert np.array_equal(coder.get_compressed(), seed)

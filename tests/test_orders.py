@@ -8,9 +8,8 @@ from PIL import Image
 import ardmzip
 from ardmzip.models.coding_model import load_coding_model
 from ardmzip.models.orders import _dither_rank, dispersed_order, family_order, generation_order
-from ardmzip.models.serialization import load_model, model_info, save_model
-from ardmzip.registry import ModelEntry, file_sha256
 from conftest import FIXTURES
+from tiny_model import tiny_entry
 
 
 def bayer(n: int) -> np.ndarray:
@@ -48,21 +47,11 @@ def test_variants_differ_and_odd_sizes_stay_spread():
     assert len(set(zip(y // 10, x // 8))) >= 12  # 16 first pixels over most of a 4x4 grid of cells
 
 
-def with_order(entry: ModelEntry, directory, family: str | None) -> ModelEntry:
-    """The entry's model saved again with its info naming `family` (None: no order key, as before v11)."""
-    info = {k: v for k, v in model_info(entry.path).items() if k != "order"}
-    if family:
-        info["order"] = family
-    path = directory / f"{entry.name}-{family}.safetensors"
-    save_model(path, load_model(entry.path), info)
-    return ModelEntry(entry.name, entry.model_id, path, file_sha256(path), 8, entry.description)
-
-
 @pytest.mark.parametrize("family", [None, "random", "dispersed"])
-def test_a_model_codes_in_the_family_its_file_names(tiny_model_entry, tmp_path, monkeypatch, family):
+def test_a_model_codes_in_the_family_its_file_names(tmp_path, monkeypatch, family):
     from ardmzip.registry import REGISTRY
 
-    entry = with_order(tiny_model_entry, tmp_path, family)
+    entry = tiny_entry(tmp_path, order=family)
     model = load_coding_model(entry.path)
     assert model.order_family == (family or "random")
     assert np.array_equal(model.schedule((9, 12, 3), 3072)[5], [family_order(family or "random", (9, 12, 3))[5]])
@@ -75,8 +64,8 @@ def test_a_model_codes_in_the_family_its_file_names(tiny_model_entry, tmp_path, 
         assert np.array_equal(np.asarray(ardmzip.decompress(data)), np.asarray(im))
 
 
-def test_an_unknown_family_is_refused(tiny_model_entry, tmp_path):
-    entry = with_order(tiny_model_entry, tmp_path, "spiral")
+def test_an_unknown_family_is_refused(tmp_path):
+    entry = tiny_entry(tmp_path, order="spiral")
     with pytest.raises(ValueError, match="unknown generation order family"):
         load_coding_model(entry.path)
 

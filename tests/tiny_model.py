@@ -26,9 +26,10 @@ def tiny_integer_net(seed: int = 0, head: str = "categorical", branching: int = 
 
 
 def tiny_entry(directory: Path, seed: int = 0, model_id: int = 200, name: str = "tiny",
-               head: str = "categorical", branching: int = 256) -> ModelEntry:
-    """branching below 256: a depth-upscaling ARDM."""
+               head: str = "categorical", branching: int = 256, order: str | None = None) -> ModelEntry:
+    """branching below 256: a depth-upscaling ARDM. order: the file's order family (None: none named, random)."""
     path = directory / f"{name}.safetensors"
-    save_model(path, tiny_integer_net(seed, head, branching), {"note": "random init, tests only"})
+    info = {"note": "random init, tests only", **({"order": order} if order else {})}
+    save_model(path, tiny_integer_net(seed, head, branching), info)
     return ModelEntry(name=name, model_id=model_id, path=path, sha256=file_sha256(path), default_budget=8,
                       description="tiny random test model")
