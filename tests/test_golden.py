@@ -20,8 +20,11 @@ Written by ardmzip 0.1.0 with the shipped registry models:
 * After commit 5911ec2, with the v8 weights: mix8_rgb_12x9: ardm-mix-c10 (v8, the default since), budget 8.
 * After commit aef7ecf, with the v9 weights: mix9_rgb_12x9: ardm-mix-c10 (v9, the default since), budget 8.
 * After commit af4b506, with the v10 weights: mix10_rgb_12x9: ardm-mix-c10 (v10, the default since), budget 8.
+* After commit 6381d89, with the v11 weights: mix11_rgb_12x9: ardm-mix-c10 (v11, the default since), budget 8.
 * After commit bb3ed4a: search_rgb_12x9: format 3, ardm-mix-c10-v10 (then the default), budget 8, ``--search 4``
   (order seed 2; the same image as mix10_rgb_12x9).
+* After commit 6381d89: search11_rgb_12x9: format 3, ardm-mix-c10 (v11, dispersed orders), budget 8,
+  ``--search 8`` (order seed 2, a variant of the dispersed family; the same image as mix11_rgb_12x9).
 """
 
 from pathlib import Path
@@ -47,7 +50,8 @@ SINGLE = {
     "mix3_rgb_12x9": (10, 1, 8), "mix4_rgb_12x9": (11, 1, 8),
     "mix5_rgb_12x9": (12, 1, 8), "mix6_rgb_12x9": (13, 1, 8), "mix7_rgb_12x9": (14, 1, 8),
     "mix8_rgb_12x9": (15, 1, 8), "mix9_rgb_12x9": (16, 1, 8), "mix10_rgb_12x9": (17, 1, 8),
-    "search_rgb_12x9": (17, 3, 8),
+    "mix11_rgb_12x9": (18, 1, 8),
+    "search_rgb_12x9": (17, 3, 8), "search11_rgb_12x9": (18, 3, 8),
 }
 MODEL_FILES = {"modelfile_rgb_12x9": "ardm-mix-c10-v2"}  # written with this registered model's weights file by path
 
