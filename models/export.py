@@ -19,18 +19,41 @@ from .calibrate import step_loss_profile
 from .coding_model import PLANNED
 from .data import cifar10_train, train_data_text
 from .integer_net import IntegerARDMNet
-from .orders import DISPERSED, FAMILIES, check_family
+from .orders import DISPERSED, FAMILIES, RANDOM, check_family
 from .run_loop import trained_images
 from .serialization import save_model
-from .train import evaluate
+from .train import TrainConfig, evaluate
 
 
 def _nchw(images: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).contiguous()
 
 
-def choose_weights(run_dir: Path, selection: np.ndarray) -> tuple[str, str]:
-    """Pick EMA or the last step's weights by their bound on training images, so no test image decides.
+def trained_plans(cfg: dict):
+    """The coder's calls a run trained on (objective.CallPlans), or None for the order-agnostic objective."""
+    train = cfg["train"]
+    return TrainConfig(budgets=train.get("budgets"), plan_step_loss=train.get("plan_step_loss")).plans()
+
+
+def trained_order(cfg: dict) -> str:
+    """The orders a run trained in (runs before ``--order`` trained order-agnostic: random)."""
+    return check_family(cfg["train"].get("order", RANDOM))
+
+
+def export_order(cfg: dict, order: str | None) -> str:
+    """The family the exported model codes in: an order-agnostic net codes in any (dispersed unless told),
+    a net trained in one family only in that one."""
+    trained = trained_order(cfg)
+    if order is None:
+        return DISPERSED if trained == RANDOM else trained
+    if trained not in (RANDOM, check_family(order)):
+        raise ValueError(f"the run trained in {trained} orders: its model codes only in them, not in {order} ones")
+    return order
+
+
+def choose_weights(run_dir: Path, selection: np.ndarray, order: str) -> tuple[str, str]:
+    """Pick EMA or the last step's weights by their bound on training images in the orders the model codes
+    in, so no test image decides.
 
     Returns the choice and a sentence with both figures for the model file.
     """
@@ -40,41 +63,51 @@ def choose_weights(run_dir: Path, selection: np.ndarray) -> tuple[str, str]:
     bounds = {}
     for name, key in (("ema", "ema"), ("raw", "net")):
         net.load_state_dict(state[key])
-        bounds[name] = evaluate(net, _nchw(selection))
+        bounds[name] = evaluate(net, _nchw(selection), family=order, plans=trained_plans(cfg))
     choice = min(bounds, key=bounds.get)
-    return choice, (f"chosen on {len(selection)} CIFAR-10 training images: bound {bounds['ema']:.4f} (EMA) "
-                    f"vs {bounds['raw']:.4f} (last step) bits/dim")
+    measure = "code length at the trained budgets" if trained_plans(cfg) else "bound"
+    return choice, (f"chosen on {len(selection)} CIFAR-10 training images in {order} orders: {measure} "
+                    f"{bounds['ema']:.4f} (EMA) vs {bounds['raw']:.4f} (last step) bits/dim")
 
 
 def export(run_dir: Path, out: Path, weights: str = "ema", calibration: np.ndarray | None = None,
-           selection: np.ndarray | None = None, order: str = DISPERSED) -> str:
+           selection: np.ndarray | None = None, order: str | None = None) -> str:
     """Write the model file from the run's EMA (or raw, the last step's) weights; returns its sha256.
 
-    order: the generation order family its files are coded in (orders.py): dispersed codes smaller
-    than the random orders of earlier files at every budget measured, with the same network.
+    order: the generation order family its files are coded in (orders.py; ``export_order``): dispersed
+    codes smaller than the random orders of earlier files at every budget measured, with the same network.
 
     calibration: (N, H, W, 3) uint8 training images on which to measure the planner's L_t for the
-    exported weights (``calibrate.py``); without them the training run's tracker is used.
+    exported weights in its orders (``calibrate.py``); without them the training run's tracker is used.
     selection: training images on which ``weights="best"`` chooses between EMA and raw.
     """
+    cfg = json.loads((run_dir / "config.json").read_text())
+    order = export_order(cfg, order)
     chosen_by = None
     if weights == "best":
         if selection is None:
             raise ValueError("weights='best' needs selection images")
-        weights, chosen_by = choose_weights(run_dir, selection)
-    cfg = json.loads((run_dir / "config.json").read_text())
+        weights, chosen_by = choose_weights(run_dir, selection, order)
     state = torch.load(run_dir / "checkpoint.pt", weights_only=True)
     net = ARDMNet(NetConfig.from_dict(cfg["net"]))
     net.load_state_dict(state["ema" if weights == "ema" else "net"])
-    tracker = state["tracker"]
-    if calibration is None:
+    tracker, plans = state["tracker"], trained_plans(cfg)
+    if plans is not None:
+        if calibration is not None:
+            raise ValueError("the run trained on the calls planned on its L_t: its model keeps that L_t (no calibration)")
+        step_loss, seen = list(plans.step_loss), [True] * len(plans.step_loss)
+        source = f"the L_t the run's training planned its calls on, budgets {plans.budgets[0]} to {plans.budgets[1]}"
+    elif calibration is None:
         step_loss, seen, source = tracker["values"].tolist(), [bool(v) for v in tracker["seen"]], "training tracker"
     else:
-        step_loss = step_loss_profile(net, _nchw(calibration), len(tracker["values"]))
-        seen, source = [True] * len(step_loss), f"measured on {len(calibration)} training images"
+        step_loss = step_loss_profile(net, _nchw(calibration), len(tracker["values"]), family=order)
+        seen, source = [True] * len(step_loss), f"measured on {len(calibration)} training images in {order} orders"
     info = {
-        "objective": ("order-agnostic ARDM (uniform t, random order)" if net.config.branching == 256 else
-                      f"depth-upscaling ARDM, branching {net.config.branching}") + f", {net.config.head} head",
+        "objective": ("order-agnostic ARDM (uniform t, " if net.config.branching == 256 else
+                      f"depth-upscaling ARDM, branching {net.config.branching} (")
+                     + ("random order" if trained_order(cfg) == RANDOM else f"{trained_order(cfg)} orders")
+                     + (f"; trained on the coder's calls at budgets {plans.budgets[0]} to {plans.budgets[1]}"
+                        if plans else "") + f"), {net.config.head} head",
         "train_steps": int(state["step"]),
         "weights": ("EMA of the training weights" if weights == "ema" else "the last training step's weights")
                    + (f" ({chosen_by})" if chosen_by else ""),
@@ -84,7 +117,7 @@ def export(run_dir: Path, out: Path, weights: str = "ema", calibration: np.ndarr
         "step_loss_seen": seen,
         "step_loss_source": source,
         "schedule": PLANNED,
-        "order": check_family(order),
+        "order": order,
     }
     if net.config.branching != 256:
         info["stage_budgets"] = PLANNED
@@ -102,8 +135,9 @@ def main() -> None:
     p.add_argument("--calibrate", type=int, default=0, metavar="N",
                    help="measure L_t on N CIFAR-10 training images (needs --data-dir) instead of the tracker's")
     p.add_argument("--data-dir", type=Path)
-    p.add_argument("--order", choices=FAMILIES, default=DISPERSED,
-                   help="generation order family of the model's files (default: dispersed)")
+    p.add_argument("--order", choices=FAMILIES,
+                   help="generation order family of the model's files (default: the run's own, dispersed for "
+                        "an order-agnostic run)")
     a = p.parse_args()
     calibration = selection = None
     if a.calibrate or a.weights == "best":

@@ -1,13 +1,18 @@
-"""ARDM training objectives (Hoogeboom et al. 2021): order-agnostic (Sec. 3) and depth-upscaling (Sec. 3.2)."""
+"""ARDM training objectives (Hoogeboom et al. 2021): order-agnostic (Sec. 3) and depth-upscaling (Sec. 3.2),
+and the calls of planned budgets in one order family."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
+import numpy as np
 import torch
 
 from .ardm_net import ARDMNet, fraction_level, interval_inputs, network_inputs
+from .orders import RANDOM, TRAINING_SEEDS, family_order
+from .planner import plan
 from .upscale import Digits
 
 
@@ -19,24 +24,74 @@ class ObjectiveResult:
     step_bits: torch.Tensor  # (B,) mean bits per dimension generated at that step: the paper's L_t
 
 
+def family_ranks(family: str, seeds: list[int], shape: tuple[int, int, int]) -> torch.Tensor:
+    """(B, C, H, W) generation step of each dimension in the order of `family` variant seeds[b]; the coder's
+    orders (orders.py) run over flat (H, W, C) planes."""
+    c, h, w = shape
+    ranks = np.empty((len(seeds), h * w * c), dtype=np.int64)
+    for b, seed in enumerate(seeds):
+        ranks[b, family_order(family, (h, w, c), seed)] = np.arange(h * w * c)
+    return torch.from_numpy(ranks).view(len(seeds), h, w, c).permute(0, 3, 1, 2)
+
+
+def order_ranks(batch: int, shape: tuple[int, int, int], generator: torch.Generator | None, family: str) -> torch.Tensor:
+    """(B, C, H, W) generation steps of a uniformly random order per example, or of a random variant of `family`."""
+    if family == RANDOM:
+        d = shape[0] * shape[1] * shape[2]
+        return torch.rand(batch, d, generator=generator).argsort(dim=1).argsort(dim=1).view(batch, *shape)
+    return family_ranks(family, torch.randint(0, TRAINING_SEEDS, (batch,), generator=generator).tolist(), shape)
+
+
 def random_visibility(batch: int, shape: tuple[int, int, int], generator: torch.Generator | None = None,
-                      t: torch.Tensor | None = None):
-    """t ~ U{0..D-1} (unless given) and a uniformly random order per example; visible = first t dimensions of it."""
+                      t: torch.Tensor | None = None, family: str = RANDOM):
+    """t ~ U{0..D-1} (unless given) and an order per example (``order_ranks``); visible = first t dimensions of it."""
     d = shape[0] * shape[1] * shape[2]
     if t is None:
         t = torch.randint(0, d, (batch,), generator=generator)
-    ranks = torch.rand(batch, d, generator=generator).argsort(dim=1).argsort(dim=1)
-    visible = (ranks < t[:, None]).view(batch, *shape)
+    visible = order_ranks(batch, shape, generator, family) < t.view(-1, 1, 1, 1)
     return t, visible
 
 
+@lru_cache(maxsize=1024)
+def _edges(step_loss: tuple[float, ...], d: int, budget: int) -> np.ndarray:
+    return plan(step_loss, d, budget)
+
+
+@dataclass(frozen=True)
+class CallPlans:
+    """The calls the coder makes: at budget K, call k predicts steps [e_k, e_k+1) of the order from the first
+    e_k (edges planned on `step_loss`, as the model file will plan them). In one order family the steps coded
+    next are not a random sample of the hidden ones (in dispersed orders they are harder), so the
+    order-agnostic loss over all hidden dimensions is neither the code length nor what the coder asks for;
+    training on the calls is both, averaged over budgets drawn log-uniformly from `budgets`."""
+
+    step_loss: tuple[float, ...]
+    budgets: tuple[int, int] = (8, 128)
+
+    def draw(self, batch: int, d: int, generator: torch.Generator | None,
+             t: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(start, end) of the call holding a uniform step t (unless given) at a random budget: a call is
+        drawn in proportion to its steps, so the mean over its steps is an unbiased per-dimension code length."""
+        lo, hi = self.budgets
+        u = torch.rand(batch, generator=generator, dtype=torch.float64)
+        budgets = torch.floor(lo * (hi / lo) ** u + 0.5).to(torch.int64).clamp(lo, hi).tolist()
+        if t is None:
+            t = torch.randint(0, d, (batch,), generator=generator)
+        start, end = torch.empty(batch, dtype=torch.int64), torch.empty(batch, dtype=torch.int64)
+        for b, (k, step) in enumerate(zip(budgets, t.tolist())):
+            edges = _edges(self.step_loss, d, k)
+            j = int(np.searchsorted(edges, step, side="right")) - 1
+            start[b], end[b] = int(edges[j]), int(edges[j + 1])
+        return start, end
+
+
 def order_agnostic_loss(net: ARDMNet, x: torch.Tensor, generator: torch.Generator | None = None,
-                        position: torch.Tensor | None = None) -> ObjectiveResult:
+                        position: torch.Tensor | None = None, family: str = RANDOM) -> ObjectiveResult:
     """x: (B, 3, H, W) uint8 images. One network call per image predicts all hidden dimensions.
     position: (B,) steps already taken (CPU); uniformly random when None."""
     b = x.shape[0]
     d = x[0].numel()
-    t, visible = random_visibility(b, tuple(x.shape[1:]), generator, position)  # drawn on the CPU, reproducibly
+    t, visible = random_visibility(b, tuple(x.shape[1:]), generator, position, family)  # drawn on the CPU, reproducibly
     t, visible = t.to(x.device), visible.to(x.device)
     out = net(network_inputs(x, visible, fraction_level(t, d)))  # (B, C, P, H, W)
     logp = net.output.log_prob(out, x)
@@ -47,8 +102,24 @@ def order_agnostic_loss(net: ARDMNet, x: torch.Tensor, generator: torch.Generato
     return ObjectiveResult(bpd=bpd, step=t, steps=d, step_bits=bpd)
 
 
+def call_loss(net: ARDMNet, x: torch.Tensor, plans: CallPlans, generator: torch.Generator | None = None,
+              position: torch.Tensor | None = None, family: str = RANDOM) -> ObjectiveResult:
+    """One coder's call per image (``CallPlans``); bpd = mean bits of the steps it predicts.
+    position: (B,) a step inside the call (CPU); uniformly random when None."""
+    b, shape, d = x.shape[0], tuple(x.shape[1:]), x[0].numel()
+    start, end = plans.draw(b, d, generator, position)
+    ranks = order_ranks(b, shape, generator, family)
+    visible = ranks < start.view(-1, 1, 1, 1)
+    target = visible.logical_not() & (ranks < end.view(-1, 1, 1, 1))
+    start, end, visible, target = start.to(x.device), end.to(x.device), visible.to(x.device), target.to(x.device)
+    out = net(network_inputs(x, visible, fraction_level(start, d)))
+    ll = (net.output.log_prob(out, x) * target).flatten(1).sum(dim=1)
+    bpd = -(ll / (end - start).to(ll.dtype)) / math.log(2)
+    return ObjectiveResult(bpd=bpd, step=start, steps=d, step_bits=bpd)
+
+
 def upscale_loss(net: ARDMNet, x: torch.Tensor, generator: torch.Generator | None = None,
-                 position: torch.Tensor | None = None) -> ObjectiveResult:
+                 position: torch.Tensor | None = None, family: str = RANDOM) -> ObjectiveResult:
     """A random stage s and step t: digits up to s known for the first t dimensions of a random order,
     up to s - 1 for the rest; the loss is the next digit of the rest. S stages make S times the bits.
     position: (B,) steps s * D + t already taken (CPU); uniformly random when None."""
@@ -58,7 +129,7 @@ def upscale_loss(net: ARDMNet, x: torch.Tensor, generator: torch.Generator | Non
         stage, t = torch.randint(0, stages, (b,), generator=generator), None
     else:
         stage, t = position // d, position % d
-    t, upgraded = random_visibility(b, tuple(x.shape[1:]), generator, t)
+    t, upgraded = random_visibility(b, tuple(x.shape[1:]), generator, t, family)
     stage, t, upgraded = stage.to(x.device), t.to(x.device), upgraded.to(x.device)
     x = x.to(torch.int64)
     k = stage.view(-1, 1, 1, 1) + upgraded.to(torch.int64)  # digits known per dimension
@@ -74,8 +145,14 @@ def upscale_loss(net: ARDMNet, x: torch.Tensor, generator: torch.Generator | Non
 
 
 def training_loss(net: ARDMNet, x: torch.Tensor, generator: torch.Generator | None = None,
-                  position: torch.Tensor | None = None) -> ObjectiveResult:
-    """The objective of the net's model: order-agnostic, or upscaling when its branching is below 256."""
+                  position: torch.Tensor | None = None, family: str = RANDOM,
+                  plans: CallPlans | None = None) -> ObjectiveResult:
+    """The objective of the net's model: order-agnostic, or upscaling when its branching is below 256;
+    over uniformly random orders, or the variants of one order family (orders.py); or the coder's calls."""
+    if plans is not None:
+        if net.config.branching != 256:
+            raise ValueError("training on the coder's calls is for order-agnostic ARDMs, not depth-upscaling ones")
+        return call_loss(net, x, plans, generator, position, family)
     if net.config.branching == 256:
-        return order_agnostic_loss(net, x, generator, position)
-    return upscale_loss(net, x, generator, position)
+        return order_agnostic_loss(net, x, generator, position, family)
+    return upscale_loss(net, x, generator, position, family)

@@ -18,6 +18,7 @@ import numpy as np
 RANDOM = "random"
 DISPERSED = "dispersed"
 FAMILIES = (RANDOM, DISPERSED)
+TRAINING_SEEDS = 1 << 16  # training in a family draws variants below this: every seed a file can name (bits-back's 16 bits)
 
 
 def _splitmix64(x: np.ndarray) -> np.ndarray:

@@ -15,9 +15,10 @@ import torch
 from .ardm_net import ARDMNet, NetConfig, bfloat16_convs
 from . import train_args
 from .integer_net import float_state_dict
-from .objective import training_loss
+from .objective import CallPlans, training_loss
+from .orders import FAMILIES, RANDOM, check_family
 from .run_loop import FamilyRun, RunConfig, run
-from .serialization import load_model
+from .serialization import load_model, model_info
 
 LOSS_BINS = 256  # per-step loss L_t tracked on this grid of visible fractions (the planner's input)
 
@@ -26,6 +27,16 @@ LOSS_BINS = 256  # per-step loss L_t tracked on this grid of visible fractions (
 class TrainConfig(RunConfig):
     net: NetConfig = field(default_factory=NetConfig)
     bfloat16: bool = False  # training steps with the convolutions in bfloat16 (ardm_net.bfloat16_convs)
+    order: str = RANDOM  # orders trained in: uniformly random (order-agnostic), or one family's variants (orders.py)
+    budgets: tuple[int, int] | None = None  # train on the coder's calls at these budgets (objective.CallPlans) ...
+    plan_step_loss: tuple[float, ...] | None = None  # ... planned on this L_t, which the exported model then ships
+
+    def plans(self) -> CallPlans | None:
+        if self.budgets is None:
+            return None
+        if self.plan_step_loss is None:
+            raise ValueError("training on the coder's calls needs the L_t to plan them on")
+        return CallPlans(tuple(self.plan_step_loss), tuple(self.budgets))
 
 
 class StepLossTracker:
@@ -52,14 +63,16 @@ class StepLossTracker:
 
 
 @torch.no_grad()
-def evaluate(net: ARDMNet, images: torch.Tensor, draws: int = 2, batch: int = 100) -> float:
-    """Test bpd under fixed (t, order) draws, so successive evaluations are comparable."""
+def evaluate(net: ARDMNet, images: torch.Tensor, draws: int = 2, batch: int = 100, family: str = RANDOM,
+             plans: CallPlans | None = None) -> float:
+    """Test bpd under fixed (t, order) draws, so successive evaluations are comparable: the order-agnostic
+    bound, or with `plans` the model's code length at the planned budgets."""
     g = torch.Generator().manual_seed(1234)
     total = []
     for _ in range(draws):
         for i in range(0, len(images), batch):
             x = images[i:i + batch].to(next(net.parameters()).device)
-            total.append(training_loss(net, x, g).bpd.cpu())
+            total.append(training_loss(net, x, g, family=family, plans=plans).bpd.cpu())
     return torch.cat(total).mean().item()
 
 
@@ -76,18 +89,23 @@ def train(data_dir: Path, out: Path, cfg: TrainConfig, minutes: float, log=print
           init_from: Path | None = None) -> Path:
     """init_from: a checkpoint or model file whose weights start a new run (``start_weights``)."""
     torch.manual_seed(cfg.seed)
+    family, plans = check_family(cfg.order), cfg.plans()
     net = ARDMNet(cfg.net)
     tracker = StepLossTracker()
 
     def loss(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         with bfloat16_convs(net, cfg.bfloat16):
-            res = training_loss(net, x, gen)
+            res = training_loss(net, x, gen, family=family, plans=plans)
         tracker.update(res.step, res.steps, res.step_bits.detach())
         return res.bpd.mean()
 
     config_json = {"train": {k: v for k, v in asdict(cfg).items() if k != "net"}, "net": cfg.net.to_dict()}
     start = None if init_from is None else (str(init_from), start_weights(init_from))
-    return run(FamilyRun(net, loss, evaluate, {"tracker": tracker}), data_dir, out, cfg, config_json, minutes,
+
+    def test_bound(ema: torch.nn.Module, images: torch.Tensor) -> float:
+        return evaluate(ema, images, family=family, plans=plans)
+
+    return run(FamilyRun(net, loss, test_bound, {"tracker": tracker}), data_dir, out, cfg, config_json, minutes,
                log, device, start)
 
 
@@ -104,12 +122,25 @@ def main() -> None:
     p.add_argument("--bfloat16", action="store_true",
                    help="convolutions in bfloat16 in training steps (about twice as fast on CPUs with AMX or "
                         "AVX512-BF16, and on GPUs); evaluation and the exported model are unaffected")
+    p.add_argument("--order", choices=FAMILIES, default=RANDOM,
+                   help="train in uniformly random orders (order-agnostic, the default) or in the variants of one "
+                        "order family, the orders its files are coded in (fine-tuning an order-agnostic net)")
+    p.add_argument("--train-budgets", metavar="LO,HI",
+                   help="train on the calls the coder makes at budgets drawn log-uniformly from LO..HI, planned on "
+                        "the L_t of the --init-from model file, which the exported model keeps (use with --order)")
     p.add_argument("--init-from", type=Path,
                    help="start from another run's checkpoint.pt (its last weights) or a model .safetensors file")
     a = train_args.parse(p)
+    budgets = plan_loss = None
+    if a.train_budgets:
+        if a.init_from is None or a.init_from.suffix != ".safetensors":
+            p.error("--train-budgets plans on the L_t of an --init-from model file")
+        budgets = tuple(int(v) for v in a.train_budgets.split(","))
+        plan_loss = tuple(model_info(a.init_from)["step_loss_bits"])
     net_cfg = NetConfig(width=a.width, dilations=tuple(int(v) for v in a.dilations.split(",")),
                         head=a.head, mixtures=a.mixtures, branching=a.branching)
-    cfg = TrainConfig(batch=a.batch, lr=a.lr, total_steps=a.total_steps, net=net_cfg, bfloat16=a.bfloat16)
+    cfg = TrainConfig(batch=a.batch, lr=a.lr, total_steps=a.total_steps, net=net_cfg, bfloat16=a.bfloat16,
+                      order=a.order, budgets=budgets, plan_step_loss=plan_loss)
     train(a.data_dir, a.out, cfg, a.minutes, log=train_args.log, device=a.device, init_from=a.init_from)
 
 

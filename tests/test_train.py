@@ -52,9 +52,46 @@ def test_train_resume_and_export(tmp_path, head, branching):
     model = load_coding_model(tmp_path / "m.safetensors")
     assert model.alphabet_size == (256 if branching == 256 else branching) and model.step_loss is not None
     assert getattr(model, "share_by_loss", False) == (branching != 256)
-    assert info["order"] == model.order_family == "dispersed"  # export's default family
+    assert info["order"] == model.order_family == "dispersed"  # export's default for an order-agnostic run
+    assert "random order)" in info["objective"]
     export(out, tmp_path / "r.safetensors", order="random")
     assert load_coding_model(tmp_path / "r.safetensors").order_family == "random"
+
+
+def test_a_run_in_one_order_family_records_it_and_exports_only_in_it(tmp_path):
+    data = fake_data(tmp_path / "data")
+    cfg = TrainConfig(batch=4, total_steps=2, eval_images=4, eval_every_s=0.0, order="dispersed",
+                      net=NetConfig(width=8, dilations=(1,), head="logistic-mixture", mixtures=2))
+    train(data, tmp_path / "run", cfg, minutes=5, log=lambda s: None)
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["train"]["order"] == "dispersed"
+    images = np.random.default_rng(1).integers(0, 256, (2, 4, 4, 3), dtype=np.uint8)
+    export(tmp_path / "run", tmp_path / "m.safetensors", calibration=images)
+    info = model_info(tmp_path / "m.safetensors")
+    assert info["order"] == "dispersed" and info["objective"].startswith("order-agnostic ARDM (uniform t, dispersed orders)")
+    assert load_coding_model(tmp_path / "m.safetensors").order_family == "dispersed"
+    with pytest.raises(ValueError, match="trained in dispersed orders"):
+        export(tmp_path / "run", tmp_path / "r.safetensors", order="random")
+    assert not (tmp_path / "r.safetensors").exists()
+    with pytest.raises(ValueError, match="unknown generation order family"):
+        train(data, tmp_path / "bad", TrainConfig(batch=4, total_steps=1, order="spiral"), minutes=5, log=lambda s: None)
+
+
+def test_a_run_on_the_coders_calls_ships_the_step_loss_it_planned_on(tmp_path):
+    data = fake_data(tmp_path / "data")
+    step_loss = tuple(8.0 - 4.0 * j / 255 for j in range(256))
+    cfg = TrainConfig(batch=4, total_steps=2, eval_images=4, eval_every_s=0.0, order="dispersed", budgets=(2, 6),
+                      plan_step_loss=step_loss, net=NetConfig(width=8, dilations=(1,), head="logistic-mixture", mixtures=2))
+    train(data, tmp_path / "run", cfg, minutes=5, log=lambda s: None)
+    assert json.loads((tmp_path / "run" / "log.jsonl").read_text().splitlines()[-1])["test_bpd_ema"] > 0
+    export(tmp_path / "run", tmp_path / "m.safetensors")
+    info = model_info(tmp_path / "m.safetensors")
+    assert info["step_loss_bits"] == [round(v, 4) for v in step_loss] and all(info["step_loss_seen"])
+    assert "budgets 2 to 6" in info["step_loss_source"] and "calls at budgets 2 to 6" in info["objective"]
+    images = np.random.default_rng(1).integers(0, 256, (2, 4, 4, 3), dtype=np.uint8)
+    with pytest.raises(ValueError, match="no calibration"):
+        export(tmp_path / "run", tmp_path / "c.safetensors", calibration=images)
+    with pytest.raises(ValueError, match="needs the L_t"):
+        TrainConfig(budgets=(2, 6)).plans()
 
 
 def test_export_measures_the_step_loss_on_calibration_images(tmp_path):
@@ -65,7 +102,7 @@ def test_export_measures_the_step_loss_on_calibration_images(tmp_path):
     images = np.random.default_rng(1).integers(0, 256, (2, 4, 4, 3), dtype=np.uint8)
     export(tmp_path / "run", tmp_path / "m.safetensors", calibration=images)
     info = model_info(tmp_path / "m.safetensors")
-    assert info["step_loss_source"] == "measured on 2 training images"
+    assert info["step_loss_source"] == "measured on 2 training images in dispersed orders"
     tracker = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)["tracker"]["values"]
     assert len(info["step_loss_bits"]) == len(tracker) and all(info["step_loss_seen"])
     assert info["step_loss_bits"] != [round(float(v), 4) for v in tracker]
@@ -128,8 +165,8 @@ def test_best_weights_are_the_lower_bound_on_selection_images(tmp_path, monkeypa
     better_weights = state["ema" if better == "ema" else "net"]
     images = np.random.default_rng(2).integers(0, 256, (3, 4, 4, 3), dtype=np.uint8)
 
-    def fake_bound(net, x):
-        assert x.shape == (3, 3, 4, 4)
+    def fake_bound(net, x, family, plans=None):
+        assert x.shape == (3, 3, 4, 4) and family == "dispersed"  # the order family the model will code in
         same = all(torch.equal(v, better_weights[k]) for k, v in net.state_dict().items())
         return 4.0 if same else 5.0
 
@@ -138,7 +175,7 @@ def test_best_weights_are_the_lower_bound_on_selection_images(tmp_path, monkeypa
     export(tmp_path / "run", tmp_path / "direct.safetensors", better)
     info = model_info(tmp_path / "best.safetensors")
     expected = "4.0000 (EMA) vs 5.0000" if better == "ema" else "5.0000 (EMA) vs 4.0000"
-    assert "chosen on 3 CIFAR-10 training images" in info["weights"] and expected in info["weights"]
+    assert "chosen on 3 CIFAR-10 training images in dispersed orders" in info["weights"] and expected in info["weights"]
     best, direct = load_file(tmp_path / "best.safetensors"), load_file(tmp_path / "direct.safetensors")
     assert best.keys() == direct.keys() and all(torch.equal(best[k], direct[k]) for k in best)
     with pytest.raises(ValueError, match="selection"):

@@ -1,0 +1,101 @@
+"""Training visibility: which dimensions a training step sees, in random orders or one family's variants."""
+
+import numpy as np
+import pytest
+import torch
+
+from ardmzip.models.objective import CallPlans, call_loss, family_ranks, random_visibility, training_loss
+from ardmzip.models.orders import TRAINING_SEEDS, dispersed_order
+from ardmzip.models.planner import plan
+from tests.tiny_model import tiny_float_net
+
+SHAPE = (3, 5, 6)  # C, H, W as the network sees it
+
+
+@pytest.mark.parametrize("seed", [0, 5, 17, 40_000])
+def test_family_ranks_follow_the_coders_order(seed):
+    """Dimension (c, y, x) is generated at the step where the coder's flat (H, W, C) order names it."""
+    order = dispersed_order((5, 6, 3), seed)
+    ranks = family_ranks("dispersed", [seed], SHAPE)[0]
+    for step in (0, 1, 7, 45, 89):
+        c, y, x = [int(v) for v in (ranks == step).nonzero()[0]]
+        assert order[step] == (y * 6 + x) * 3 + c
+
+
+@pytest.mark.parametrize("family", ["random", "dispersed"])
+def test_visible_dimensions_are_a_prefix_of_each_examples_order(family):
+    g = torch.Generator().manual_seed(3)
+    t, visible = random_visibility(6, SHAPE, g, family=family)
+    assert visible.shape == (6, *SHAPE)
+    assert torch.equal(visible.flatten(1).sum(dim=1), t)
+    if family == "dispersed":  # the same draws again: t, then one variant seed per example
+        replay = torch.Generator().manual_seed(3)
+        assert torch.equal(torch.randint(0, 90, (6,), generator=replay), t)
+        seeds = torch.randint(0, TRAINING_SEEDS, (6,), generator=replay).tolist()
+        assert len(set(seeds)) > 1
+        assert torch.equal(visible, family_ranks("dispersed", seeds, SHAPE) < t.view(-1, 1, 1, 1))
+
+
+def test_a_dispersed_prefix_is_spread_over_the_image():
+    """Unlike a random order, the first quarter of a dispersed one leaves no 2x2 block of pixels unseen."""
+    t = torch.tensor([90 // 4] * 4)
+    _, visible = random_visibility(4, SHAPE, torch.Generator().manual_seed(0), t, "dispersed")
+    seen = visible.any(dim=1)[:, :4, :6].reshape(4, 2, 2, 3, 2).permute(0, 1, 3, 2, 4).reshape(4, 6, 4)
+    assert seen.any(dim=2).all()
+
+
+@pytest.mark.parametrize("branching", [256, 4])
+def test_objective_in_a_family_is_finite(branching):
+    net = tiny_float_net(head="logistic-mixture", branching=branching)
+    x = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (2, *SHAPE), dtype=np.uint8))
+    res = training_loss(net, x, torch.Generator().manual_seed(0), family="dispersed")
+    assert torch.isfinite(res.bpd).all() and (res.bpd > 0).all()
+
+
+def _plans(lo, hi):
+    return CallPlans(tuple(8.0 - 5.0 * (j / 255) ** 0.5 for j in range(256)), (lo, hi))
+
+
+@pytest.mark.parametrize("budget", [1, 4, 13])
+def test_a_call_is_the_planned_one_holding_the_step(budget):
+    plans, d = _plans(budget, budget), 90
+    edges = plan(plans.step_loss, d, budget)
+    start, end = plans.draw(d, d, None, torch.arange(d))
+    for t in range(d):
+        j = np.searchsorted(edges, t, side="right") - 1
+        assert (start[t], end[t]) == (edges[j], edges[j + 1]) and start[t] <= t < end[t]
+
+
+@pytest.mark.parametrize("budget", [3, 10])
+def test_the_mean_over_a_uniform_steps_call_is_the_mean_over_all_steps(budget):
+    """Why a call's mean loss is an unbiased per-dimension code length: calls are drawn by their length."""
+    losses = np.random.default_rng(budget).exponential(size=90)
+    start, end = _plans(budget, budget).draw(90, 90, None, torch.arange(90))
+    per_step = [losses[s:e].mean() for s, e in zip(start.tolist(), end.tolist())]
+    assert np.mean(per_step) == pytest.approx(losses.mean())
+
+
+def test_budgets_are_drawn_over_the_whole_range():
+    plans, g = _plans(2, 64), torch.Generator().manual_seed(0)
+    start, end = plans.draw(4000, 3072, g)
+    sizes = (end - start).float()
+    assert sizes.min() < 3072 / 40 and sizes.max() > 3072 / 3  # calls of budgets near 64 and near 2
+    assert ((start >= 0) & (end <= 3072) & (start < end)).all()
+
+
+def test_a_call_sees_the_steps_before_it_and_predicts_only_its_own():
+    net = tiny_float_net(head="logistic-mixture")
+    x = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (3, *SHAPE), dtype=np.uint8))
+    seen = {}
+
+    def record(inputs):
+        seen["inputs"] = inputs
+        return original(inputs)
+
+    original, net.forward = net.forward, record
+    res = call_loss(net, x, _plans(5, 5), torch.Generator().manual_seed(1), family="dispersed")
+    mask = seen["inputs"][:, 3:6]  # network_inputs: values, then the mask channels (127 where known)
+    assert torch.equal(mask.flatten(1).sum(dim=1).long() // 127, res.step)
+    assert torch.isfinite(res.bpd).all() and (res.bpd > 0).all()
+    with pytest.raises(ValueError, match="depth-upscaling"):
+        training_loss(tiny_float_net(branching=4), x, None, plans=_plans(5, 5))
