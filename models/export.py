@@ -51,16 +51,16 @@ def export_order(cfg: dict, order: str | None) -> str:
     return order
 
 
-def choose_weights(run_dir: Path, selection: np.ndarray, order: str) -> tuple[str, str]:
-    """Pick EMA or the last step's weights by their bound on training images in the orders the model codes
-    in, so no test image decides.
+def choose_weights(run_dir: Path, selection: np.ndarray) -> tuple[str, str]:
+    """Pick EMA or the last step's weights by the run's own objective on training images (the order-agnostic
+    bound, or the code length of the calls it trained on), so no test image decides.
 
     Returns the choice and a sentence with both figures for the model file.
     """
     cfg = json.loads((run_dir / "config.json").read_text())
     state = torch.load(run_dir / "checkpoint.pt", weights_only=True)
     net = ARDMNet(NetConfig.from_dict(cfg["net"]))
-    bounds = {}
+    order, bounds = trained_order(cfg), {}
     for name, key in (("ema", "ema"), ("raw", "net")):
         net.load_state_dict(state[key])
         bounds[name] = evaluate(net, _nchw(selection), family=order, plans=trained_plans(cfg))
@@ -78,7 +78,9 @@ def export(run_dir: Path, out: Path, weights: str = "ema", calibration: np.ndarr
     codes smaller than the random orders of earlier files at every budget measured, with the same network.
 
     calibration: (N, H, W, 3) uint8 training images on which to measure the planner's L_t for the
-    exported weights in its orders (``calibrate.py``); without them the training run's tracker is used.
+    exported weights (``calibrate.py``) in the orders the run trained in (random for an order-agnostic run: in a
+    fixed family the mean over hidden sub-pixels is not the cost of those coded next, the planner's L_t);
+    without them the training run's tracker is used.
     selection: training images on which ``weights="best"`` chooses between EMA and raw.
     """
     cfg = json.loads((run_dir / "config.json").read_text())
@@ -87,7 +89,7 @@ def export(run_dir: Path, out: Path, weights: str = "ema", calibration: np.ndarr
     if weights == "best":
         if selection is None:
             raise ValueError("weights='best' needs selection images")
-        weights, chosen_by = choose_weights(run_dir, selection, order)
+        weights, chosen_by = choose_weights(run_dir, selection)
     state = torch.load(run_dir / "checkpoint.pt", weights_only=True)
     net = ARDMNet(NetConfig.from_dict(cfg["net"]))
     net.load_state_dict(state["ema" if weights == "ema" else "net"])
@@ -100,8 +102,9 @@ def export(run_dir: Path, out: Path, weights: str = "ema", calibration: np.ndarr
     elif calibration is None:
         step_loss, seen, source = tracker["values"].tolist(), [bool(v) for v in tracker["seen"]], "training tracker"
     else:
-        step_loss = step_loss_profile(net, _nchw(calibration), len(tracker["values"]), family=order)
-        seen, source = [True] * len(step_loss), f"measured on {len(calibration)} training images in {order} orders"
+        trained = trained_order(cfg)
+        step_loss = step_loss_profile(net, _nchw(calibration), len(tracker["values"]), family=trained)
+        seen, source = [True] * len(step_loss), f"measured on {len(calibration)} training images in {trained} orders"
     info = {
         "objective": ("order-agnostic ARDM (uniform t, " if net.config.branching == 256 else
                       f"depth-upscaling ARDM, branching {net.config.branching} (")

@@ -67,6 +67,7 @@ def test_a_run_in_one_order_family_records_it_and_exports_only_in_it(tmp_path):
     images = np.random.default_rng(1).integers(0, 256, (2, 4, 4, 3), dtype=np.uint8)
     export(tmp_path / "run", tmp_path / "m.safetensors", calibration=images)
     info = model_info(tmp_path / "m.safetensors")
+    assert info["step_loss_source"] == "measured on 2 training images in dispersed orders"
     assert info["order"] == "dispersed" and info["objective"].startswith("order-agnostic ARDM (uniform t, dispersed orders)")
     assert load_coding_model(tmp_path / "m.safetensors").order_family == "dispersed"
     with pytest.raises(ValueError, match="trained in dispersed orders"):
@@ -102,7 +103,7 @@ def test_export_measures_the_step_loss_on_calibration_images(tmp_path):
     images = np.random.default_rng(1).integers(0, 256, (2, 4, 4, 3), dtype=np.uint8)
     export(tmp_path / "run", tmp_path / "m.safetensors", calibration=images)
     info = model_info(tmp_path / "m.safetensors")
-    assert info["step_loss_source"] == "measured on 2 training images in dispersed orders"
+    assert info["step_loss_source"] == "measured on 2 training images in random orders"
     tracker = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)["tracker"]["values"]
     assert len(info["step_loss_bits"]) == len(tracker) and all(info["step_loss_seen"])
     assert info["step_loss_bits"] != [round(float(v), 4) for v in tracker]
@@ -166,7 +167,7 @@ def test_best_weights_are_the_lower_bound_on_selection_images(tmp_path, monkeypa
     images = np.random.default_rng(2).integers(0, 256, (3, 4, 4, 3), dtype=np.uint8)
 
     def fake_bound(net, x, family, plans=None):
-        assert x.shape == (3, 3, 4, 4) and family == "dispersed"  # the order family the model will code in
+        assert x.shape == (3, 3, 4, 4) and family == "random" and plans is None  # the run's own objective
         same = all(torch.equal(v, better_weights[k]) for k, v in net.state_dict().items())
         return 4.0 if same else 5.0
 
@@ -175,7 +176,7 @@ def test_best_weights_are_the_lower_bound_on_selection_images(tmp_path, monkeypa
     export(tmp_path / "run", tmp_path / "direct.safetensors", better)
     info = model_info(tmp_path / "best.safetensors")
     expected = "4.0000 (EMA) vs 5.0000" if better == "ema" else "5.0000 (EMA) vs 4.0000"
-    assert "chosen on 3 CIFAR-10 training images in dispersed orders" in info["weights"] and expected in info["weights"]
+    assert "chosen on 3 CIFAR-10 training images in random orders" in info["weights"] and expected in info["weights"]
     best, direct = load_file(tmp_path / "best.safetensors"), load_file(tmp_path / "direct.safetensors")
     assert best.keys() == direct.keys() and all(torch.equal(best[k], direct[k]) for k in best)
     with pytest.raises(ValueError, match="selection"):
