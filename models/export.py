@@ -32,7 +32,8 @@ def _nchw(images: np.ndarray) -> torch.Tensor:
 def trained_plans(cfg: dict):
     """The coder's calls a run trained on (objective.CallPlans), or None for the order-agnostic objective."""
     train = cfg["train"]
-    return TrainConfig(budgets=train.get("budgets"), plan_step_loss=train.get("plan_step_loss")).plans()
+    return TrainConfig(order=train.get("order", RANDOM), budgets=train.get("budgets"),
+                       plan_step_loss=train.get("plan_step_loss")).plans()
 
 
 def trained_order(cfg: dict) -> str:
@@ -41,14 +42,17 @@ def trained_order(cfg: dict) -> str:
 
 
 def export_order(cfg: dict, order: str | None) -> str:
-    """The family the exported model codes in: an order-agnostic net codes in any (dispersed unless told),
-    a net trained in one family only in that one."""
+    """The family the exported model codes in. An order-agnostic net codes in any: dispersed unless told
+    (measured for OA-ARDMs only; a depth-upscaling one stays random). A net trained on the coder's calls codes
+    only in the family it trained in."""
     trained = trained_order(cfg)
-    if order is None:
-        return DISPERSED if trained == RANDOM else trained
-    if trained not in (RANDOM, check_family(order)):
+    if trained_plans(cfg) is None:
+        if order is None:
+            return DISPERSED if cfg["net"].get("branching", 256) == 256 else RANDOM
+        return check_family(order)
+    if order not in (None, trained):
         raise ValueError(f"the run trained in {trained} orders: its model codes only in them, not in {order} ones")
-    return order
+    return trained
 
 
 def choose_weights(run_dir: Path, selection: np.ndarray) -> tuple[str, str]:
@@ -78,9 +82,9 @@ def export(run_dir: Path, out: Path, weights: str = "ema", calibration: np.ndarr
     codes smaller than the random orders of earlier files at every budget measured, with the same network.
 
     calibration: (N, H, W, 3) uint8 training images on which to measure the planner's L_t for the
-    exported weights (``calibrate.py``) in the orders the run trained in (random for an order-agnostic run: in a
-    fixed family the mean over hidden sub-pixels is not the cost of those coded next, the planner's L_t);
-    without them the training run's tracker is used.
+    exported weights (``calibrate.py``; in random orders: in a fixed family the mean over hidden sub-pixels
+    is not the cost of those coded next, the planner's L_t); without them the training run's tracker is used.
+    A run on the coder's calls ships the L_t they were planned on.
     selection: training images on which ``weights="best"`` chooses between EMA and raw.
     """
     cfg = json.loads((run_dir / "config.json").read_text())
@@ -102,15 +106,13 @@ def export(run_dir: Path, out: Path, weights: str = "ema", calibration: np.ndarr
     elif calibration is None:
         step_loss, seen, source = tracker["values"].tolist(), [bool(v) for v in tracker["seen"]], "training tracker"
     else:
-        trained = trained_order(cfg)
-        step_loss = step_loss_profile(net, _nchw(calibration), len(tracker["values"]), family=trained)
-        seen, source = [True] * len(step_loss), f"measured on {len(calibration)} training images in {trained} orders"
+        step_loss = step_loss_profile(net, _nchw(calibration), len(tracker["values"]))
+        seen, source = [True] * len(step_loss), f"measured on {len(calibration)} training images"
     info = {
-        "objective": ("order-agnostic ARDM (uniform t, " if net.config.branching == 256 else
-                      f"depth-upscaling ARDM, branching {net.config.branching} (")
-                     + ("random order" if trained_order(cfg) == RANDOM else f"{trained_order(cfg)} orders")
-                     + (f"; trained on the coder's calls at budgets {plans.budgets[0]} to {plans.budgets[1]}"
-                        if plans else "") + f"), {net.config.head} head",
+        "objective": (f"ARDM trained on the coder's calls in {trained_order(cfg)} orders at budgets "
+                      f"{plans.budgets[0]} to {plans.budgets[1]}" if plans else
+                      "order-agnostic ARDM (uniform t, random order)" if net.config.branching == 256 else
+                      f"depth-upscaling ARDM, branching {net.config.branching}") + f", {net.config.head} head",
         "train_steps": int(state["step"]),
         "weights": ("EMA of the training weights" if weights == "ema" else "the last training step's weights")
                    + (f" ({chosen_by})" if chosen_by else ""),

@@ -21,7 +21,7 @@ class ObjectiveResult:
     bpd: torch.Tensor  # (B,) unbiased estimate of -log2 p(x) / D per image
     step: torch.Tensor  # (B,) generation steps already taken, out of `steps`
     steps: int
-    step_bits: torch.Tensor  # (B,) mean bits per dimension generated at that step: the paper's L_t
+    step_bits: torch.Tensor  # (B,) mean bits per dimension generated at that step (in random orders the paper's L_t)
 
 
 def family_ranks(family: str, seeds: list[int], shape: tuple[int, int, int]) -> torch.Tensor:
@@ -67,6 +67,10 @@ class CallPlans:
 
     step_loss: tuple[float, ...]
     budgets: tuple[int, int] = (8, 128)
+
+    def __post_init__(self):
+        if len(self.budgets) != 2 or not 1 <= self.budgets[0] <= self.budgets[1]:
+            raise ValueError(f"budgets must be LO,HI with 1 <= LO <= HI, not {','.join(map(str, self.budgets))}")
 
     def draw(self, batch: int, d: int, generator: torch.Generator | None,
              t: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -120,7 +124,7 @@ def call_loss(net: ARDMNet, x: torch.Tensor, plans: CallPlans, generator: torch.
 
 def upscale_loss(net: ARDMNet, x: torch.Tensor, generator: torch.Generator | None = None,
                  position: torch.Tensor | None = None, family: str = RANDOM) -> ObjectiveResult:
-    """A random stage s and step t: digits up to s known for the first t dimensions of a random order,
+    """A random stage s and step t: digits up to s known for the first t dimensions of an order (``order_ranks``),
     up to s - 1 for the rest; the loss is the next digit of the rest. S stages make S times the bits.
     position: (B,) steps s * D + t already taken (CPU); uniformly random when None."""
     digits = Digits(net.config.branching)

@@ -18,7 +18,8 @@ import numpy as np
 RANDOM = "random"
 DISPERSED = "dispersed"
 FAMILIES = (RANDOM, DISPERSED)
-TRAINING_SEEDS = 1 << 16  # training in a family draws variants below this: every seed a file can name (bits-back's 16 bits)
+TRAINING_SEEDS = 1 << 16  # training in a family draws variants below this: every one a bits-back latent names
+# (codecs.order_latent.VARIANTS, equal by test) and every one --search tries (MAX_SEARCH)
 
 
 def _splitmix64(x: np.ndarray) -> np.ndarray:

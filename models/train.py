@@ -7,6 +7,7 @@ every few minutes; starting again with the same directory continues from it with
 from __future__ import annotations
 
 import argparse
+import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -32,7 +33,11 @@ class TrainConfig(RunConfig):
     plan_step_loss: tuple[float, ...] | None = None  # ... planned on this L_t, which the exported model then ships
 
     def plans(self) -> CallPlans | None:
+        """The calls trained on. An order family without them is refused: its loss over all hidden
+        sub-pixels would be neither a code length nor what the coder asks (objective.CallPlans)."""
         if self.budgets is None:
+            if self.order != RANDOM:
+                raise ValueError(f"training in {self.order} orders needs budgets to train the coder's calls at")
             return None
         if self.plan_step_loss is None:
             raise ValueError("training on the coder's calls needs the L_t to plan them on")
@@ -76,6 +81,19 @@ def evaluate(net: ARDMNet, images: torch.Tensor, draws: int = 2, batch: int = 10
     return torch.cat(total).mean().item()
 
 
+def check_resumed_objective(out: Path, cfg: TrainConfig) -> None:
+    """A resumed run keeps its objective: export reads the family and plans from the run's config."""
+    saved = out / "config.json"
+    if not (out / "checkpoint.pt").exists() or not saved.exists():
+        return
+    before = json.loads(saved.read_text())["train"]
+    now = {"order": cfg.order, "budgets": cfg.budgets, "plan_step_loss": cfg.plan_step_loss}
+    was = {k: before.get(k, RANDOM if k == "order" else None) for k in now}
+    if json.loads(json.dumps(now)) != was:
+        raise ValueError(f"the run in {out} trained with another objective (order, budgets or their L_t): "
+                         "resume it with the same --order, --train-budgets and --init-from")
+
+
 def start_weights(source: Path) -> dict[str, torch.Tensor]:
     """Float weights from another run's checkpoint.pt (its last step's) or from a model file (.safetensors,
     shipped or exported), whose integer network they reproduce."""
@@ -90,6 +108,7 @@ def train(data_dir: Path, out: Path, cfg: TrainConfig, minutes: float, log=print
     """init_from: a checkpoint or model file whose weights start a new run (``start_weights``)."""
     torch.manual_seed(cfg.seed)
     family, plans = check_family(cfg.order), cfg.plans()
+    check_resumed_objective(out, cfg)
     net = ARDMNet(cfg.net)
     tracker = StepLossTracker()
 
@@ -135,12 +154,20 @@ def main() -> None:
     if a.train_budgets:
         if a.init_from is None or a.init_from.suffix != ".safetensors":
             p.error("--train-budgets plans on the L_t of an --init-from model file")
-        budgets = tuple(int(v) for v in a.train_budgets.split(","))
+        try:
+            budgets = tuple(int(v) for v in a.train_budgets.split(","))
+            CallPlans((0.0,), budgets)
+        except ValueError as e:
+            p.error(f"--train-budgets: {e}")
         plan_loss = tuple(model_info(a.init_from)["step_loss_bits"])
     net_cfg = NetConfig(width=a.width, dilations=tuple(int(v) for v in a.dilations.split(",")),
                         head=a.head, mixtures=a.mixtures, branching=a.branching)
     cfg = TrainConfig(batch=a.batch, lr=a.lr, total_steps=a.total_steps, net=net_cfg, bfloat16=a.bfloat16,
                       order=a.order, budgets=budgets, plan_step_loss=plan_loss)
+    try:
+        cfg.plans()
+    except ValueError as e:
+        p.error(str(e))
     train(a.data_dir, a.out, cfg, a.minutes, log=train_args.log, device=a.device, init_from=a.init_from)
 
 

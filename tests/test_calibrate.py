@@ -19,14 +19,13 @@ def test_every_bin_is_measured_at_steps_inside_it(monkeypatch, branching):
     steps = images[0].numel() * (1 if branching == 256 else 4)
     seen = []
 
-    def recording_loss(net_, x, generator=None, position=None, family="random"):
-        assert family == "dispersed"
+    def recording_loss(net_, x, generator=None, position=None):
         if position is not None:
             seen.append(position.clone())
-        return training_loss(net_, x, generator, position, family)
+        return training_loss(net_, x, generator, position)
 
     monkeypatch.setattr(calibrate, "training_loss", recording_loss)
-    profile = calibrate.step_loss_profile(net, images, bins, batch=2, family="dispersed")
+    profile = calibrate.step_loss_profile(net, images, bins, batch=2)
     assert len(profile) == bins and all(np.isfinite(profile)) and min(profile) >= 0
     assert len(seen) == bins * 2  # 3 images in batches of 2
     for j in range(bins):
@@ -41,4 +40,3 @@ def test_profile_is_reproducible_and_leaves_the_net_in_training_mode():
     assert net.training
     assert a == calibrate.step_loss_profile(net, images, 4)
     assert a != calibrate.step_loss_profile(net, images, 4, seed=1)
-    assert a != calibrate.step_loss_profile(net, images, 4, family="dispersed")

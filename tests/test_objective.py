@@ -1,8 +1,13 @@
 """Training visibility: which dimensions a training step sees, in random orders or one family's variants."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
+
+from ardmzip.codecs.order_latent import VARIANTS
+from ardmzip.models.ardm_net import fraction_level, network_inputs
 
 from ardmzip.models.objective import CallPlans, call_loss, family_ranks, random_visibility, training_loss
 from ardmzip.models.orders import TRAINING_SEEDS, dispersed_order
@@ -28,12 +33,15 @@ def test_visible_dimensions_are_a_prefix_of_each_examples_order(family):
     t, visible = random_visibility(6, SHAPE, g, family=family)
     assert visible.shape == (6, *SHAPE)
     assert torch.equal(visible.flatten(1).sum(dim=1), t)
-    if family == "dispersed":  # the same draws again: t, then one variant seed per example
-        replay = torch.Generator().manual_seed(3)
-        assert torch.equal(torch.randint(0, 90, (6,), generator=replay), t)
+    replay = torch.Generator().manual_seed(3)  # the same draws again: t, then each example's order
+    assert torch.equal(torch.randint(0, 90, (6,), generator=replay), t)
+    if family == "random":  # as before families existed, so earlier runs' evaluations stay comparable
+        ranks = torch.rand(6, 90, generator=replay).argsort(dim=1).argsort(dim=1).view(6, *SHAPE)
+    else:
         seeds = torch.randint(0, TRAINING_SEEDS, (6,), generator=replay).tolist()
         assert len(set(seeds)) > 1
-        assert torch.equal(visible, family_ranks("dispersed", seeds, SHAPE) < t.view(-1, 1, 1, 1))
+        ranks = family_ranks("dispersed", seeds, SHAPE)
+    assert torch.equal(visible, ranks < t.view(-1, 1, 1, 1))
 
 
 def test_a_dispersed_prefix_is_spread_over_the_image():
@@ -83,19 +91,26 @@ def test_budgets_are_drawn_over_the_whole_range():
     assert ((start >= 0) & (end <= 3072) & (start < end)).all()
 
 
-def test_a_call_sees_the_steps_before_it_and_predicts_only_its_own():
-    net = tiny_float_net(head="logistic-mixture")
+@torch.no_grad()
+def test_a_call_sees_the_steps_before_it_and_scores_only_its_own():
+    """Replayed by hand: the same draws (budget, step, then the order's variant), the mask of the first
+    `start` steps and the mean bits of steps [start, end)."""
+    net, plans = tiny_float_net(head="logistic-mixture"), _plans(2, 9)
     x = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (3, *SHAPE), dtype=np.uint8))
-    seen = {}
-
-    def record(inputs):
-        seen["inputs"] = inputs
-        return original(inputs)
-
-    original, net.forward = net.forward, record
-    res = call_loss(net, x, _plans(5, 5), torch.Generator().manual_seed(1), family="dispersed")
-    mask = seen["inputs"][:, 3:6]  # network_inputs: values, then the mask channels (127 where known)
-    assert torch.equal(mask.flatten(1).sum(dim=1).long() // 127, res.step)
-    assert torch.isfinite(res.bpd).all() and (res.bpd > 0).all()
+    res = call_loss(net, x, plans, torch.Generator().manual_seed(1), family="dispersed")
+    replay = torch.Generator().manual_seed(1)
+    start, end = plans.draw(3, 90, replay)
+    ranks = family_ranks("dispersed", torch.randint(0, TRAINING_SEEDS, (3,), generator=replay).tolist(), SHAPE)
+    assert torch.equal(res.step, start) and (start < end).all()
+    for b in range(3):
+        visible = ranks[b:b + 1] < start[b]
+        out = net(network_inputs(x[b:b + 1], visible, fraction_level(start[b:b + 1], 90)))
+        bits = -net.output.log_prob(out, x[b:b + 1])[0] / math.log(2)
+        own = (ranks[b] >= start[b]) & (ranks[b] < end[b])
+        assert float(res.bpd[b]) == pytest.approx(float(bits[own].mean()), rel=1e-5)
     with pytest.raises(ValueError, match="depth-upscaling"):
-        training_loss(tiny_float_net(branching=4), x, None, plans=_plans(5, 5))
+        training_loss(tiny_float_net(branching=4), x, None, plans=plans)
+
+
+def test_training_draws_every_variant_a_bits_back_latent_names():
+    assert TRAINING_SEEDS == VARIANTS

@@ -1,6 +1,7 @@
 """Training smoke test on a tiny fake data folder: steps run, checkpoints resume, export loads."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +15,8 @@ from ardmzip.models import export as export_module
 from ardmzip.models.data import DataError, cifar10_train
 from ardmzip.models.export import export
 from ardmzip.models.integer_net import float_state_dict
+from ardmzip.models.orders import dispersed_order
+from ardmzip.models.planner import plan
 from ardmzip.models.serialization import load_model, model_info
 from ardmzip.models.train import TrainConfig, train
 
@@ -52,47 +55,67 @@ def test_train_resume_and_export(tmp_path, head, branching):
     model = load_coding_model(tmp_path / "m.safetensors")
     assert model.alphabet_size == (256 if branching == 256 else branching) and model.step_loss is not None
     assert getattr(model, "share_by_loss", False) == (branching != 256)
-    assert info["order"] == model.order_family == "dispersed"  # export's default for an order-agnostic run
-    assert "random order)" in info["objective"]
-    export(out, tmp_path / "r.safetensors", order="random")
-    assert load_coding_model(tmp_path / "r.safetensors").order_family == "random"
+    default = "dispersed" if branching == 256 else "random"  # dispersed was measured for OA-ARDMs only
+    assert info["order"] == model.order_family == default
+    assert info["objective"].startswith("order-agnostic ARDM (uniform t, random order)" if branching == 256
+                                        else "depth-upscaling ARDM, branching 4")
+    export(out, tmp_path / "r.safetensors", order="dispersed" if branching != 256 else "random")
+    assert load_coding_model(tmp_path / "r.safetensors").order_family != default
 
 
-def test_a_run_in_one_order_family_records_it_and_exports_only_in_it(tmp_path):
-    data = fake_data(tmp_path / "data")
-    cfg = TrainConfig(batch=4, total_steps=2, eval_images=4, eval_every_s=0.0, order="dispersed",
-                      net=NetConfig(width=8, dilations=(1,), head="logistic-mixture", mixtures=2))
-    train(data, tmp_path / "run", cfg, minutes=5, log=lambda s: None)
-    assert json.loads((tmp_path / "run" / "config.json").read_text())["train"]["order"] == "dispersed"
-    images = np.random.default_rng(1).integers(0, 256, (2, 4, 4, 3), dtype=np.uint8)
-    export(tmp_path / "run", tmp_path / "m.safetensors", calibration=images)
-    info = model_info(tmp_path / "m.safetensors")
-    assert info["step_loss_source"] == "measured on 2 training images in dispersed orders"
-    assert info["order"] == "dispersed" and info["objective"].startswith("order-agnostic ARDM (uniform t, dispersed orders)")
-    assert load_coding_model(tmp_path / "m.safetensors").order_family == "dispersed"
-    with pytest.raises(ValueError, match="trained in dispersed orders"):
-        export(tmp_path / "run", tmp_path / "r.safetensors", order="random")
-    assert not (tmp_path / "r.safetensors").exists()
+def test_an_order_family_needs_the_coders_calls():
+    with pytest.raises(ValueError, match="needs budgets"):
+        TrainConfig(order="dispersed").plans()
+    with pytest.raises(ValueError, match="needs the L_t"):
+        TrainConfig(order="dispersed", budgets=(2, 6)).plans()
+    with pytest.raises(ValueError, match="1 <= LO <= HI"):
+        TrainConfig(order="dispersed", budgets=(6, 2), plan_step_loss=(1.0,)).plans()
     with pytest.raises(ValueError, match="unknown generation order family"):
-        train(data, tmp_path / "bad", TrainConfig(batch=4, total_steps=1, order="spiral"), minutes=5, log=lambda s: None)
+        train(Path("unused"), Path("unused"), TrainConfig(order="spiral"), minutes=1)
 
 
-def test_a_run_on_the_coders_calls_ships_the_step_loss_it_planned_on(tmp_path):
-    data = fake_data(tmp_path / "data")
-    step_loss = tuple(8.0 - 4.0 * j / 255 for j in range(256))
+def _call_run(tmp_path, data, out="run", **changes):
+    step_loss = tuple(round(8.0 - 4.0 * j / 255, 4) for j in range(256))
     cfg = TrainConfig(batch=4, total_steps=2, eval_images=4, eval_every_s=0.0, order="dispersed", budgets=(2, 6),
                       plan_step_loss=step_loss, net=NetConfig(width=8, dilations=(1,), head="logistic-mixture", mixtures=2))
-    train(data, tmp_path / "run", cfg, minutes=5, log=lambda s: None)
+    for k, v in changes.items():
+        setattr(cfg, k, v)
+    train(data, tmp_path / out, cfg, minutes=5, log=lambda s: None)
+    return cfg
+
+
+def test_a_run_on_the_coders_calls_ships_its_family_and_the_step_loss_it_planned_on(tmp_path):
+    data = fake_data(tmp_path / "data")
+    cfg = _call_run(tmp_path, data)
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["train"]["order"] == "dispersed"
     assert json.loads((tmp_path / "run" / "log.jsonl").read_text().splitlines()[-1])["test_bpd_ema"] > 0
     export(tmp_path / "run", tmp_path / "m.safetensors")
     info = model_info(tmp_path / "m.safetensors")
-    assert info["step_loss_bits"] == [round(v, 4) for v in step_loss] and all(info["step_loss_seen"])
-    assert "budgets 2 to 6" in info["step_loss_source"] and "calls at budgets 2 to 6" in info["objective"]
+    assert info["step_loss_bits"] == list(cfg.plan_step_loss) and all(info["step_loss_seen"])
+    assert "budgets 2 to 6" in info["step_loss_source"]
+    assert info["objective"].startswith("ARDM trained on the coder's calls in dispersed orders at budgets 2 to 6")
+    model = load_coding_model(tmp_path / "m.safetensors")
+    assert info["order"] == model.order_family == "dispersed"
+    for budget in (2, 4, 6):  # the coder's calls are the ones trained on
+        calls = model.schedule((32, 32, 3), budget)
+        assert [0, *np.cumsum([len(c) for c in calls])] == plan(cfg.plan_step_loss, 3072, budget).tolist()
+        assert np.array_equal(np.concatenate(calls), dispersed_order((32, 32, 3)))
     images = np.random.default_rng(1).integers(0, 256, (2, 4, 4, 3), dtype=np.uint8)
     with pytest.raises(ValueError, match="no calibration"):
         export(tmp_path / "run", tmp_path / "c.safetensors", calibration=images)
-    with pytest.raises(ValueError, match="needs the L_t"):
-        TrainConfig(budgets=(2, 6)).plans()
+    with pytest.raises(ValueError, match="trained in dispersed orders"):
+        export(tmp_path / "run", tmp_path / "r.safetensors", order="random")
+    assert not (tmp_path / "r.safetensors").exists()
+
+
+@pytest.mark.parametrize("changes", [{"budgets": (2, 8)}, {"order": "random", "budgets": None}])
+def test_a_resumed_run_keeps_its_objective(tmp_path, changes):
+    data = fake_data(tmp_path / "data")
+    _call_run(tmp_path, data)
+    with pytest.raises(ValueError, match="another objective"):
+        _call_run(tmp_path, data, total_steps=3, **changes)
+    _call_run(tmp_path, data, total_steps=3)
+    assert torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)["step"] == 3
 
 
 def test_export_measures_the_step_loss_on_calibration_images(tmp_path):
@@ -103,7 +126,7 @@ def test_export_measures_the_step_loss_on_calibration_images(tmp_path):
     images = np.random.default_rng(1).integers(0, 256, (2, 4, 4, 3), dtype=np.uint8)
     export(tmp_path / "run", tmp_path / "m.safetensors", calibration=images)
     info = model_info(tmp_path / "m.safetensors")
-    assert info["step_loss_source"] == "measured on 2 training images in random orders"
+    assert info["step_loss_source"] == "measured on 2 training images"
     tracker = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)["tracker"]["values"]
     assert len(info["step_loss_bits"]) == len(tracker) and all(info["step_loss_seen"])
     assert info["step_loss_bits"] != [round(float(v), 4) for v in tracker]
