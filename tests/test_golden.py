@@ -25,6 +25,8 @@ Written by ardmzip 0.1.0 with the shipped registry models:
   (order seed 2; the same image as mix10_rgb_12x9).
 * After commit 6381d89: search11_rgb_12x9: format 3, ardm-mix-c10 (v11, dispersed orders), budget 8,
   ``--search 8`` (order seed 2, a variant of the dispersed family; the same image as mix11_rgb_12x9).
+* After commit e484c60: archive11_k2: an archive of archive_k2's four images (b.png from its dir/), ardm-mix-c10
+  (v11), ``--orders 2 --budget 8``: three coded bits-back with a variant number of the dispersed family as latent.
 """
 
 from pathlib import Path
@@ -53,11 +55,16 @@ SINGLE = {
     "mix11_rgb_12x9": (18, 1, 8),
     "search_rgb_12x9": (17, 3, 8), "search11_rgb_12x9": (18, 3, 8),
 }
+# name: (model number, images coded bits-back, names); every image is one of archive_k2/'s
+ARCHIVES = {
+    "archive_k2": (7, [False, True, True, False], ["a.png", "dir/b.png", "c.png", "d.png"]),
+    "archive11_k2": (18, [False, True, True, True], ["a.png", "b.png", "c.png", "d.png"]),
+}
 MODEL_FILES = {"modelfile_rgb_12x9": "ardm-mix-c10-v2"}  # written with this registered model's weights file by path
 
 
 def test_golden_files_present():
-    assert sorted(p.stem for p in GOLDEN.glob("*.ardm")) == sorted([*SINGLE, "archive_k2"])
+    assert sorted(p.stem for p in GOLDEN.glob("*.ardm")) == sorted([*SINGLE, *ARCHIVES])
 
 
 def expected(path: Path):
@@ -86,15 +93,17 @@ def test_golden_file_decodes_exactly(name):
         assert out.getpalette() == want.getpalette()
 
 
-def test_golden_archive_decodes_exactly():
-    data = (GOLDEN / "archive_k2.ardm").read_bytes()
+@pytest.mark.parametrize("name", sorted(ARCHIVES))
+def test_golden_archive_decodes_exactly(name):
+    data = (GOLDEN / f"{name}.ardm").read_bytes()
     head = inspect_archive(data)
-    assert (head.model_id, head.orders, head.version) == (7, 2, 1)
-    assert [e.order_latent for e in head.entries] == [False, True, True, False]
+    model_id, latent, names = ARCHIVES[name]
+    assert (head.model_id, head.orders, head.version) == (model_id, 2, 1)
+    assert [e.order_latent for e in head.entries] == latent
     out = decompress_archive(data)
-    assert [name for name, _ in out] == ["a.png", "dir/b.png", "c.png", "d.png"]
-    for name, image in out:
-        want = Image.open(GOLDEN / "archive_k2" / name)
+    assert [n for n, _ in out] == names
+    for n, image in out:
+        want = Image.open(GOLDEN / "archive_k2" / (n if n != "b.png" else "dir/b.png"))
         assert image.mode == want.mode and np.array_equal(np.asarray(image), np.asarray(want))
         if image.mode == "P":
             assert image.getpalette() == want.getpalette()
