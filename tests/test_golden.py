@@ -27,6 +27,8 @@ Written by ardmzip 0.1.0 with the shipped registry models:
   ``--search 8`` (order seed 2, a variant of the dispersed family; the same image as mix11_rgb_12x9).
 * After commit e484c60: archive11_k2: an archive of archive_k2's four images (b.png from its dir/), ardm-mix-c10
   (v11), ``--orders 2 --budget 8``: three coded bits-back with a variant number of the dispersed family as latent.
+* After commit 8307157, with the v12 weights: mix12_rgb_12x9: ardm-mix-c10 (v12, the default since, trained on the
+  coder's calls in dispersed orders), budget 8.
 """
 
 from pathlib import Path
@@ -52,7 +54,7 @@ SINGLE = {
     "mix3_rgb_12x9": (10, 1, 8), "mix4_rgb_12x9": (11, 1, 8),
     "mix5_rgb_12x9": (12, 1, 8), "mix6_rgb_12x9": (13, 1, 8), "mix7_rgb_12x9": (14, 1, 8),
     "mix8_rgb_12x9": (15, 1, 8), "mix9_rgb_12x9": (16, 1, 8), "mix10_rgb_12x9": (17, 1, 8),
-    "mix11_rgb_12x9": (18, 1, 8),
+    "mix11_rgb_12x9": (18, 1, 8), "mix12_rgb_12x9": (19, 1, 8),
     "search_rgb_12x9": (17, 3, 8), "search11_rgb_12x9": (18, 3, 8),
 }
 # name: (model number, images coded bits-back, names); every image is one of archive_k2/'s
