@@ -64,12 +64,12 @@ def choose_weights(run_dir: Path, selection: np.ndarray) -> tuple[str, str]:
     cfg = json.loads((run_dir / "config.json").read_text())
     state = torch.load(run_dir / "checkpoint.pt", weights_only=True)
     net = ARDMNet(NetConfig.from_dict(cfg["net"]))
-    order, bounds = trained_order(cfg), {}
+    order, plans, bounds = trained_order(cfg), trained_plans(cfg), {}
     for name, key in (("ema", "ema"), ("raw", "net")):
         net.load_state_dict(state[key])
-        bounds[name] = evaluate(net, _nchw(selection), family=order, plans=trained_plans(cfg))
+        bounds[name] = evaluate(net, _nchw(selection), family=order, plans=plans)
     choice = min(bounds, key=bounds.get)
-    measure = "code length at the trained budgets" if trained_plans(cfg) else "bound"
+    measure = "code length at the trained budgets" if plans else "bound"
     return choice, (f"chosen on {len(selection)} CIFAR-10 training images in {order} orders: {measure} "
                     f"{bounds['ema']:.4f} (EMA) vs {bounds['raw']:.4f} (last step) bits/dim")
 

@@ -156,9 +156,8 @@ def main() -> None:
             p.error("--train-budgets plans on the L_t of an --init-from model file")
         try:
             budgets = tuple(int(v) for v in a.train_budgets.split(","))
-            CallPlans((0.0,), budgets)
-        except ValueError as e:
-            p.error(f"--train-budgets: {e}")
+        except ValueError:
+            p.error(f"--train-budgets takes LO,HI, not {a.train_budgets}")
         plan_loss = tuple(model_info(a.init_from)["step_loss_bits"])
     net_cfg = NetConfig(width=a.width, dilations=tuple(int(v) for v in a.dilations.split(",")),
                         head=a.head, mixtures=a.mixtures, branching=a.branching)
