@@ -41,6 +41,11 @@ def trained_order(cfg: dict) -> str:
     return check_family(cfg["train"].get("order", RANDOM))
 
 
+def trained_grey(cfg: dict) -> float:
+    """The fraction of each batch a run trained as grey planes (none before ``--grey``)."""
+    return float(cfg["train"].get("grey", 0.0))
+
+
 def export_order(cfg: dict, order: str | None) -> str:
     """The family the exported model codes in. An order-agnostic net codes in any: dispersed unless told
     (measured for OA-ARDMs only; a depth-upscaling one stays random). A net trained on the coder's calls codes
@@ -64,10 +69,10 @@ def choose_weights(run_dir: Path, selection: np.ndarray) -> tuple[str, str]:
     cfg = json.loads((run_dir / "config.json").read_text())
     state = torch.load(run_dir / "checkpoint.pt", weights_only=True)
     net = ARDMNet(NetConfig.from_dict(cfg["net"]))
-    order, plans, bounds = trained_order(cfg), trained_plans(cfg), {}
+    order, plans, grey, bounds = trained_order(cfg), trained_plans(cfg), trained_grey(cfg), {}
     for name, key in (("ema", "ema"), ("raw", "net")):
         net.load_state_dict(state[key])
-        bounds[name] = evaluate(net, _nchw(selection), family=order, plans=plans)
+        bounds[name] = evaluate(net, _nchw(selection), family=order, plans=plans, grey=grey)
     choice = min(bounds, key=bounds.get)
     measure = "code length at the trained budgets" if plans else "bound"
     return choice, (f"chosen on {len(selection)} CIFAR-10 training images in {order} orders: {measure} "
@@ -112,7 +117,8 @@ def export(run_dir: Path, out: Path, weights: str = "ema", calibration: np.ndarr
         "objective": (f"ARDM trained on the coder's calls in {trained_order(cfg)} orders at budgets "
                       f"{plans.budgets[0]} to {plans.budgets[1]}" if plans else
                       "order-agnostic ARDM (uniform t, random order)" if net.config.branching == 256 else
-                      f"depth-upscaling ARDM, branching {net.config.branching}") + f", {net.config.head} head",
+                      f"depth-upscaling ARDM, branching {net.config.branching}") + f", {net.config.head} head"
+                     + (f", {trained_grey(cfg):.0%} of each batch as grey planes" if trained_grey(cfg) else ""),
         "train_steps": int(state["step"]),
         "weights": ("EMA of the training weights" if weights == "ema" else "the last training step's weights")
                    + (f" ({chosen_by})" if chosen_by else ""),

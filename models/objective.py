@@ -10,7 +10,7 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from .ardm_net import ARDMNet, fraction_level, interval_inputs, network_inputs
+from .ardm_net import DATA_CHANNELS, ARDMNet, fraction_level, interval_inputs, network_inputs
 from .orders import RANDOM, TRAINING_SEEDS, family_order
 from .planner import plan
 from .upscale import Digits
@@ -52,6 +52,25 @@ def random_visibility(batch: int, shape: tuple[int, int, int], generator: torch.
     return t, visible
 
 
+def grey_planes(x: torch.Tensor) -> torch.Tensor:
+    """(B, 3, H, W) uint8 colour -> (B, 1, H, W) grey as Pillow's convert("L") makes it (ITU-R 601-2 luma in
+    16-bit fixed point): training examples for the single planes the coder codes (grey, palette indices, alpha)."""
+    x = x.to(torch.int64)
+    return ((x[:, 0:1] * 19595 + x[:, 1:2] * 38470 + x[:, 2:3] * 7471 + 0x8000) >> 16).to(torch.uint8)
+
+
+def colour_and_grey(x: torch.Tensor, grey: float) -> list[torch.Tensor]:
+    """A batch split into colour images and, from the first round(grey * B) of them, grey planes."""
+    n = round(grey * len(x))
+    return [part for part in (x[n:], grey_planes(x[:n])) if len(part)]
+
+
+def _shown(*planes: torch.Tensor) -> list[torch.Tensor]:
+    """A single plane goes to the colour network as three equal channels, as ardm.channels_first shows it to the
+    coder, which reads its first channel's prediction."""
+    return [p.expand(-1, DATA_CHANNELS, -1, -1) if p.shape[1] == 1 else p for p in planes]
+
+
 @lru_cache(maxsize=1024)
 def _edges(step_loss: tuple[float, ...], d: int, budget: int) -> np.ndarray:
     return plan(step_loss, d, budget)
@@ -91,14 +110,14 @@ class CallPlans:
 
 def order_agnostic_loss(net: ARDMNet, x: torch.Tensor, generator: torch.Generator | None = None,
                         position: torch.Tensor | None = None, family: str = RANDOM) -> ObjectiveResult:
-    """x: (B, 3, H, W) uint8 images. One network call per image predicts all hidden dimensions.
-    position: (B,) steps already taken (CPU); uniformly random when None."""
-    b = x.shape[0]
+    """x: (B, C, H, W) uint8 images (C = 3) or single planes (C = 1). One network call per image predicts all
+    hidden dimensions. position: (B,) steps already taken (CPU); uniformly random when None."""
+    b, c = x.shape[:2]
     d = x[0].numel()
     t, visible = random_visibility(b, tuple(x.shape[1:]), generator, position, family)  # drawn on the CPU, reproducibly
     t, visible = t.to(x.device), visible.to(x.device)
-    out = net(network_inputs(x, visible, fraction_level(t, d)))  # (B, C, P, H, W)
-    logp = net.output.log_prob(out, x)
+    out = net(network_inputs(*_shown(x, visible), fraction_level(t, d)))  # (B, 3, P, H, W)
+    logp = net.output.log_prob(out, *_shown(x))[:, :c]
     hidden = ~visible
     ll = (logp * hidden).flatten(1).sum(dim=1)
     n_hidden = (d - t).to(ll.dtype)
@@ -108,16 +127,17 @@ def order_agnostic_loss(net: ARDMNet, x: torch.Tensor, generator: torch.Generato
 
 def call_loss(net: ARDMNet, x: torch.Tensor, plans: CallPlans, generator: torch.Generator | None = None,
               position: torch.Tensor | None = None, family: str = RANDOM) -> ObjectiveResult:
-    """One coder's call per image (``CallPlans``); bpd = mean bits of the steps it predicts.
-    position: (B,) a step inside the call (CPU); uniformly random when None."""
-    b, shape, d = x.shape[0], tuple(x.shape[1:]), x[0].numel()
+    """One coder's call per image (``CallPlans``); bpd = mean bits of the steps it predicts. x: colour images or
+    single planes, as for ``order_agnostic_loss``. position: (B,) a step inside the call (CPU); uniformly random
+    when None."""
+    b, c, shape, d = x.shape[0], x.shape[1], tuple(x.shape[1:]), x[0].numel()
     start, end = plans.draw(b, d, generator, position)
     ranks = order_ranks(b, shape, generator, family)
     visible = ranks < start.view(-1, 1, 1, 1)
     target = visible.logical_not() & (ranks < end.view(-1, 1, 1, 1))
     start, end, visible, target = start.to(x.device), end.to(x.device), visible.to(x.device), target.to(x.device)
-    out = net(network_inputs(x, visible, fraction_level(start, d)))
-    ll = (net.output.log_prob(out, x) * target).flatten(1).sum(dim=1)
+    out = net(network_inputs(*_shown(x, visible), fraction_level(start, d)))
+    ll = (net.output.log_prob(out, *_shown(x))[:, :c] * target).flatten(1).sum(dim=1)
     bpd = -(ll / (end - start).to(ll.dtype)) / math.log(2)
     return ObjectiveResult(bpd=bpd, step=start, steps=d, step_bits=bpd)
 
@@ -126,9 +146,10 @@ def upscale_loss(net: ARDMNet, x: torch.Tensor, generator: torch.Generator | Non
                  position: torch.Tensor | None = None, family: str = RANDOM) -> ObjectiveResult:
     """A random stage s and step t: digits up to s known for the first t dimensions of an order (``order_ranks``),
     up to s - 1 for the rest; the loss is the next digit of the rest. S stages make S times the bits.
+    x: colour images or single planes, as for ``order_agnostic_loss``.
     position: (B,) steps s * D + t already taken (CPU); uniformly random when None."""
     digits = Digits(net.config.branching)
-    b, stages, d = x.shape[0], digits.stages, x[0].numel()
+    b, c, stages, d = x.shape[0], x.shape[1], digits.stages, x[0].numel()
     if position is None:
         stage, t = torch.randint(0, stages, (b,), generator=generator), None
     else:
@@ -139,10 +160,10 @@ def upscale_loss(net: ARDMNet, x: torch.Tensor, generator: torch.Generator | Non
     k = stage.view(-1, 1, 1, 1) + upgraded.to(torch.int64)  # digits known per dimension
     lo, hi = digits.interval(x, k)
     position = stage * d + t
-    out = net(interval_inputs(lo, hi, digits.level(k), fraction_level(position, stages * d)))
+    out = net(interval_inputs(*_shown(lo, hi, digits.level(k)), fraction_level(position, stages * d)))
     s = stage.view(-1, 1, 1, 1)
-    logp = net.output.log_prob_interval(out, *digits.interval(x, s + 1)) \
-        - net.output.log_prob_interval(out, *digits.interval(x, s))
+    logp = (net.output.log_prob_interval(out, *_shown(*digits.interval(x, s + 1)))
+            - net.output.log_prob_interval(out, *_shown(*digits.interval(x, s))))[:, :c]
     ll = (logp * ~upgraded).flatten(1).sum(dim=1)
     step_bits = -(ll / (d - t).to(ll.dtype)) / math.log(2)
     return ObjectiveResult(bpd=stages * step_bits, step=position, steps=stages * d, step_bits=step_bits)

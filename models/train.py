@@ -16,7 +16,7 @@ import torch
 from .ardm_net import ARDMNet, NetConfig, bfloat16_convs
 from . import train_args
 from .integer_net import float_state_dict
-from .objective import CallPlans, training_loss
+from .objective import CallPlans, colour_and_grey, training_loss
 from .orders import FAMILIES, RANDOM, check_family
 from .run_loop import FamilyRun, RunConfig, run
 from .serialization import load_model, model_info
@@ -31,6 +31,7 @@ class TrainConfig(RunConfig):
     order: str = RANDOM  # orders trained in: uniformly random (order-agnostic), or one family's variants (orders.py)
     budgets: tuple[int, int] | None = None  # train on the coder's calls at these budgets (objective.CallPlans) ...
     plan_step_loss: tuple[float, ...] | None = None  # ... planned on this L_t, which the exported model then ships
+    grey: float = 0.0  # fraction of each batch trained as single grey planes, the way grey, palette and alpha are coded
 
     def plans(self) -> CallPlans | None:
         """The calls trained on. An order family without them is refused: its loss over all hidden
@@ -69,15 +70,15 @@ class StepLossTracker:
 
 @torch.no_grad()
 def evaluate(net: ARDMNet, images: torch.Tensor, draws: int = 2, batch: int = 100, family: str = RANDOM,
-             plans: CallPlans | None = None) -> float:
+             plans: CallPlans | None = None, grey: float = 0.0) -> float:
     """Test bpd under fixed (t, order) draws, so successive evaluations are comparable: the order-agnostic
-    bound, or with `plans` the model's code length at the planned budgets."""
+    bound, or with `plans` the model's code length at the planned budgets; `grey` of each batch as grey planes."""
     g = torch.Generator().manual_seed(1234)
     total = []
     for _ in range(draws):
         for i in range(0, len(images), batch):
-            x = images[i:i + batch].to(next(net.parameters()).device)
-            total.append(training_loss(net, x, g, family=family, plans=plans).bpd.cpu())
+            for x in colour_and_grey(images[i:i + batch].to(next(net.parameters()).device), grey):
+                total.append(training_loss(net, x, g, family=family, plans=plans).bpd.cpu())
     return torch.cat(total).mean().item()
 
 
@@ -87,11 +88,11 @@ def check_resumed_objective(out: Path, cfg: TrainConfig) -> None:
     if not (out / "checkpoint.pt").exists() or not saved.exists():
         return
     before = json.loads(saved.read_text())["train"]
-    now = {"order": cfg.order, "budgets": cfg.budgets, "plan_step_loss": cfg.plan_step_loss}
-    was = {k: before.get(k, RANDOM if k == "order" else None) for k in now}
+    now = {"order": cfg.order, "budgets": cfg.budgets, "plan_step_loss": cfg.plan_step_loss, "grey": cfg.grey}
+    was = {k: before.get(k, {"order": RANDOM, "grey": 0.0}.get(k)) for k in now}
     if json.loads(json.dumps(now)) != was:
-        raise ValueError(f"the run in {out} trained with another objective (order, budgets or their L_t): "
-                         "resume it with the same --order, --train-budgets and --init-from")
+        raise ValueError(f"the run in {out} trained with another objective (order, budgets, their L_t or "
+                         "grey): resume it with the same --order, --train-budgets, --init-from and --grey")
 
 
 def start_weights(source: Path) -> dict[str, torch.Tensor]:
@@ -113,16 +114,24 @@ def train(data_dir: Path, out: Path, cfg: TrainConfig, minutes: float, log=print
     tracker = StepLossTracker()
 
     def loss(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-        with bfloat16_convs(net, cfg.bfloat16):
-            res = training_loss(net, x, gen, family=family, plans=plans)
-        tracker.update(res.step, res.steps, res.step_bits.detach())
-        return res.bpd.mean()
+        bpd = []
+        for part in colour_and_grey(x, cfg.grey):
+            with bfloat16_convs(net, cfg.bfloat16):
+                res = training_loss(net, part, gen, family=family, plans=plans)
+            if part.shape[1] == x.shape[1]:  # the planner's L_t is colour images'
+                tracker.update(res.step, res.steps, res.step_bits.detach())
+            bpd.append(res.bpd)
+        return torch.cat(bpd).mean()
 
     config_json = {"train": {k: v for k, v in asdict(cfg).items() if k != "net"}, "net": cfg.net.to_dict()}
     start = None if init_from is None else (str(init_from), start_weights(init_from))
 
     def test_bound(ema: torch.nn.Module, images: torch.Tensor) -> float:
-        return evaluate(ema, images, family=family, plans=plans)
+        if not cfg.grey:
+            return evaluate(ema, images, family=family, plans=plans)
+        colour, grey = (evaluate(ema, images, family=family, plans=plans, grey=g) for g in (0.0, 1.0))
+        log(f"test colour {colour:.4f} grey {grey:.4f} bits/dim")
+        return (1 - cfg.grey) * colour + cfg.grey * grey
 
     return run(FamilyRun(net, loss, test_bound, {"tracker": tracker}), data_dir, out, cfg, config_json, minutes,
                log, device, start)
@@ -147,6 +156,9 @@ def main() -> None:
     p.add_argument("--train-budgets", metavar="LO,HI",
                    help="train on the calls the coder makes at budgets drawn log-uniformly from LO..HI, planned on "
                         "the L_t of the --init-from model file, which the exported model keeps (use with --order)")
+    p.add_argument("--grey", type=float, default=0.0,
+                   help="fraction of each batch trained as grey planes (Pillow's L conversion), the single planes "
+                        "grey images, palette indices and alpha are coded as (0 to 1)")
     p.add_argument("--init-from", type=Path,
                    help="start from another run's checkpoint.pt (its last weights) or a model .safetensors file")
     a = train_args.parse(p)
@@ -162,9 +174,11 @@ def main() -> None:
     net_cfg = NetConfig(width=a.width, dilations=tuple(int(v) for v in a.dilations.split(",")),
                         head=a.head, mixtures=a.mixtures, branching=a.branching)
     cfg = TrainConfig(batch=a.batch, lr=a.lr, total_steps=a.total_steps, net=net_cfg, bfloat16=a.bfloat16,
-                      order=a.order, budgets=budgets, plan_step_loss=plan_loss)
+                      order=a.order, budgets=budgets, plan_step_loss=plan_loss, grey=a.grey)
     try:
         cfg.plans()
+        if not 0.0 <= cfg.grey <= 1.0:
+            raise ValueError(f"--grey is a fraction from 0 to 1, not {cfg.grey}")
     except ValueError as e:
         p.error(str(e))
     train(a.data_dir, a.out, cfg, a.minutes, log=train_args.log, device=a.device, init_from=a.init_from)

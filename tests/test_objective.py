@@ -7,9 +7,13 @@ import pytest
 import torch
 
 from ardmzip.codecs.order_latent import VARIANTS
-from ardmzip.models.ardm_net import fraction_level, network_inputs
+from PIL import Image
 
-from ardmzip.models.objective import CallPlans, call_loss, family_ranks, random_visibility, training_loss
+from ardmzip.models.ardm import channels_first
+from ardmzip.models.ardm_net import fraction_level, interval_inputs, network_inputs
+
+from ardmzip.models.objective import (CallPlans, call_loss, colour_and_grey, family_ranks, grey_planes,
+                                      random_visibility, training_loss)
 from ardmzip.models.orders import TRAINING_SEEDS, dispersed_order
 from ardmzip.models.planner import plan
 from tests.tiny_model import tiny_float_net
@@ -114,3 +118,50 @@ def test_a_call_sees_the_steps_before_it_and_scores_only_its_own():
 
 def test_training_draws_every_variant_a_bits_back_latent_names():
     assert TRAINING_SEEDS == VARIANTS
+
+
+def test_grey_planes_are_pillows_grey_conversion():
+    rgb = np.random.default_rng(4).integers(0, 256, (3, 7, 9, 3), dtype=np.uint8)
+    rgb[0, 0, :3] = [[0, 0, 0], [255, 255, 255], [255, 0, 128]]
+    grey = grey_planes(torch.from_numpy(rgb).permute(0, 3, 1, 2))
+    assert grey.shape == (3, 1, 7, 9) and grey.dtype == torch.uint8
+    for a, g in zip(rgb, grey):
+        assert np.array_equal(np.asarray(Image.fromarray(a).convert("L")), g[0].numpy())
+
+
+@pytest.mark.parametrize("fraction,n_grey", [(0.0, 0), (0.25, 1), (0.5, 2), (1.0, 4)])
+def test_a_batch_splits_into_colour_images_and_grey_planes_of_its_first_ones(fraction, n_grey):
+    x = torch.from_numpy(np.random.default_rng(5).integers(0, 256, (4, *SHAPE), dtype=np.uint8))
+    parts = colour_and_grey(x, fraction)
+    assert sum(len(p) for p in parts) == 4 and len(parts) == 1 + (0 < n_grey < 4)
+    if n_grey < 4:
+        assert torch.equal(parts[0], x[n_grey:])
+    if n_grey:
+        assert torch.equal(parts[-1], grey_planes(x[:n_grey]))
+
+
+def test_a_grey_plane_is_trained_on_what_the_coder_shows_and_reads():
+    """Three equal channels revealed together (ardm.channels_first, the coder's view), scored on the first
+    channel's prediction, the one the coder codes a single plane with."""
+    net, plans = tiny_float_net(head="logistic-mixture"), _plans(2, 9)
+    plane = np.random.default_rng(6).integers(0, 256, (2, 5, 6, 1), dtype=np.uint8)
+    x = torch.from_numpy(plane).permute(0, 3, 1, 2)
+    res = call_loss(net, x, plans, torch.Generator().manual_seed(2), family="dispersed")
+    replay = torch.Generator().manual_seed(2)
+    start, end = plans.draw(2, 30, replay)
+    seeds = torch.randint(0, TRAINING_SEEDS, (2,), generator=replay).tolist()
+    for b in range(2):
+        order = dispersed_order((5, 6, 1), seeds[b])
+        known = np.zeros(30, dtype=bool)
+        known[order[:start[b]]] = True
+        known = known.reshape(5, 6, 1)
+        p, v = channels_first(plane[b:b + 1]), channels_first(known[None])
+        inputs = interval_inputs(torch.where(v, p, 0), torch.where(v, p, 255), v.to(torch.int64) * 127,
+                                 fraction_level(int(known.sum()), known.size).view(1))
+        bits = -net.output.log_prob(net(inputs), p)[0, 0].detach() / math.log(2)
+        own = order[start[b]:end[b]]
+        assert float(res.bpd[b].detach()) == pytest.approx(float(bits.flatten()[own].mean()), rel=1e-5)
+    for branching in (256, 4):
+        grey = training_loss(tiny_float_net(head="logistic-mixture", branching=branching), x,
+                             torch.Generator().manual_seed(0), family="dispersed")
+        assert grey.steps == 30 * (1 if branching == 256 else 4) and torch.isfinite(grey.bpd).all()

@@ -108,7 +108,23 @@ def test_a_run_on_the_coders_calls_ships_its_family_and_the_step_loss_it_planned
     assert not (tmp_path / "r.safetensors").exists()
 
 
-@pytest.mark.parametrize("changes", [{"budgets": (2, 8)}, {"order": "random", "budgets": None}])
+def test_a_run_with_grey_planes_logs_both_and_records_them(tmp_path):
+    """Grey planes train beside colour images; the planner's L_t (the tracker) stays colour images'."""
+    data = fake_data(tmp_path / "data")
+    messages = []
+    cfg = TrainConfig(batch=4, total_steps=2, eval_images=4, eval_every_s=0.0, grey=0.5,
+                      net=NetConfig(width=8, dilations=(1,), head="logistic-mixture", mixtures=2))
+    train(data, tmp_path / "run", cfg, minutes=5, log=messages.append)
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["train"]["grey"] == 0.5
+    assert any(m.startswith("test colour ") and " grey " in m for m in messages)
+    export(tmp_path / "run", tmp_path / "m.safetensors")
+    assert model_info(tmp_path / "m.safetensors")["objective"].endswith("50% of each batch as grey planes")
+    cfg.grey, cfg.total_steps = 1.0, 2
+    train(data, tmp_path / "all-grey", cfg, minutes=5, log=lambda s: None)
+    assert not torch.load(tmp_path / "all-grey" / "checkpoint.pt", weights_only=True)["tracker"]["seen"].any()
+
+
+@pytest.mark.parametrize("changes", [{"budgets": (2, 8)}, {"order": "random", "budgets": None}, {"grey": 0.25}])
 def test_a_resumed_run_keeps_its_objective(tmp_path, changes):
     data = fake_data(tmp_path / "data")
     _call_run(tmp_path, data)
