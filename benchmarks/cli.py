@@ -7,14 +7,14 @@ from pathlib import Path
 import click
 
 from ardmzip import MAX_SEARCH, ArdmzipError
-from ardmzip.datasets import BENCHMARK_SETS, DataError
+from ardmzip.datasets import BENCHMARK_SETS, GREY, DataError
 
 from .codecs import CLASSICAL, GROUPS
 from .run import BenchConfig, run
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--dataset", "datasets", multiple=True, required=True, type=click.Choice(BENCHMARK_SETS + ("folder",)),
+@click.option("--dataset", "datasets", multiple=True, required=True, type=click.Choice(BENCHMARK_SETS + (GREY, "folder")),
               help="Repeatable. 'folder' benchmarks every image file in --data-dir.")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar="ARDMZIP_DATA_DIR",
               default="../shared/data", show_default=True, help="Laid out as shared/data (env ARDMZIP_DATA_DIR).")

@@ -18,6 +18,7 @@ from PIL import Image
 
 BENCHMARK_SETS = ("cifar10", "imagenet32", "imagenet64", "kodak")  # test images only
 RGB8 = "cifar10-rgb8"  # CIFAR-10 as label maps of 8 classes (rgb8_labels): categorical data for the flows
+GREY = "cifar10-grey"  # CIFAR-10 as Pillow's grey conversions (grey_planes): the single planes grey images code as
 
 # sha256 of the loaded C-contiguous uint8 array (the data README's "content hashes").
 ARRAY_SHA256 = {
@@ -96,6 +97,13 @@ def rgb8_labels(x: torch.Tensor) -> torch.Tensor:
     return ((x >= 128).to(torch.uint8) * bits).sum(dim=1, keepdim=True, dtype=torch.uint8)
 
 
+def grey_planes(x: torch.Tensor) -> torch.Tensor:
+    """(B, 3, H, W) uint8 colour -> (B, 1, H, W) grey as Pillow's convert("L") makes it (ITU-R 601-2 luma in
+    16-bit fixed point): what training shows the ARDM of grey images, palette indices and alpha planes."""
+    x = x.to(torch.int64)
+    return ((x[:, 0:1] * 19595 + x[:, 1:2] * 38470 + x[:, 2:3] * 7471 + 0x8000) >> 16).to(torch.uint8)
+
+
 def training_view(name: str) -> Callable[[torch.Tensor], torch.Tensor]:
     """What a model trains on, from batches of CIFAR-10 images (B, 3, H, W): the images, or RGB8 label maps."""
     views = {"cifar10": lambda x: x, RGB8: rgb8_labels}
@@ -134,30 +142,35 @@ class ImageSet:
 def images(dataset: str, data_dir: str | Path, limit: int | None = None) -> ImageSet:
     """The images of a benchmark set, spread over the set when limited.
 
-    `dataset` is one of BENCHMARK_SETS under `data_dir`, RGB8 (CIFAR-10 test as label maps), or "folder":
-    every image file in `data_dir`.
+    `dataset` is one of BENCHMARK_SETS under `data_dir`, RGB8 (CIFAR-10 test as label maps), GREY (CIFAR-10 test
+    converted to grey), or "folder": every image file in `data_dir`.
     """
     root = Path(data_dir)
     if dataset == "folder":
         return _folder(root, limit)
-    if dataset in ("cifar10", "imagenet32", "imagenet64", RGB8):
-        rel = "cifar10/test_x.npy" if dataset in ("cifar10", RGB8) else f"imagenet_sample/x{dataset[-2:]}.npy"
+    if dataset in ("cifar10", "imagenet32", "imagenet64", RGB8, GREY):
+        rel = "cifar10/test_x.npy" if dataset in ("cifar10", RGB8, GREY) else f"imagenet_sample/x{dataset[-2:]}.npy"
         x = _load_npy(root / rel)
         check_sha256(str(root / rel), x, ARRAY_SHA256[rel])
-        prefix = {"cifar10": "cifar10-test", RGB8: "cifar10-rgb8-test"}.get(dataset, dataset)
+        prefix = {"cifar10": "cifar10-test", RGB8: "cifar10-rgb8-test", GREY: "cifar10-grey-test"}.get(dataset, dataset)
         rows = spread_subset(len(x), limit)
-        view = _rgb8_map if dataset == RGB8 else np.asarray
+        view = {RGB8: _rgb8_map, GREY: _grey}.get(dataset, np.asarray)
         return ImageSet([f"{prefix}-{i}" for i in rows], lambda k: view(x[rows[k]]))
     if dataset == "kodak":
         names = sorted(KODAK_SHA256)
         files = [root / "kodak" / names[i] for i in spread_subset(len(names), limit)]
         return ImageSet([f.stem for f in files], lambda k: _kodak(files[k]))
-    raise DataError(f"unknown dataset '{dataset}' (known: {', '.join(BENCHMARK_SETS)}, folder)")
+    raise DataError(f"unknown dataset '{dataset}' (known: {', '.join(BENCHMARK_SETS)}, {RGB8}, {GREY}, folder)")
 
 
 def _rgb8_map(image: np.ndarray) -> np.ndarray:
     """One (H, W, 3) image as its (H, W) RGB8 label map, values 0-7 (coded as an L image)."""
     return rgb8_labels(torch.from_numpy(np.array(image)).permute(2, 0, 1)[None])[0, 0].numpy()
+
+
+def _grey(image: np.ndarray) -> np.ndarray:
+    """One (H, W, 3) image as its (H, W) grey conversion (coded as an L image)."""
+    return grey_planes(torch.from_numpy(np.array(image)).permute(2, 0, 1)[None])[0, 0].numpy()
 
 
 def _kodak(path: Path) -> np.ndarray:

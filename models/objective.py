@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from .ardm_net import DATA_CHANNELS, ARDMNet, fraction_level, interval_inputs, network_inputs
+from .data import grey_planes
 from .orders import RANDOM, TRAINING_SEEDS, family_order
 from .planner import plan
 from .upscale import Digits
@@ -50,13 +51,6 @@ def random_visibility(batch: int, shape: tuple[int, int, int], generator: torch.
         t = torch.randint(0, d, (batch,), generator=generator)
     visible = order_ranks(batch, shape, generator, family) < t.view(-1, 1, 1, 1)
     return t, visible
-
-
-def grey_planes(x: torch.Tensor) -> torch.Tensor:
-    """(B, 3, H, W) uint8 colour -> (B, 1, H, W) grey as Pillow's convert("L") makes it (ITU-R 601-2 luma in
-    16-bit fixed point): training examples for the single planes the coder codes (grey, palette indices, alpha)."""
-    x = x.to(torch.int64)
-    return ((x[:, 0:1] * 19595 + x[:, 1:2] * 38470 + x[:, 2:3] * 7471 + 0x8000) >> 16).to(torch.uint8)
 
 
 def colour_and_grey(x: torch.Tensor, grey: float) -> list[torch.Tensor]:

@@ -36,6 +36,13 @@ def test_cifar_subset_is_spread_and_exact(fake_cifar):
     assert np.array_equal(s.read(1), x[3]) and len(list(s)) == 3
 
 
+def test_grey_sets_are_the_cifar_images_converted_by_pillow(fake_cifar):
+    root, x = fake_cifar
+    s = images(data.GREY, root, limit=2)
+    assert s.names == ["cifar10-grey-test-0", "cifar10-grey-test-5"]
+    assert np.array_equal(s.read(1), np.asarray(Image.fromarray(x[5]).convert("L")))
+
+
 def test_rgb8_label_maps_are_the_cifar_images_thresholded(fake_cifar):
     root, x = fake_cifar
     s = images(data.RGB8, root, limit=2)
@@ -88,3 +95,12 @@ def test_folder_keeps_8bit_modes_and_refuses_16bit(tmp_path):
 def test_the_listed_hashes_match_the_shared_data(dataset):
     s = images(dataset, SHARED, limit=2)
     assert len(s) == 2 and s.read(1).dtype == np.uint8
+
+
+def test_grey_planes_are_pillows_grey_conversion():
+    rgb = np.random.default_rng(4).integers(0, 256, (3, 7, 9, 3), dtype=np.uint8)
+    rgb[0, 0, :3] = [[0, 0, 0], [255, 255, 255], [255, 0, 128]]
+    grey = data.grey_planes(torch.from_numpy(rgb).permute(0, 3, 1, 2))
+    assert grey.shape == (3, 1, 7, 9) and grey.dtype == torch.uint8
+    for a, g in zip(rgb, grey):
+        assert np.array_equal(np.asarray(Image.fromarray(a).convert("L")), g[0].numpy())

@@ -12,8 +12,9 @@ from PIL import Image
 from ardmzip.models.ardm import channels_first
 from ardmzip.models.ardm_net import fraction_level, interval_inputs, network_inputs
 
-from ardmzip.models.objective import (CallPlans, call_loss, colour_and_grey, family_ranks, grey_planes,
-                                      random_visibility, training_loss)
+from ardmzip.models.data import grey_planes
+from ardmzip.models.objective import (CallPlans, call_loss, colour_and_grey, family_ranks, random_visibility,
+                                      training_loss)
 from ardmzip.models.orders import TRAINING_SEEDS, dispersed_order
 from ardmzip.models.planner import plan
 from tests.tiny_model import tiny_float_net
@@ -118,15 +119,6 @@ def test_a_call_sees_the_steps_before_it_and_scores_only_its_own():
 
 def test_training_draws_every_variant_a_bits_back_latent_names():
     assert TRAINING_SEEDS == VARIANTS
-
-
-def test_grey_planes_are_pillows_grey_conversion():
-    rgb = np.random.default_rng(4).integers(0, 256, (3, 7, 9, 3), dtype=np.uint8)
-    rgb[0, 0, :3] = [[0, 0, 0], [255, 255, 255], [255, 0, 128]]
-    grey = grey_planes(torch.from_numpy(rgb).permute(0, 3, 1, 2))
-    assert grey.shape == (3, 1, 7, 9) and grey.dtype == torch.uint8
-    for a, g in zip(rgb, grey):
-        assert np.array_equal(np.asarray(Image.fromarray(a).convert("L")), g[0].numpy())
 
 
 @pytest.mark.parametrize("fraction,n_grey", [(0.0, 0), (0.25, 1), (0.5, 2), (1.0, 4)])
