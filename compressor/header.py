@@ -143,6 +143,8 @@ def pack(header: Header, payload: bytes) -> bytes:
         raise ValueError(f"{header.bits} bits per sample in mode {header.mode}, format {header.version}")
     if not 0 <= header.order_seed <= MAX_ORDER_SEED or header.order_seed and header.version < ORDER_SEED_VERSION:
         raise ValueError(f"order seed {header.order_seed} in format {header.version}")
+    if header.version != version_for(header.bits, header.order_seed):
+        raise ValueError(f"format {header.version} for a file of format {version_for(header.bits, header.order_seed)}")
     out += pack_image_fields(header, (_SIXTEEN_FLAG if header.bits == 16 else 0) | (_ORDER_FLAG if header.order_seed else 0))
     if header.order_seed:
         out += varint(header.order_seed)
@@ -241,6 +243,9 @@ def unpack(data: bytes) -> tuple[Header, bytes]:
                     or fields["colour_key"] is not None):
         raise CorruptFileError("file is corrupted (16 bits per sample in a mode that cannot have them)")
     fields["bits"] = 16 if sixteen else 8
+    if version != version_for(fields["bits"], fields.get("order_seed", 0)):  # never written: one file, one format
+        raise CorruptFileError(f"file is corrupted (format {version} for a file of format "
+                               f"{version_for(fields['bits'], fields.get('order_seed', 0))})")
     (pixel_crc,) = struct.unpack("<I", r.take(4))
     header = Header(model_id, tag, precision, budget, pixel_crc=pixel_crc, version=version, **fields)
     return header, body[r.pos:]

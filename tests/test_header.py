@@ -138,3 +138,14 @@ def test_an_order_flag_outside_format_3_or_with_seed_0_is_refused(version, seed_
     body[at + 3:at + 3] = bytes([seed_byte])
     with pytest.raises(CorruptFileError, match="mode" if version < 3 else "order seed"):
         unpack(bytes(body) + struct.pack("<I", zlib.crc32(body)))
+
+
+@pytest.mark.parametrize("version", [2, 3])
+def test_a_file_in_a_newer_format_than_it_needs_is_refused(version):
+    """Never written (version_for: the oldest format that holds it), so each file has one encoding."""
+    with pytest.raises(ValueError, match="format"):
+        pack(replace(HEADER, version=version), PAYLOAD)
+    body = bytearray(pack(HEADER, PAYLOAD)[:-4])
+    body[len(MAGIC)] = version
+    with pytest.raises(CorruptFileError, match=f"format {version} for a file of format 1"):
+        unpack(bytes(body) + struct.pack("<I", zlib.crc32(body)))
