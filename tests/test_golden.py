@@ -29,6 +29,9 @@ Written by ardmzip 0.1.0 with the shipped registry models:
   (v11), ``--orders 2 --budget 8``: three coded bits-back with a variant number of the dispersed family as latent.
 * After commit 8307157, with the v12 weights: mix12_rgb_12x9: ardm-mix-c10 (v12, the default since, trained on the
   coder's calls in dispersed orders), budget 8.
+* After commit a5ce6fb, with the v13 weights: mix13_rgb_12x9 (the same image as mix12_rgb_12x9) and mix13_l_12x9 (its
+  grey conversion): ardm-mix-c10 (v13, the default since, trained on the coder's calls of colour images and grey
+  planes), budget 8.
 """
 
 from pathlib import Path
@@ -55,6 +58,7 @@ SINGLE = {
     "mix5_rgb_12x9": (12, 1, 8), "mix6_rgb_12x9": (13, 1, 8), "mix7_rgb_12x9": (14, 1, 8),
     "mix8_rgb_12x9": (15, 1, 8), "mix9_rgb_12x9": (16, 1, 8), "mix10_rgb_12x9": (17, 1, 8),
     "mix11_rgb_12x9": (18, 1, 8), "mix12_rgb_12x9": (19, 1, 8),
+    "mix13_rgb_12x9": (20, 1, 8), "mix13_l_12x9": (20, 1, 8),
     "search_rgb_12x9": (17, 3, 8), "search11_rgb_12x9": (18, 3, 8),
 }
 # name: (model number, images coded bits-back, names); both hold ARCHIVE_IMAGES, in this order
