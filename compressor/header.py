@@ -143,8 +143,9 @@ def pack(header: Header, payload: bytes) -> bytes:
         raise ValueError(f"{header.bits} bits per sample in mode {header.mode}, format {header.version}")
     if not 0 <= header.order_seed <= MAX_ORDER_SEED or header.order_seed and header.version < ORDER_SEED_VERSION:
         raise ValueError(f"order seed {header.order_seed} in format {header.version}")
-    if header.version != version_for(header.bits, header.order_seed):
-        raise ValueError(f"format {header.version} for a file of format {version_for(header.bits, header.order_seed)}")
+    needed = version_for(header.bits, header.order_seed)
+    if header.version != needed:
+        raise ValueError(f"format {header.version} for a file of format {needed}")
     out += pack_image_fields(header, (_SIXTEEN_FLAG if header.bits == 16 else 0) | (_ORDER_FLAG if header.order_seed else 0))
     if header.order_seed:
         out += varint(header.order_seed)
