@@ -244,9 +244,9 @@ def unpack(data: bytes) -> tuple[Header, bytes]:
                     or fields["colour_key"] is not None):
         raise CorruptFileError("file is corrupted (16 bits per sample in a mode that cannot have them)")
     fields["bits"] = 16 if sixteen else 8
-    if version != version_for(fields["bits"], fields.get("order_seed", 0)):  # never written: one file, one format
-        raise CorruptFileError(f"file is corrupted (format {version} for a file of format "
-                               f"{version_for(fields['bits'], fields.get('order_seed', 0))})")
+    needed = version_for(fields["bits"], fields.get("order_seed", 0))
+    if version != needed:  # never written: one file, one format
+        raise CorruptFileError(f"file is corrupted (format {version} for a file of format {needed})")
     (pixel_crc,) = struct.unpack("<I", r.take(4))
     header = Header(model_id, tag, precision, budget, pixel_crc=pixel_crc, version=version, **fields)
     return header, body[r.pos:]

@@ -154,7 +154,7 @@ def images(dataset: str, data_dir: str | Path, limit: int | None = None) -> Imag
         check_sha256(str(root / rel), x, ARRAY_SHA256[rel])
         prefix = {"cifar10": "cifar10-test", RGB8: "cifar10-rgb8-test", GREY: "cifar10-grey-test"}.get(dataset, dataset)
         rows = spread_subset(len(x), limit)
-        view = {RGB8: _rgb8_map, GREY: _grey}.get(dataset, np.asarray)
+        view = {RGB8: _one_plane(rgb8_labels), GREY: _one_plane(grey_planes)}.get(dataset, np.asarray)
         return ImageSet([f"{prefix}-{i}" for i in rows], lambda k: view(x[rows[k]]))
     if dataset == "kodak":
         names = sorted(KODAK_SHA256)
@@ -163,14 +163,10 @@ def images(dataset: str, data_dir: str | Path, limit: int | None = None) -> Imag
     raise DataError(f"unknown dataset '{dataset}' (known: {', '.join(BENCHMARK_SETS)}, {RGB8}, {GREY}, folder)")
 
 
-def _rgb8_map(image: np.ndarray) -> np.ndarray:
-    """One (H, W, 3) image as its (H, W) RGB8 label map, values 0-7 (coded as an L image)."""
-    return rgb8_labels(torch.from_numpy(np.array(image)).permute(2, 0, 1)[None])[0, 0].numpy()
-
-
-def _grey(image: np.ndarray) -> np.ndarray:
-    """One (H, W, 3) image as its (H, W) grey conversion (coded as an L image)."""
-    return grey_planes(torch.from_numpy(np.array(image)).permute(2, 0, 1)[None])[0, 0].numpy()
+def _one_plane(batch_view: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[np.ndarray], np.ndarray]:
+    """A view of batches (B, 3, H, W) -> (B, 1, H, W) applied to one (H, W, 3) image, giving the (H, W) plane
+    it is coded as (an L image): RGB8 label maps, grey conversions."""
+    return lambda image: batch_view(torch.from_numpy(np.array(image)).permute(2, 0, 1)[None])[0, 0].numpy()
 
 
 def _kodak(path: Path) -> np.ndarray:

@@ -102,7 +102,7 @@ def export(run_dir: Path, out: Path, weights: str = "ema", calibration: np.ndarr
     state = torch.load(run_dir / "checkpoint.pt", weights_only=True)
     net = ARDMNet(NetConfig.from_dict(cfg["net"]))
     net.load_state_dict(state["ema" if weights == "ema" else "net"])
-    tracker, plans = state["tracker"], trained_plans(cfg)
+    tracker, plans, grey = state["tracker"], trained_plans(cfg), trained_grey(cfg)
     if plans is not None:
         if calibration is not None:
             raise ValueError("the run trained on the calls planned on its L_t: its model keeps that L_t (no calibration)")
@@ -118,7 +118,7 @@ def export(run_dir: Path, out: Path, weights: str = "ema", calibration: np.ndarr
                       f"{plans.budgets[0]} to {plans.budgets[1]}" if plans else
                       "order-agnostic ARDM (uniform t, random order)" if net.config.branching == 256 else
                       f"depth-upscaling ARDM, branching {net.config.branching}") + f", {net.config.head} head"
-                     + (f", {trained_grey(cfg):.0%} of each batch as grey planes" if trained_grey(cfg) else ""),
+                     + (f", {grey:.0%} of each batch as grey planes" if grey else ""),
         "train_steps": int(state["step"]),
         "weights": ("EMA of the training weights" if weights == "ema" else "the last training step's weights")
                    + (f" ({chosen_by})" if chosen_by else ""),

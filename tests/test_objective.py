@@ -7,11 +7,8 @@ import pytest
 import torch
 
 from ardmzip.codecs.order_latent import VARIANTS
-from PIL import Image
-
 from ardmzip.models.ardm import channels_first
 from ardmzip.models.ardm_net import fraction_level, interval_inputs, network_inputs
-
 from ardmzip.models.data import grey_planes
 from ardmzip.models.objective import (CallPlans, call_loss, colour_and_grey, family_ranks, random_visibility,
                                       training_loss)
