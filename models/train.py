@@ -44,6 +44,13 @@ class TrainConfig(RunConfig):
             raise ValueError("training on the coder's calls needs the L_t to plan them on")
         return CallPlans(tuple(self.plan_step_loss), tuple(self.budgets))
 
+    def check(self) -> None:
+        """Refuse a config that cannot train before a run starts: the command line and `train` both ask."""
+        check_family(self.order)
+        self.plans()
+        if not 0.0 <= self.grey <= 1.0:
+            raise ValueError(f"--grey is a fraction from 0 to 1, not {self.grey}")
+
 
 class StepLossTracker:
     """EMA of the per-step loss L_t (bits per hidden dimension) over bins of the visible fraction."""
@@ -107,6 +114,7 @@ def start_weights(source: Path) -> dict[str, torch.Tensor]:
 def train(data_dir: Path, out: Path, cfg: TrainConfig, minutes: float, log=print, device: str = "cpu",
           init_from: Path | None = None) -> Path:
     """init_from: a checkpoint or model file whose weights start a new run (``start_weights``)."""
+    cfg.check()
     torch.manual_seed(cfg.seed)
     family, plans = check_family(cfg.order), cfg.plans()
     check_resumed_objective(out, cfg)
@@ -176,9 +184,7 @@ def main() -> None:
     cfg = TrainConfig(batch=a.batch, lr=a.lr, total_steps=a.total_steps, net=net_cfg, bfloat16=a.bfloat16,
                       order=a.order, budgets=budgets, plan_step_loss=plan_loss, grey=a.grey)
     try:
-        cfg.plans()
-        if not 0.0 <= cfg.grey <= 1.0:
-            raise ValueError(f"--grey is a fraction from 0 to 1, not {cfg.grey}")
+        cfg.check()
     except ValueError as e:
         p.error(str(e))
     train(a.data_dir, a.out, cfg, a.minutes, log=train_args.log, device=a.device, init_from=a.init_from)

@@ -124,6 +124,14 @@ def test_a_run_with_grey_planes_logs_both_and_records_them(tmp_path):
     assert not torch.load(tmp_path / "all-grey" / "checkpoint.pt", weights_only=True)["tracker"]["seen"].any()
 
 
+@pytest.mark.parametrize("grey", [-0.1, 1.5])
+def test_train_refuses_a_grey_fraction_outside_0_to_1_before_it_starts(tmp_path, grey):
+    cfg = TrainConfig(batch=4, total_steps=1, eval_images=4, grey=grey)
+    with pytest.raises(ValueError, match="fraction from 0 to 1"):
+        train(fake_data(tmp_path / "data"), tmp_path / "run", cfg, minutes=5, log=lambda s: None)
+    assert not (tmp_path / "run").exists()
+
+
 @pytest.mark.parametrize("changes", [{"budgets": (2, 8)}, {"order": "random", "budgets": None}, {"grey": 0.25}])
 def test_a_resumed_run_keeps_its_objective(tmp_path, changes):
     data = fake_data(tmp_path / "data")
