@@ -276,11 +276,11 @@ def encode_parts(entry: ModelEntry, net, images: list[ImageParts], budget: int, 
     search: order seeds 0 .. search-1 are each coded (the whole batch per seed, so batching holds) and
     each image keeps its smallest file, the lower seed on a tie."""
     seeds = range(search if searchable(net) else 1)
-    image_codec(net, [p.shape for p in images[0].planes], budget, precision, max_calls=max_calls)  # refuse first
     best, best_bits = None, None
     for seed in seeds:
         trial = None if bits is None else np.zeros(len(images))
-        files = encode_order(entry, net, images, budget, precision, _pass(progress, seed, len(seeds)), trial, seed)
+        files = encode_order(entry, net, images, budget, precision, _pass(progress, seed, len(seeds)), trial, seed,
+                             max_calls)
         if best is None:
             best, best_bits = files, trial
             continue
@@ -302,9 +302,11 @@ def _pass(progress: Progress | None, k: int, passes: int) -> Progress | None:
 
 
 def encode_order(entry: ModelEntry, net, images: list[ImageParts], budget: int, precision: int,
-                  progress: Progress | None, bits: np.ndarray | None, order_seed: int) -> list[bytes]:
-    """encode_parts for one generation order (0: the model's fixed order), whatever its size."""
-    codec = image_codec(net, [p.shape for p in images[0].planes], budget, precision, progress, order_seed=order_seed)
+                  progress: Progress | None, bits: np.ndarray | None, order_seed: int,
+                  max_calls: int | None = None) -> list[bytes]:
+    """encode_parts for one generation order (0: the model's fixed order), whatever its size; an image of
+    more than max_calls calls is refused before anything is coded."""
+    codec = image_codec(net, [p.shape for p in images[0].planes], budget, precision, progress, max_calls, order_seed)
     coders = [AnsCoder() for _ in images]
     for i, (coder, parts) in enumerate(zip(coders, images)):
         if parts.bits == 16:  # pushed first, so popped after the high parts it is conditioned on

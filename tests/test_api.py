@@ -289,6 +289,10 @@ def test_call_limit_is_configurable_and_the_same_at_both_ends(tiny_registry):
         ardmzip.model_bits(im, budget=4, max_calls=3)
     with pytest.raises(ardmzip.LimitError, match="8 network calls"):
         ardmzip.compress(rgba, budget=4, max_calls=7)
+    calls = []
+    with pytest.raises(ardmzip.LimitError, match="4 network calls"):  # one order's calls, refused before any
+        ardmzip.compress(im, budget=4, max_calls=3, search=3, progress=lambda done, total: calls.append(done))
+    assert calls == []
     data = ardmzip.compress(im, budget=4, max_calls=4)
     assert data == ardmzip.compress(im, budget=4)
     with pytest.raises(ardmzip.LimitError):
