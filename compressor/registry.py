@@ -143,9 +143,14 @@ REGISTRY = Registry(
         _shipped("ardm-up4-c10-v1", 3, "ardm-up4-c10-v1", 32,
                  "97925eaf6be44cb886606dd534d3e87d69ef27d1254e81002372b976d901c90e",
                  "First depth-upscaling ARDM: noisy L_t, even stage shares (kept for its files)"),
-        _shipped("ardm-up4-c10", 6, "ardm-up4-c10-v2", 32,
+        _shipped("ardm-up4-c10", 21, "ardm-up4-c10-v3", 32,
+                 "5382d7ed039d54219b794b81fa74844ca146a5ecfaaf1ace6eecc89318e89eae",
+                 "Depth-upscaling ARDM (branching 4) fine-tuned from ardm-mix-c10-v13, dispersed orders, "
+                 "colour and grey"),
+        _shipped("ardm-up4-c10-v2", 6, "ardm-up4-c10-v2", 32,
                  "874eb546ea8f1fac775a86982f37118ce0649df2f606e0759991af68fdb00ec5",
-                 "Depth-upscaling ARDM (branching 4), v1's network with measured L_t and stage shares planned"),
+                 "Depth-upscaling ARDM (branching 4), v1's network with measured L_t and stage shares planned "
+                 "(kept for its files)"),
         _flow("idf-c10", 4, "idf-c10-v1", "5d19c0707bef6839528d46139ed2cd5195831d4fcb32e99fcbd2f905caa9aad3",
               "Integer Discrete Flow, 3 levels x 4 couplings, 0.78M parameters, CIFAR-10 train (CPU)"),
         _flow("df-c10", 5, "df-c10-v1", "6105d4c799046b68f030cedb51c17cefc43783efb2cd4a0ca37d844c2178ff3f",

@@ -32,6 +32,8 @@ Written by ardmzip 0.1.0 with the shipped registry models:
 * After commit a5ce6fb, with the v13 weights: mix13_rgb_12x9 (the same image as mix12_rgb_12x9) and mix13_l_12x9 (its
   grey conversion): ardm-mix-c10 (v13, the default since, trained on the coder's calls of colour images and grey
   planes), budget 8.
+* With the up4 v3 weights: up4v3_rgb_12x9 (the same image as up4_rgb_12x9) and up4v3_l_12x9 (its grey conversion):
+  ardm-up4-c10 (v3, fine-tuned from v13, dispersed orders), budget 8.
 """
 
 from pathlib import Path
@@ -59,6 +61,7 @@ SINGLE = {
     "mix8_rgb_12x9": (15, 1, 8), "mix9_rgb_12x9": (16, 1, 8), "mix10_rgb_12x9": (17, 1, 8),
     "mix11_rgb_12x9": (18, 1, 8), "mix12_rgb_12x9": (19, 1, 8),
     "mix13_rgb_12x9": (20, 1, 8), "mix13_l_12x9": (20, 1, 8),
+    "up4v3_rgb_12x9": (21, 1, 8), "up4v3_l_12x9": (21, 1, 8),
     "search_rgb_12x9": (17, 3, 8), "search11_rgb_12x9": (18, 3, 8),
 }
 # name: (model number, images coded bits-back, names); both hold ARCHIVE_IMAGES, in this order
