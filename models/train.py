@@ -44,12 +44,13 @@ class TrainConfig(RunConfig):
             raise ValueError("training on the coder's calls needs the L_t to plan them on")
         return CallPlans(tuple(self.plan_step_loss), tuple(self.budgets))
 
-    def check(self) -> None:
-        """Refuse a config that cannot train before a run starts: the command line and `train` both ask."""
-        check_family(self.order)
-        self.plans()
+    def check(self) -> tuple[str, CallPlans | None]:
+        """Refuse a config that cannot train before a run starts (the command line and `train` both ask);
+        returns the order family and the calls it trains on."""
+        family, plans = check_family(self.order), self.plans()
         if not 0.0 <= self.grey <= 1.0:
             raise ValueError(f"--grey is a fraction from 0 to 1, not {self.grey}")
+        return family, plans
 
 
 class StepLossTracker:
@@ -114,9 +115,8 @@ def start_weights(source: Path) -> dict[str, torch.Tensor]:
 def train(data_dir: Path, out: Path, cfg: TrainConfig, minutes: float, log=print, device: str = "cpu",
           init_from: Path | None = None) -> Path:
     """init_from: a checkpoint or model file whose weights start a new run (``start_weights``)."""
-    cfg.check()
+    family, plans = cfg.check()
     torch.manual_seed(cfg.seed)
-    family, plans = check_family(cfg.order), cfg.plans()
     check_resumed_objective(out, cfg)
     net = ARDMNet(cfg.net)
     tracker = StepLossTracker()
