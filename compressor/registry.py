@@ -102,10 +102,14 @@ REGISTRY = Registry(
         _shipped("ardm-mix-c10-v1", 2, "ardm-mix-c10-v1", 32,
                  "c2c96532d9db99f4cfca0105941e0a6e0ca4875e993dff3843c4528bc74486f2",
                  "First logistic-mixture OA-ARDM (kept for its files)"),
-        _shipped("ardm-mix-c10", 20, "ardm-mix-c10-v13", 32,
-                 "f298504d64f16c56d5d2863d1ab1a651f9df593b78398f90ed5bed70274811c3",
+        _shipped("ardm-mix-c10", 22, "ardm-mix-c10-v14", 32,
+                 "8f9afa39874745fd21fcaed37c964544e1bc542c2cf1228c90f9099b08a64a83",
                  "ARDM, logistic-mixture head, planned budget, dispersed orders, trained on the coder's calls of "
-                 "colour images and grey planes, 0.45M parameters, CIFAR-10 train (CPU, 1,106 min)"),
+                 "colour images and grey planes, 0.45M parameters, CIFAR-10 train (CPU, 1,188 min)"),
+        _shipped("ardm-mix-c10-v13", 20, "ardm-mix-c10-v13", 32,
+                 "f298504d64f16c56d5d2863d1ab1a651f9df593b78398f90ed5bed70274811c3",
+                 "Thirteenth logistic-mixture ARDM, the first trained on grey planes too, the default before v14 "
+                 "(kept for its files)"),
         _shipped("ardm-mix-c10-v12", 19, "ardm-mix-c10-v12", 32,
                  "c5d49756a5da2a8232deced6efec1644907e6c15855203f11d5c8fe2511273e1",
                  "Twelfth logistic-mixture ARDM, the first trained on the coder's calls (colour only), the default "

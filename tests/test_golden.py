@@ -34,6 +34,8 @@ Written by ardmzip 0.1.0 with the shipped registry models:
   planes), budget 8.
 * With the up4 v3 weights: up4v3_rgb_12x9 (the same image as up4_rgb_12x9) and up4v3_l_12x9 (its grey conversion):
   ardm-up4-c10 (v3, fine-tuned from v13, dispersed orders), budget 8.
+* After commit 98c72d7, with the v14 weights: mix14_rgb_12x9 (the same image as mix13_rgb_12x9) and mix14_l_12x9 (its
+  grey conversion): ardm-mix-c10 (v14, the default since), budget 8.
 """
 
 from pathlib import Path
@@ -61,6 +63,7 @@ SINGLE = {
     "mix8_rgb_12x9": (15, 1, 8), "mix9_rgb_12x9": (16, 1, 8), "mix10_rgb_12x9": (17, 1, 8),
     "mix11_rgb_12x9": (18, 1, 8), "mix12_rgb_12x9": (19, 1, 8),
     "mix13_rgb_12x9": (20, 1, 8), "mix13_l_12x9": (20, 1, 8),
+    "mix14_rgb_12x9": (22, 1, 8), "mix14_l_12x9": (22, 1, 8),
     "up4v3_rgb_12x9": (21, 1, 8), "up4v3_l_12x9": (21, 1, 8),
     "search_rgb_12x9": (17, 3, 8), "search11_rgb_12x9": (18, 3, 8),
 }
