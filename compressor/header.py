@@ -138,14 +138,14 @@ def pack(header: Header, payload: bytes) -> bytes:
     out = bytearray(MAGIC)
     out += bytes([header.version, header.model_id]) + header.weights_tag
     out += bytes([header.precision]) + varint(header.budget)
-    if header.bits not in (8, 16) or header.bits == 16 and (
-            header.mode not in SIXTEEN_BIT_MODES or header.version < SIXTEEN_BIT_VERSION):
-        raise ValueError(f"{header.bits} bits per sample in mode {header.mode}, format {header.version}")
-    if not 0 <= header.order_seed <= MAX_ORDER_SEED or header.order_seed and header.version < ORDER_SEED_VERSION:
-        raise ValueError(f"order seed {header.order_seed} in format {header.version}")
+    if header.bits not in (8, 16) or header.bits == 16 and header.mode not in SIXTEEN_BIT_MODES:
+        raise ValueError(f"{header.bits} bits per sample in mode {header.mode}")
+    if not 0 <= header.order_seed <= MAX_ORDER_SEED:
+        raise ValueError(f"order seed {header.order_seed} out of range")
     needed = version_for(header.bits, header.order_seed)
-    if header.version != needed:
-        raise ValueError(f"format {header.version} for a file of format {needed}")
+    if header.version != needed:  # one check for both: version_for is the only format a file may have
+        raise ValueError(f"format {header.version} for a file of format {needed} "
+                         f"({header.bits} bits per sample, order seed {header.order_seed})")
     out += pack_image_fields(header, (_SIXTEEN_FLAG if header.bits == 16 else 0) | (_ORDER_FLAG if header.order_seed else 0))
     if header.order_seed:
         out += varint(header.order_seed)

@@ -149,3 +149,19 @@ def test_a_file_in_a_newer_format_than_it_needs_is_refused(version):
     body[len(MAGIC)] = version
     with pytest.raises(CorruptFileError, match=f"format {version} for a file of format 1"):
         unpack(bytes(body) + struct.pack("<I", zlib.crc32(body)))
+
+
+@pytest.mark.parametrize("fields, needed", [(dict(bits=16), 2), (dict(order_seed=5), 3), (dict(bits=16, order_seed=5), 3)])
+def test_pack_refuses_a_format_too_old_for_the_fields(fields, needed):
+    with pytest.raises(ValueError, match=f"format 1 for a file of format {needed}"):
+        pack(replace(HEADER, **fields), PAYLOAD)
+    if needed == 3:  # format 2 holds 16 bits but not an order seed
+        with pytest.raises(ValueError, match="format 2 for a file of format 3"):
+            pack(replace(HEADER, version=2, **fields), PAYLOAD)
+
+
+@pytest.mark.parametrize("fields, match", [(dict(bits=12), "12 bits"), (dict(bits=16, mode="P", version=2), "mode P"),
+                                           (dict(order_seed=-1), "out of range"), (dict(order_seed=1 << 32, version=3), "out of range")])
+def test_pack_refuses_impossible_fields(fields, match):
+    with pytest.raises(ValueError, match=match):
+        pack(replace(HEADER, **fields), PAYLOAD)
