@@ -114,11 +114,7 @@ def export(run_dir: Path, out: Path, weights: str = "ema", calibration: np.ndarr
         step_loss = step_loss_profile(net, _nchw(calibration), len(tracker["values"]))
         seen, source = [True] * len(step_loss), f"measured on {len(calibration)} training images"
     info = {
-        "objective": (f"ARDM trained on the coder's calls in {trained_order(cfg)} orders at budgets "
-                      f"{plans.budgets[0]} to {plans.budgets[1]}" if plans else
-                      "order-agnostic ARDM (uniform t, random order)" if net.config.branching == 256 else
-                      f"depth-upscaling ARDM, branching {net.config.branching}") + f", {net.config.head} head"
-                     + (f", {grey:.0%} of each batch as grey planes" if grey else ""),
+        "objective": _objective(net.config, cfg, plans, grey),
         "train_steps": int(state["step"]),
         "weights": ("EMA of the training weights" if weights == "ema" else "the last training step's weights")
                    + (f" ({chosen_by})" if chosen_by else ""),
@@ -134,6 +130,17 @@ def export(run_dir: Path, out: Path, weights: str = "ema", calibration: np.ndarr
         info["stage_budgets"] = PLANNED
     save_model(out, IntegerARDMNet.from_float(net), info)
     return hashlib.sha256(out.read_bytes()).hexdigest()
+
+
+def _objective(net: NetConfig, cfg: dict, plans, grey: float) -> str:
+    """The model card's one line on what the weights were trained on."""
+    model = "ARDM" if net.branching == 256 else f"depth-upscaling ARDM, branching {net.branching}"
+    if plans is not None:
+        text = (f"{model}{'' if net.branching == 256 else ','} trained on the coder's calls in {trained_order(cfg)} "
+                f"orders at budgets {plans.budgets[0]} to {plans.budgets[1]}")
+    else:
+        text = "order-agnostic ARDM (uniform t, random order)" if net.branching == 256 else model
+    return text + f", {net.head} head" + (f", {grey:.0%} of each batch as grey planes" if grey else "")
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ import torch
 from .ardm_net import DATA_CHANNELS, ARDMNet, fraction_level, interval_inputs, network_inputs
 from .data import grey_planes
 from .orders import RANDOM, TRAINING_SEEDS, family_order
-from .planner import plan
+from .planner import plan, plan_stages
 from .upscale import Digits
 
 
@@ -66,8 +66,12 @@ def _shown(*planes: torch.Tensor) -> list[torch.Tensor]:
 
 
 @lru_cache(maxsize=1024)
-def _edges(step_loss: tuple[float, ...], d: int, budget: int) -> np.ndarray:
-    return plan(step_loss, d, budget)
+def _edges(step_loss: tuple[float, ...], d: int, budget: int, stages: int) -> np.ndarray:
+    """Edges of the coder's calls over `stages` successive stages of d steps (as UpscaleARDM.schedule
+    shares a budget between stages by their L_t), numbered through the stages."""
+    if stages == 1:
+        return plan(step_loss, d, budget)
+    return np.unique(np.concatenate([s * d + e for s, e in enumerate(plan_stages(step_loss, stages, d, budget))]))
 
 
 @dataclass(frozen=True)
@@ -86,17 +90,18 @@ class CallPlans:
             raise ValueError(f"budgets must be LO,HI with 1 <= LO <= HI, not {','.join(map(str, self.budgets))}")
 
     def draw(self, batch: int, d: int, generator: torch.Generator | None,
-             t: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """(start, end) of the call holding a uniform step t (unless given) at a random budget: a call is
-        drawn in proportion to its steps, so the mean over its steps is an unbiased per-dimension code length."""
+             t: torch.Tensor | None = None, stages: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+        """(start, end) of the call holding a uniform step t (unless given) of `stages` * d at a random budget: a
+        call is drawn in proportion to its steps, so the mean over its steps is an unbiased code length per
+        dimension and stage. Steps count through the stages of a depth-upscaling model (stage = start // d)."""
         lo, hi = self.budgets
         u = torch.rand(batch, generator=generator, dtype=torch.float64)
         budgets = torch.floor(lo * (hi / lo) ** u + 0.5).to(torch.int64).clamp(lo, hi).tolist()
         if t is None:
-            t = torch.randint(0, d, (batch,), generator=generator)
+            t = torch.randint(0, stages * d, (batch,), generator=generator)
         start, end = torch.empty(batch, dtype=torch.int64), torch.empty(batch, dtype=torch.int64)
         for b, (k, step) in enumerate(zip(budgets, t.tolist())):
-            edges = _edges(self.step_loss, d, k)
+            edges = _edges(self.step_loss, d, k, stages)
             j = int(np.searchsorted(edges, step, side="right")) - 1
             start[b], end[b] = int(edges[j]), int(edges[j + 1])
         return start, end
@@ -163,15 +168,41 @@ def upscale_loss(net: ARDMNet, x: torch.Tensor, generator: torch.Generator | Non
     return ObjectiveResult(bpd=stages * step_bits, step=position, steps=stages * d, step_bits=step_bits)
 
 
+def upscale_call_loss(net: ARDMNet, x: torch.Tensor, plans: CallPlans, generator: torch.Generator | None = None,
+                      position: torch.Tensor | None = None, family: str = RANDOM) -> ObjectiveResult:
+    """One coder's call of a depth-upscaling model per image: in stage s, the dimensions before the call have
+    s + 1 digits known, the others s, and the loss is digit s of the call's own dimensions, as
+    UpscaleARDM.condition_batch shows and scores them; S stages make S times the bits. x: as for
+    ``order_agnostic_loss``. position: (B,) a step s * D + t inside the call (CPU); uniformly random when None."""
+    digits = Digits(net.config.branching)
+    b, c, shape, d, stages = x.shape[0], x.shape[1], tuple(x.shape[1:]), x[0].numel(), digits.stages
+    start, end = plans.draw(b, d, generator, position, stages)
+    stage = start // d
+    first, last = start - stage * d, end - stage * d  # the call's steps within its stage
+    ranks = order_ranks(b, shape, generator, family)
+    upgraded = ranks < first.view(-1, 1, 1, 1)
+    target = upgraded.logical_not() & (ranks < last.view(-1, 1, 1, 1))
+    stage, start, upgraded, target = stage.to(x.device), start.to(x.device), upgraded.to(x.device), target.to(x.device)
+    x = x.to(torch.int64)
+    s = stage.view(-1, 1, 1, 1)
+    k = s + upgraded.to(torch.int64)  # digits known per dimension
+    lo, hi = digits.interval(x, k)
+    out = net(interval_inputs(*_shown(lo, hi, digits.level(k)), fraction_level(start, stages * d)))
+    logp = (net.output.log_prob_interval(out, *_shown(*digits.interval(x, s + 1)))
+            - net.output.log_prob_interval(out, *_shown(*digits.interval(x, s))))[:, :c]
+    ll = (logp * target).flatten(1).sum(dim=1)
+    step_bits = -(ll / (last - first).to(x.device, ll.dtype)) / math.log(2)
+    return ObjectiveResult(bpd=stages * step_bits, step=start, steps=stages * d, step_bits=step_bits)
+
+
 def training_loss(net: ARDMNet, x: torch.Tensor, generator: torch.Generator | None = None,
                   position: torch.Tensor | None = None, family: str = RANDOM,
                   plans: CallPlans | None = None) -> ObjectiveResult:
     """The objective of the net's model: order-agnostic, or upscaling when its branching is below 256;
     over uniformly random orders, or the variants of one order family (orders.py); or the coder's calls."""
     if plans is not None:
-        if net.config.branching != 256:
-            raise ValueError("training on the coder's calls is for order-agnostic ARDMs, not depth-upscaling ones")
-        return call_loss(net, x, plans, generator, position, family)
+        loss = call_loss if net.config.branching == 256 else upscale_call_loss
+        return loss(net, x, plans, generator, position, family)
     if net.config.branching == 256:
         return order_agnostic_loss(net, x, generator, position, family)
     return upscale_loss(net, x, generator, position, family)

@@ -11,9 +11,10 @@ from ardmzip.models.ardm import channels_first
 from ardmzip.models.ardm_net import fraction_level, interval_inputs, network_inputs
 from ardmzip.models.data import grey_planes
 from ardmzip.models.objective import (CallPlans, call_loss, colour_and_grey, family_ranks, random_visibility,
-                                      training_loss)
+                                      training_loss, upscale_call_loss)
 from ardmzip.models.orders import TRAINING_SEEDS, dispersed_order
 from ardmzip.models.planner import plan
+from ardmzip.models.upscale import Digits, UpscaleARDM
 from tests.tiny_model import tiny_float_net
 
 SHAPE = (3, 5, 6)  # C, H, W as the network sees it
@@ -110,8 +111,6 @@ def test_a_call_sees_the_steps_before_it_and_scores_only_its_own():
         bits = -net.output.log_prob(out, x[b:b + 1])[0] / math.log(2)
         own = (ranks[b] >= start[b]) & (ranks[b] < end[b])
         assert float(res.bpd[b]) == pytest.approx(float(bits[own].mean()), rel=1e-5)
-    with pytest.raises(ValueError, match="depth-upscaling"):
-        training_loss(tiny_float_net(branching=4), x, None, plans=plans)
 
 
 def test_training_draws_every_variant_a_bits_back_latent_names():
@@ -154,3 +153,53 @@ def test_a_grey_plane_is_trained_on_what_the_coder_shows_and_reads():
         grey = training_loss(tiny_float_net(head="logistic-mixture", branching=branching), x,
                              torch.Generator().manual_seed(0), family="dispersed")
         assert grey.steps == 30 * (1 if branching == 256 else 4) and torch.isfinite(grey.bpd).all()
+
+
+@pytest.mark.parametrize("budget", [4, 9, 30])
+def test_an_upscaling_call_is_one_of_the_coders_calls(budget):
+    """Over the four stages of branching 4, the call holding step s * D + t is the one UpscaleARDM.schedule
+    makes at that budget (the budget shared between stages by their L_t), and every step is in one."""
+    plans, d, seed = _plans(budget, budget), 90, 7
+    order = dispersed_order((5, 6, 3), seed)
+    coder = UpscaleARDM(None, 4, plans.step_loss, share_by_loss=True, order_family="dispersed")
+    calls = {frozenset(c.tolist()): c for c in coder.schedule((4, 5, 6, 3), budget, order)}
+    assert len(calls) == max(budget, 4)
+    start, end = plans.draw(4 * d, d, None, torch.arange(4 * d), stages=4)
+    for t in range(4 * d):
+        stage = int(start[t]) // d
+        assert stage == t // d and start[t] <= t < end[t]
+        dims = frozenset((stage * d + order[int(start[t]) - stage * d:int(end[t]) - stage * d]).tolist())
+        assert dims in calls
+
+
+@torch.no_grad()
+@pytest.mark.parametrize("planes", [3, 1])
+def test_an_upscaling_call_is_trained_on_what_the_coder_shows_and_scores(planes):
+    """Replayed the coder's way (UpscaleARDM.condition_batch): every digit of earlier stages known, digit s of
+    the steps before the call; the bits of digit s of the call's own steps, times the four stages."""
+    net, plans, digits = tiny_float_net(head="logistic-mixture", branching=4), _plans(5, 40), Digits(4)
+    image = np.random.default_rng(planes).integers(0, 256, (3, 5, 6, planes), dtype=np.uint8)
+    res = upscale_call_loss(net, torch.from_numpy(image).permute(0, 3, 1, 2), plans,
+                            torch.Generator().manual_seed(4), family="dispersed")
+    d = 30 * planes
+    replay = torch.Generator().manual_seed(4)
+    start, end = plans.draw(3, d, replay, stages=4)
+    seeds = torch.randint(0, TRAINING_SEEDS, (3,), generator=replay).tolist()
+    assert torch.equal(res.step, start) and res.steps == 4 * d and len(set((start // d).tolist())) > 1
+    for b in range(3):
+        stage, first, last = int(start[b]) // d, int(start[b]) % d, int(end[b]) - int(start[b]) // d * d
+        order = dispersed_order((5, 6, planes), seeds[b])
+        known = np.zeros((4, d), dtype=bool)
+        known[:stage] = True
+        known[stage, order[:first]] = True
+        known = known.reshape(4, 5, 6, planes)
+        symbols = digits.split(image[b].astype(np.int64))
+        k = channels_first(known.sum(axis=0)[None])
+        partial = channels_first(digits.join(np.where(known, symbols, 0))[None])
+        lo, hi = digits.interval(partial, k)
+        out = net(interval_inputs(lo, hi, digits.level(k), fraction_level(int(known.sum()), 4 * d).view(1)))
+        value = channels_first(image[b:b + 1].astype(np.int64))
+        bits = -(net.output.log_prob_interval(out, *digits.interval(value, stage + 1))
+                 - net.output.log_prob_interval(out, *digits.interval(value, stage)))[0, :planes] / math.log(2)
+        own = order[first:last]
+        assert float(res.bpd[b]) == pytest.approx(4 * float(bits.permute(1, 2, 0).flatten()[own].mean()), rel=1e-5)

@@ -16,7 +16,7 @@ from ardmzip.models.data import DataError, cifar10_train
 from ardmzip.models.export import export
 from ardmzip.models.integer_net import float_state_dict
 from ardmzip.models.orders import dispersed_order
-from ardmzip.models.planner import plan
+from ardmzip.models.planner import plan, plan_stages
 from ardmzip.models.serialization import load_model, model_info
 from ardmzip.models.train import TrainConfig, train
 
@@ -106,6 +106,24 @@ def test_a_run_on_the_coders_calls_ships_its_family_and_the_step_loss_it_planned
     with pytest.raises(ValueError, match="trained in dispersed orders"):
         export(tmp_path / "run", tmp_path / "r.safetensors", order="random")
     assert not (tmp_path / "r.safetensors").exists()
+
+
+def test_a_depth_upscaling_run_on_the_coders_calls_codes_in_the_calls_it_trained_on(tmp_path):
+    data = fake_data(tmp_path / "data")
+    net = NetConfig(width=8, dilations=(1,), head="logistic-mixture", mixtures=2, branching=4)
+    cfg = _call_run(tmp_path, data, net=net, budgets=(4, 12))
+    assert json.loads((tmp_path / "run" / "log.jsonl").read_text().splitlines()[-1])["test_bpd_ema"] > 0
+    export(tmp_path / "run", tmp_path / "m.safetensors")
+    info = model_info(tmp_path / "m.safetensors")
+    assert info["step_loss_bits"] == list(cfg.plan_step_loss) and info["stage_budgets"] == "planned"
+    assert info["objective"].startswith("depth-upscaling ARDM, branching 4, trained on the coder's calls in "
+                                        "dispersed orders at budgets 4 to 12")
+    model = load_coding_model(tmp_path / "m.safetensors")
+    assert model.order_family == "dispersed" and model.share_by_loss
+    for budget in (4, 7, 12):
+        calls = model.schedule((4, 32, 32, 3), budget)
+        edges = np.unique(np.concatenate([s * 3072 + e for s, e in enumerate(plan_stages(cfg.plan_step_loss, 4, 3072, budget))]))
+        assert [0, *np.cumsum([len(c) for c in calls])] == edges.tolist()
 
 
 def test_a_run_with_grey_planes_logs_both_and_records_them(tmp_path):
