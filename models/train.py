@@ -157,7 +157,8 @@ def main() -> None:
                    help="depth-upscaling ARDM with this many values per digit (2, 4, 16); 256 = order-agnostic")
     p.add_argument("--bfloat16", action="store_true",
                    help="convolutions in bfloat16 in training steps (about twice as fast on CPUs with AMX or "
-                        "AVX512-BF16, and on GPUs); evaluation and the exported model are unaffected")
+                        "AVX512-BF16, and on GPUs; about three times slower on a CPU without them, where torch "
+                        "emulates it: check lscpu's flags); evaluation and the exported model are unaffected")
     p.add_argument("--order", choices=FAMILIES, default=RANDOM,
                    help="train in uniformly random orders (order-agnostic, the default) or in the variants of one "
                         "order family, the orders its files are coded in (fine-tuning an order-agnostic net)")
