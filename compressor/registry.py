@@ -147,10 +147,14 @@ REGISTRY = Registry(
         _shipped("ardm-up4-c10-v1", 3, "ardm-up4-c10-v1", 32,
                  "97925eaf6be44cb886606dd534d3e87d69ef27d1254e81002372b976d901c90e",
                  "First depth-upscaling ARDM: noisy L_t, even stage shares (kept for its files)"),
-        _shipped("ardm-up4-c10", 21, "ardm-up4-c10-v3", 32,
+        _shipped("ardm-up4-c10", 23, "ardm-up4-c10-v4", 32,
+                 "c4d86bd8452a74b0be85838c1dfadae13b581f9482a71e7b475870b3100936bf",
+                 "Depth-upscaling ARDM (branching 4), v3 trained on the coder's calls in dispersed orders, "
+                 "colour and grey: smaller than the default from budget 32 up, slower"),
+        _shipped("ardm-up4-c10-v3", 21, "ardm-up4-c10-v3", 32,
                  "5382d7ed039d54219b794b81fa74844ca146a5ecfaaf1ace6eecc89318e89eae",
                  "Depth-upscaling ARDM (branching 4) fine-tuned from ardm-mix-c10-v13, dispersed orders, "
-                 "colour and grey"),
+                 "colour and grey (kept for its files)"),
         _shipped("ardm-up4-c10-v2", 6, "ardm-up4-c10-v2", 32,
                  "874eb546ea8f1fac775a86982f37118ce0649df2f606e0759991af68fdb00ec5",
                  "Depth-upscaling ARDM (branching 4), v1's network with measured L_t and stage shares planned "

@@ -36,6 +36,8 @@ Written by ardmzip 0.1.0 with the shipped registry models:
   ardm-up4-c10 (v3, fine-tuned from v13, dispersed orders), budget 8.
 * After commit 98c72d7, with the v14 weights: mix14_rgb_12x9 (the same image as mix13_rgb_12x9) and mix14_l_12x9 (its
   grey conversion): ardm-mix-c10 (v14, the default since), budget 8.
+* After commit 66e559a, with the up4 v4 weights: up4v4_rgb_12x9 and up4v4_l_12x9 (the images of up4v3_rgb_12x9 and
+  up4v3_l_12x9): ardm-up4-c10 (v4, trained on the coder's calls in dispersed orders), budget 8.
 """
 
 from pathlib import Path
@@ -65,6 +67,7 @@ SINGLE = {
     "mix13_rgb_12x9": (20, 1, 8), "mix13_l_12x9": (20, 1, 8),
     "mix14_rgb_12x9": (22, 1, 8), "mix14_l_12x9": (22, 1, 8),
     "up4v3_rgb_12x9": (21, 1, 8), "up4v3_l_12x9": (21, 1, 8),
+    "up4v4_rgb_12x9": (23, 1, 8), "up4v4_l_12x9": (23, 1, 8),
     "search_rgb_12x9": (17, 3, 8), "search11_rgb_12x9": (18, 3, 8),
 }
 # name: (model number, images coded bits-back, names); both hold ARCHIVE_IMAGES, in this order
