@@ -148,24 +148,32 @@ def upscale_loss(net: ARDMNet, x: torch.Tensor, generator: torch.Generator | Non
     x: colour images or single planes, as for ``order_agnostic_loss``.
     position: (B,) steps s * D + t already taken (CPU); uniformly random when None."""
     digits = Digits(net.config.branching)
-    b, c, stages, d = x.shape[0], x.shape[1], digits.stages, x[0].numel()
+    b, stages, d = x.shape[0], digits.stages, x[0].numel()
     if position is None:
         stage, t = torch.randint(0, stages, (b,), generator=generator), None
     else:
         stage, t = position // d, position % d
     t, upgraded = random_visibility(b, tuple(x.shape[1:]), generator, t, family)
     stage, t, upgraded = stage.to(x.device), t.to(x.device), upgraded.to(x.device)
-    x = x.to(torch.int64)
-    k = stage.view(-1, 1, 1, 1) + upgraded.to(torch.int64)  # digits known per dimension
-    lo, hi = digits.interval(x, k)
     position = stage * d + t
-    out = net(interval_inputs(*_shown(lo, hi, digits.level(k)), fraction_level(position, stages * d)))
-    s = stage.view(-1, 1, 1, 1)
-    logp = (net.output.log_prob_interval(out, *_shown(*digits.interval(x, s + 1)))
-            - net.output.log_prob_interval(out, *_shown(*digits.interval(x, s))))[:, :c]
-    ll = (logp * ~upgraded).flatten(1).sum(dim=1)
+    ll = _next_digit_ll(net, digits, x, stage, upgraded, ~upgraded, position)
     step_bits = -(ll / (d - t).to(ll.dtype)) / math.log(2)
     return ObjectiveResult(bpd=stages * step_bits, step=position, steps=stages * d, step_bits=step_bits)
+
+
+def _next_digit_ll(net: ARDMNet, digits: Digits, x: torch.Tensor, stage: torch.Tensor, upgraded: torch.Tensor,
+                   scored: torch.Tensor, position: torch.Tensor) -> torch.Tensor:
+    """(B,) log-likelihood of digit `stage` of the `scored` dimensions, the `upgraded` ones showing stage + 1
+    digits and the rest `stage`, after `position` steps of all stages (UpscaleARDM.condition_batch's view)."""
+    c, d = x.shape[1], x[0].numel()
+    x = x.to(torch.int64)
+    s = stage.view(-1, 1, 1, 1)
+    k = s + upgraded.to(torch.int64)  # digits known per dimension
+    lo, hi = digits.interval(x, k)
+    out = net(interval_inputs(*_shown(lo, hi, digits.level(k)), fraction_level(position, digits.stages * d)))
+    logp = (net.output.log_prob_interval(out, *_shown(*digits.interval(x, s + 1)))
+            - net.output.log_prob_interval(out, *_shown(*digits.interval(x, s))))[:, :c]
+    return (logp * scored).flatten(1).sum(dim=1)
 
 
 def upscale_call_loss(net: ARDMNet, x: torch.Tensor, plans: CallPlans, generator: torch.Generator | None = None,
@@ -175,7 +183,7 @@ def upscale_call_loss(net: ARDMNet, x: torch.Tensor, plans: CallPlans, generator
     UpscaleARDM.condition_batch shows and scores them; S stages make S times the bits. x: as for
     ``order_agnostic_loss``. position: (B,) a step s * D + t inside the call (CPU); uniformly random when None."""
     digits = Digits(net.config.branching)
-    b, c, shape, d, stages = x.shape[0], x.shape[1], tuple(x.shape[1:]), x[0].numel(), digits.stages
+    b, shape, d, stages = x.shape[0], tuple(x.shape[1:]), x[0].numel(), digits.stages
     start, end = plans.draw(b, d, generator, position, stages)
     stage = start // d
     first, last = start - stage * d, end - stage * d  # the call's steps within its stage
@@ -183,14 +191,7 @@ def upscale_call_loss(net: ARDMNet, x: torch.Tensor, plans: CallPlans, generator
     upgraded = ranks < first.view(-1, 1, 1, 1)
     target = upgraded.logical_not() & (ranks < last.view(-1, 1, 1, 1))
     stage, start, upgraded, target = stage.to(x.device), start.to(x.device), upgraded.to(x.device), target.to(x.device)
-    x = x.to(torch.int64)
-    s = stage.view(-1, 1, 1, 1)
-    k = s + upgraded.to(torch.int64)  # digits known per dimension
-    lo, hi = digits.interval(x, k)
-    out = net(interval_inputs(*_shown(lo, hi, digits.level(k)), fraction_level(start, stages * d)))
-    logp = (net.output.log_prob_interval(out, *_shown(*digits.interval(x, s + 1)))
-            - net.output.log_prob_interval(out, *_shown(*digits.interval(x, s))))[:, :c]
-    ll = (logp * target).flatten(1).sum(dim=1)
+    ll = _next_digit_ll(net, digits, x, stage, upgraded, target, start)
     step_bits = -(ll / (last - first).to(x.device, ll.dtype)) / math.log(2)
     return ObjectiveResult(bpd=stages * step_bits, step=start, steps=stages * d, step_bits=step_bits)
 
