@@ -66,10 +66,14 @@ class CategoricalHead:
         steps = torch.arange(self.logit_range * self.logit_scale + 1, dtype=torch.float64)
         return {"exp_table": round_half_up(TABLE_ONE * torch.exp(-steps / self.logit_scale))}
 
-    def class_weights(self, q: torch.Tensor, tables: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Integer logits (N, 256) -> int64 weights (N, 256); each row's largest is 2**30."""
+    def class_weights(self, q: torch.Tensor, tables: dict[str, torch.Tensor], start: torch.Tensor | None = None,
+                      width: int = NUM_CLASSES) -> torch.Tensor:
+        """Integer logits (N, 256) -> int64 weights (N, width) of classes start .. start + width - 1 (start
+        per row, default 0); each row's largest over all 256 classes is 2**30."""
         table = tables["exp_table"]
         gap = (q.max(dim=1, keepdim=True).values - q).clamp_(max=len(table) - 1)
+        if start is not None:
+            gap = gap.gather(1, start.unsqueeze(1) + torch.arange(width))
         return lookup(table, gap)
 
 
@@ -151,33 +155,45 @@ class LogisticMixtureHead:
                 "sigmoid_table": round_half_up(TABLE_ONE * torch.sigmoid(z)),
                 "inv_scale_table": round_half_up(2.0 ** self.inv_bits * torch.exp(-log_s))}
 
-    def class_weights(self, q: torch.Tensor, tables: dict[str, torch.Tensor], chunk: int = 64) -> torch.Tensor:
-        """Integer outputs (N, 3K) -> int64 weights (N, 256), at most 2**30 each, all in int64."""
-        return torch.cat([self._weights(q[i:i + chunk], tables) for i in range(0, len(q), chunk)]) \
-            if len(q) else torch.empty(0, NUM_CLASSES, dtype=torch.int64)
+    def class_weights(self, q: torch.Tensor, tables: dict[str, torch.Tensor], start: torch.Tensor | None = None,
+                      width: int = NUM_CLASSES, chunk: int = 64) -> torch.Tensor:
+        """Integer outputs (N, 3K) -> int64 weights (N, width) of classes start .. start + width - 1 (start
+        per row, default 0), at most 2**30 each, all in int64.
 
-    def _weights(self, q: torch.Tensor, tables: dict[str, torch.Tensor]) -> torch.Tensor:
+        Each class's weight depends only on the mixture's CDF at its own two edges, so a range costs
+        width / 256 of all classes and gives the very integers the whole row has there.
+        """
+        if not len(q):
+            return torch.empty(0, width, dtype=torch.int64)
+        return torch.cat([self._weights(q[i:i + chunk], tables, None if start is None else start[i:i + chunk], width)
+                          for i in range(0, len(q), chunk)])
+
+    def _weights(self, q: torch.Tensor, tables: dict[str, torch.Tensor], start: torch.Tensor | None,
+                 width: int) -> torch.Tensor:
         k = self.mixtures
         logit, mean, log_s = q[:, :k], q[:, k:2 * k], q[:, 2 * k:]
         exp_t, sig_t, inv_t = tables["exp_table"], tables["sigmoid_table"], tables["inv_scale_table"]
         lo_q = round(self.log_scale_min * self.grid)
         inv_s = lookup(inv_t, (log_s - lo_q).clamp_(0, len(inv_t) - 1))  # 1/scale, 2**inv_bits per level
         mean = mean.clamp(-NUM_CLASSES * self.grid, 2 * NUM_CLASSES * self.grid)
-        edges = torch.arange(NUM_CLASSES - 1, dtype=torch.int64) * self.grid + self.grid // 2
+        # bound j of the range lies on edge j - 1 (between classes j - 1 and j); bounds 0 and 256 are the ends
+        bound = torch.arange(width + 1, dtype=torch.int64).view(1, -1)
+        bound = bound if start is None else bound + start.unsqueeze(1)
+        edges = (bound - 1).clamp(0, NUM_CLASSES - 2) * self.grid + self.grid // 2
         # z = (edge - mean) / scale in units of 2**-interp_bits / z_res
         shift = (self.grid * 2 ** self.inv_bits // self.z_res).bit_length() - 1 - self.interp_bits
-        z = (edges.view(1, 1, -1) - mean.unsqueeze(2)).mul_(inv_s.unsqueeze(2))
+        z = (edges.unsqueeze(1) - mean.unsqueeze(2)).mul_(inv_s.unsqueeze(2))
         centre = self.z_max * self.z_res << self.interp_bits
         z.add_(1 << (shift - 1)).bitwise_right_shift_(shift).clamp_(-centre, centre).add_(centre)
         frac = z & ((1 << self.interp_bits) - 1)
         idx = z.bitwise_right_shift_(self.interp_bits)
         slope = sig_t[1:] - sig_t[:-1]
-        cdf = lookup(slope, idx).mul_(frac).bitwise_right_shift_(self.interp_bits).add_(lookup(sig_t, idx))  # (N, K, 255)
+        cdf = lookup(slope, idx).mul_(frac).bitwise_right_shift_(self.interp_bits).add_(lookup(sig_t, idx))  # (N, K, W+1)
         gap = (logit.max(dim=1, keepdim=True).values - logit).clamp_(max=len(exp_t) - 1)
         weight = lookup(exp_t, gap) >> (30 - 16)  # at most 2**16
-        mixed = cdf.mul_(weight.unsqueeze(2)).sum(dim=1)  # the mixture's CDF at the edges, at most K * 2**46
-        n = len(q)
-        mixed = torch.cat([torch.zeros(n, 1, dtype=torch.int64), mixed, weight.sum(dim=1, keepdim=True) * TABLE_ONE], 1)
+        mixed = cdf.mul_(weight.unsqueeze(2)).sum(dim=1)  # the mixture's CDF at the bounds, at most K * 2**46
+        mixed = torch.where(bound == 0, 0, mixed)
+        mixed = torch.where(bound == NUM_CLASSES, weight.sum(dim=1, keepdim=True) * TABLE_ONE, mixed)
         return (mixed[:, 1:] - mixed[:, :-1]) >> (16 + (self.mixtures - 1).bit_length())
 
 

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from .ardm_net import DATA_CHANNELS, ARDMNet, NetConfig
-from .heads import round_half_up
+from .heads import NUM_CLASSES, round_half_up
 from .quant import ACT_LEVELS, INPUT_SCALE, WEIGHT_LEVELS, weight_scale
 
 SHIFT = 24  # fixed-point bits of every integer multiplier
@@ -120,8 +120,10 @@ class IntegerARDMNet:
         return self._activation(h)
 
     @torch.no_grad()
-    def class_weights(self, feats: torch.Tensor, channel: torch.Tensor) -> torch.Tensor:
-        """Unnormalized integer class weights (N, 256) for N positions.
+    def class_weights(self, feats: torch.Tensor, channel: torch.Tensor, start: torch.Tensor | None = None,
+                      classes: int = NUM_CLASSES) -> torch.Tensor:
+        """Unnormalized integer class weights (N, classes) for N positions: classes start .. start + classes - 1
+        of each (all 256 by default), the same integers as the whole row has there.
 
         feats: (N, width) head inputs at those positions; channel: (N,) colour channel of each.
         """
@@ -134,5 +136,5 @@ class IntegerARDMNet:
                 mult = self.t["head.mult"].view(DATA_CHANNELS, p)[c]
                 bias = self.t["head.bias"].view(DATA_CHANNELS, p)[c]
                 q[rows] = _requant(y, mult, bias)
-        return self.output.class_weights(q, self.t)
+        return self.output.class_weights(q, self.t, start, classes)
 

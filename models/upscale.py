@@ -140,11 +140,11 @@ class UpscaleARDM:
 
         def weights(idx: np.ndarray) -> np.ndarray:
             dim = torch.from_numpy(np.asarray(idx, dtype=np.int64)) - stage * d
-            pixel, channel, cols = dim // c, dim % c, torch.arange(width)
+            pixel, channel = dim // c, dim % c
 
             def one(f: torch.Tensor, start: torch.Tensor) -> torch.Tensor:  # image by image, as in ardm.py
-                w256 = self.net.class_weights(f[pixel], channel)
-                sums = w256.gather(1, start[dim].unsqueeze(1) + cols).view(len(dim), self.alphabet_size, -1).sum(dim=2)
+                w = self.net.class_weights(f[pixel], channel, start[dim], width)
+                sums = w.view(len(dim), self.alphabet_size, -1).sum(dim=2)
                 return _fit_30_bits(sums)
 
             return torch.stack([one(f, start) for f, start in zip(feats, starts)]).numpy()

@@ -60,6 +60,20 @@ def test_integer_mixture_is_the_same_in_chunks():
     assert torch.equal(head.class_weights(q, t, chunk=7), head.class_weights(q, t))
 
 
+@pytest.mark.parametrize("head", HEADS, ids=type)
+@pytest.mark.parametrize("width", [1, 4, 64, NUM_CLASSES])
+def test_a_range_of_classes_is_the_same_integers_as_the_whole_row(head, width):
+    """The upscaling coder asks only for the classes inside the digits known so far; those integers must be
+    the whole row's, bit for bit, at every start including the two ends."""
+    g = torch.Generator().manual_seed(5)
+    q = integer_outputs(head, torch.randn(300, head.params, generator=g) * 3)
+    start = torch.randint(0, NUM_CLASSES - width + 1, (len(q),), generator=g)
+    start[:2] = torch.tensor([0, NUM_CLASSES - width])
+    t = head.tables()
+    whole = head.class_weights(q, t)
+    assert torch.equal(head.class_weights(q, t, start, width), whole.gather(1, start.unsqueeze(1) + torch.arange(width)))
+
+
 def test_categorical_weights_peak_at_table_one():
     head = CategoricalHead()
     q = torch.randint(-500, 500, (20, NUM_CLASSES), generator=torch.Generator().manual_seed(4))
