@@ -214,3 +214,15 @@ def test_cli_prints_the_table_and_marks_quoted_figures(tmp_path, monkeypatch):
     assert "| png | 2 |" in result.output and "*IDF (quoted, not measured)*" in result.output
     result = CliRunner().invoke(bench, ["--dataset", "kodak", "--data-dir", str(tmp_path / "none"), "--codec", "png"])
     assert result.exit_code == 1 and "cannot read" in result.output
+
+
+
+def test_the_benchmark_lifts_the_decoder_s_call_cap(tiny_registry, monkeypatch):
+    """An upscaling model's full budget (4 calls per dimension) passes the cap that guards against forged
+    files; coding past the cap for real takes a minute, so the calls' arguments are checked."""
+    caps = []
+    for name in ("compress_measured", "decompress"):
+        real = getattr(ardmzip, name)
+        monkeypatch.setattr(ardmzip, name, lambda *a, _real=real, **k: caps.append(k["max_calls"]) or _real(*a, **k))
+    row = measure(learned(tiny_registry.default, 4, threads=1), "set", "img", IMAGE)
+    assert row.lossless and caps == [None, None]
