@@ -150,7 +150,7 @@ REGISTRY = Registry(
         _shipped("ardm-up4-c10", 23, "ardm-up4-c10-v4", 32,
                  "c4d86bd8452a74b0be85838c1dfadae13b581f9482a71e7b475870b3100936bf",
                  "Depth-upscaling ARDM (branching 4), v3 trained on the coder's calls in dispersed orders, "
-                 "colour and grey: smaller than the default from budget 32 up, slower"),
+                 "colour and grey: smaller than the default from budget 32 up, about 7% slower"),
         _shipped("ardm-up4-c10-v3", 21, "ardm-up4-c10-v3", 32,
                  "5382d7ed039d54219b794b81fa74844ca146a5ecfaaf1ace6eecc89318e89eae",
                  "Depth-upscaling ARDM (branching 4) fine-tuned from ardm-mix-c10-v13, dispersed orders, "
