@@ -216,7 +216,6 @@ def test_cli_prints_the_table_and_marks_quoted_figures(tmp_path, monkeypatch):
     assert result.exit_code == 1 and "cannot read" in result.output
 
 
-
 def test_the_benchmark_lifts_the_decoder_s_call_cap(tiny_registry, monkeypatch):
     """An upscaling model's full budget (4 calls per dimension) passes the cap that guards against forged
     files; coding past the cap for real takes a minute, so the calls' arguments are checked."""
