@@ -153,6 +153,10 @@ class IDF(nn.Module):
         za, zb = z[:, :c - c // 4], z[:, c - c // 4:]
         return torch.cat([za, zb + round_ste(SHIFT_GAIN * self.couplings[i](za))], 1)
 
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """log_prob: what a training step calls, through a distributed wrapper where there is one."""
+        return self.log_prob(x)
+
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
         """x: (B, 3, H, W) integers 0..255, sides multiples of cfg.multiple. Returns log p(x) in nats per image."""
         cfg, p = self.cfg, self.head.params

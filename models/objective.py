@@ -6,13 +6,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Callable
 
 import numpy as np
 import torch
 
 from .ardm_net import DATA_CHANNELS, ARDMNet, fraction_level, interval_inputs, network_inputs
 from .data import grey_planes
-from .orders import RANDOM, TRAINING_SEEDS, family_order
+from . import draws
+from .orders import RANDOM
 from .planner import plan, plan_stages
 from .upscale import Digits
 
@@ -25,31 +27,28 @@ class ObjectiveResult:
     step_bits: torch.Tensor  # (B,) mean bits per dimension generated at that step (in random orders the paper's L_t)
 
 
-def family_ranks(family: str, seeds: list[int], shape: tuple[int, int, int]) -> torch.Tensor:
+@dataclass
+class Prepared:
+    """A batch's draws made and its network inputs built: one network call, then `score` of its outputs."""
+
+    inputs: torch.Tensor
+    score: Callable[[torch.Tensor], ObjectiveResult]
+
+
+def family_ranks(family: str, seeds, shape: tuple[int, int, int]) -> torch.Tensor:
     """(B, C, H, W) generation step of each dimension in the order of `family` variant seeds[b]; the coder's
     orders (orders.py) run over flat (H, W, C) planes."""
-    c, h, w = shape
-    ranks = np.empty((len(seeds), h * w * c), dtype=np.int64)
-    for b, seed in enumerate(seeds):
-        ranks[b, family_order(family, (h, w, c), seed)] = np.arange(h * w * c)
-    return torch.from_numpy(ranks).view(len(seeds), h, w, c).permute(0, 3, 1, 2)
-
-
-def order_ranks(batch: int, shape: tuple[int, int, int], generator: torch.Generator | None, family: str) -> torch.Tensor:
-    """(B, C, H, W) generation steps of a uniformly random order per example, or of a random variant of `family`."""
-    if family == RANDOM:
-        d = shape[0] * shape[1] * shape[2]
-        return torch.rand(batch, d, generator=generator).argsort(dim=1).argsort(dim=1).view(batch, *shape)
-    return family_ranks(family, torch.randint(0, TRAINING_SEEDS, (batch,), generator=generator).tolist(), shape)
+    return draws.family_ranks(family, torch.as_tensor(seeds, dtype=torch.int64), shape)
 
 
 def random_visibility(batch: int, shape: tuple[int, int, int], generator: torch.Generator | None = None,
                       t: torch.Tensor | None = None, family: str = RANDOM):
-    """t ~ U{0..D-1} (unless given) and an order per example (``order_ranks``); visible = first t dimensions of it."""
+    """t ~ U{0..D-1} (unless given) and an order per example (``draws.order_ranks``); visible = first t
+    dimensions of it. Drawn on the generator's device."""
     d = shape[0] * shape[1] * shape[2]
-    if t is None:
-        t = torch.randint(0, d, (batch,), generator=generator)
-    visible = order_ranks(batch, shape, generator, family) < t.view(-1, 1, 1, 1)
+    device = draws.device_of(generator)
+    t = torch.randint(0, d, (batch,), generator=generator, device=device) if t is None else t.to(device)
+    visible = draws.order_ranks(batch, shape, generator, family) < t.view(-1, 1, 1, 1)
     return t, visible
 
 
@@ -93,117 +92,173 @@ class CallPlans:
              t: torch.Tensor | None = None, stages: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
         """(start, end) of the call holding a uniform step t (unless given) of `stages` * d at a random budget: a
         call is drawn in proportion to its steps, so the mean over its steps is an unbiased code length per
-        dimension and stage. Steps count through the stages of a depth-upscaling model (stage = start // d)."""
+        dimension and stage. Steps count through the stages of a depth-upscaling model (stage = start // d).
+        Drawn on the generator's device, from every budget's plan held there as one table."""
         lo, hi = self.budgets
-        u = torch.rand(batch, generator=generator, dtype=torch.float64)
-        budgets = torch.floor(lo * (hi / lo) ** u + 0.5).to(torch.int64).clamp(lo, hi).tolist()
+        device = draws.device_of(generator)
+        u = torch.rand(batch, generator=generator, dtype=torch.float64, device=device)
+        budgets = torch.floor(lo * (hi / lo) ** u + 0.5).to(torch.int64).clamp(lo, hi)
         if t is None:
-            t = torch.randint(0, stages * d, (batch,), generator=generator)
-        start, end = torch.empty(batch, dtype=torch.int64), torch.empty(batch, dtype=torch.int64)
-        for b, (k, step) in enumerate(zip(budgets, t.tolist())):
-            edges = _edges(self.step_loss, d, k, stages)
-            j = int(np.searchsorted(edges, step, side="right")) - 1
-            start[b], end[b] = int(edges[j]), int(edges[j + 1])
-        return start, end
+            t = torch.randint(0, stages * d, (batch,), generator=generator, device=device)
+        return draws.call_bounds(_edge_table(self.step_loss, d, self.budgets, stages, device), budgets - lo,
+                                 t.to(device))
 
 
-def order_agnostic_loss(net: ARDMNet, x: torch.Tensor, generator: torch.Generator | None = None,
-                        position: torch.Tensor | None = None, family: str = RANDOM) -> ObjectiveResult:
-    """x: (B, C, H, W) uint8 images (C = 3) or single planes (C = 1). One network call per image predicts all
-    hidden dimensions. position: (B,) steps already taken (CPU); uniformly random when None."""
-    b, c = x.shape[:2]
-    d = x[0].numel()
-    t, visible = random_visibility(b, tuple(x.shape[1:]), generator, position, family)  # drawn on the CPU, reproducibly
-    t, visible = t.to(x.device), visible.to(x.device)
-    out = net(network_inputs(*_shown(x, visible), fraction_level(t, d)))  # (B, 3, P, H, W)
-    logp = net.output.log_prob(out, *_shown(x))[:, :c]
-    hidden = ~visible
-    ll = (logp * hidden).flatten(1).sum(dim=1)
-    n_hidden = (d - t).to(ll.dtype)
-    bpd = -(ll / n_hidden) / math.log(2)  # = -(D / (D - t)) * ll / (D ln 2)
-    return ObjectiveResult(bpd=bpd, step=t, steps=d, step_bits=bpd)
+@lru_cache(maxsize=64)
+def _edge_table(step_loss: tuple[float, ...], d: int, budgets: tuple[int, int], stages: int,
+                device: torch.device) -> torch.Tensor:
+    """Every budget's call edges (``_edges``), budget lo first, as one padded table on `device`."""
+    lo, hi = budgets
+    return draws.padded_edges([_edges(step_loss, d, k, stages) for k in range(lo, hi + 1)]).to(device)
 
 
-def call_loss(net: ARDMNet, x: torch.Tensor, plans: CallPlans, generator: torch.Generator | None = None,
-              position: torch.Tensor | None = None, family: str = RANDOM) -> ObjectiveResult:
-    """One coder's call per image (``CallPlans``); bpd = mean bits of the steps it predicts. x: colour images or
-    single planes, as for ``order_agnostic_loss``. position: (B,) a step inside the call (CPU); uniformly random
-    when None."""
+def _rows(rows: slice | None, *tensors: torch.Tensor) -> list[torch.Tensor]:
+    return list(tensors) if rows is None else [t[rows] for t in tensors]
+
+
+def prepare_order_agnostic(net: ARDMNet, x: torch.Tensor, generator: torch.Generator | None = None,
+                           position: torch.Tensor | None = None, family: str = RANDOM,
+                           rows: slice | None = None) -> Prepared:
+    """One network call per image predicts all hidden dimensions. x: (B, C, H, W) uint8 images (C = 3) or single
+    planes (C = 1). position: (B,) steps already taken; uniformly random when None. rows: the examples kept after
+    drawing for the whole batch (a process's shard of a distributed batch)."""
+    c, d = x.shape[1], x[0].numel()
+    t, visible = random_visibility(len(x), tuple(x.shape[1:]), generator, position, family)
+    x, t, visible = _rows(rows, x, t.to(x.device), visible.to(x.device))
+
+    def score(out: torch.Tensor) -> ObjectiveResult:
+        logp = net.output.log_prob(out, *_shown(x))[:, :c]
+        ll = (logp * visible.logical_not()).flatten(1).sum(dim=1)
+        bpd = -(ll / (d - t).to(ll.dtype)) / math.log(2)  # = -(D / (D - t)) * ll / (D ln 2)
+        return ObjectiveResult(bpd=bpd, step=t, steps=d, step_bits=bpd)
+
+    return Prepared(network_inputs(*_shown(x, visible), fraction_level(t, d)), score)
+
+
+def prepare_call(net: ARDMNet, x: torch.Tensor, plans: CallPlans, generator: torch.Generator | None = None,
+                 position: torch.Tensor | None = None, family: str = RANDOM, rows: slice | None = None) -> Prepared:
+    """One coder's call per image (``CallPlans``); bpd = mean bits of the steps it predicts. x, rows: as for
+    ``prepare_order_agnostic``. position: (B,) a step inside the call; uniformly random when None."""
     b, c, shape, d = x.shape[0], x.shape[1], tuple(x.shape[1:]), x[0].numel()
     start, end = plans.draw(b, d, generator, position)
-    ranks = order_ranks(b, shape, generator, family)
+    ranks = draws.order_ranks(b, shape, generator, family)
     visible = ranks < start.view(-1, 1, 1, 1)
     target = visible.logical_not() & (ranks < end.view(-1, 1, 1, 1))
-    start, end, visible, target = start.to(x.device), end.to(x.device), visible.to(x.device), target.to(x.device)
-    out = net(network_inputs(*_shown(x, visible), fraction_level(start, d)))
-    ll = (net.output.log_prob(out, *_shown(x))[:, :c] * target).flatten(1).sum(dim=1)
-    bpd = -(ll / (end - start).to(ll.dtype)) / math.log(2)
-    return ObjectiveResult(bpd=bpd, step=start, steps=d, step_bits=bpd)
+    x, start, end, visible, target = _rows(rows, x, *(v.to(x.device) for v in (start, end, visible, target)))
+
+    def score(out: torch.Tensor) -> ObjectiveResult:
+        ll = (net.output.log_prob(out, *_shown(x))[:, :c] * target).flatten(1).sum(dim=1)
+        bpd = -(ll / (end - start).to(ll.dtype)) / math.log(2)
+        return ObjectiveResult(bpd=bpd, step=start, steps=d, step_bits=bpd)
+
+    return Prepared(network_inputs(*_shown(x, visible), fraction_level(start, d)), score)
 
 
-def upscale_loss(net: ARDMNet, x: torch.Tensor, generator: torch.Generator | None = None,
-                 position: torch.Tensor | None = None, family: str = RANDOM) -> ObjectiveResult:
-    """A random stage s and step t: digits up to s known for the first t dimensions of an order (``order_ranks``),
-    up to s - 1 for the rest; the loss is the next digit of the rest. S stages make S times the bits.
-    x: colour images or single planes, as for ``order_agnostic_loss``.
-    position: (B,) steps s * D + t already taken (CPU); uniformly random when None."""
+def prepare_upscale(net: ARDMNet, x: torch.Tensor, generator: torch.Generator | None = None,
+                    position: torch.Tensor | None = None, family: str = RANDOM, rows: slice | None = None) -> Prepared:
+    """A random stage s and step t: digits up to s known for the first t dimensions of an order
+    (``draws.order_ranks``), up to s - 1 for the rest; the loss is the next digit of the rest. S stages make S
+    times the bits. x, rows: as for ``prepare_order_agnostic``. position: (B,) steps s * D + t already taken;
+    uniformly random when None."""
     digits = Digits(net.config.branching)
     b, stages, d = x.shape[0], digits.stages, x[0].numel()
+    device = draws.device_of(generator)
     if position is None:
-        stage, t = torch.randint(0, stages, (b,), generator=generator), None
+        stage, t = torch.randint(0, stages, (b,), generator=generator, device=device), None
     else:
         stage, t = position // d, position % d
     t, upgraded = random_visibility(b, tuple(x.shape[1:]), generator, t, family)
-    stage, t, upgraded = stage.to(x.device), t.to(x.device), upgraded.to(x.device)
+    x, stage, t, upgraded = _rows(rows, x, *(v.to(x.device) for v in (stage, t, upgraded)))
     position = stage * d + t
-    ll = _next_digit_ll(net, digits, x, stage, upgraded, ~upgraded, position)
-    step_bits = -(ll / (d - t).to(ll.dtype)) / math.log(2)
-    return ObjectiveResult(bpd=stages * step_bits, step=position, steps=stages * d, step_bits=step_bits)
+    inputs, next_digit_ll = _next_digit(net, digits, x, stage, upgraded, ~upgraded, position)
+
+    def score(out: torch.Tensor) -> ObjectiveResult:
+        step_bits = -(next_digit_ll(out) / (d - t).to(out.dtype)) / math.log(2)
+        return ObjectiveResult(bpd=stages * step_bits, step=position, steps=stages * d, step_bits=step_bits)
+
+    return Prepared(inputs, score)
 
 
-def _next_digit_ll(net: ARDMNet, digits: Digits, x: torch.Tensor, stage: torch.Tensor, upgraded: torch.Tensor,
-                   scored: torch.Tensor, position: torch.Tensor) -> torch.Tensor:
-    """(B,) log-likelihood of digit `stage` of the `scored` dimensions, the `upgraded` ones showing stage + 1
-    digits and the rest `stage`, after `position` steps of all stages (UpscaleARDM.condition_batch's view)."""
+def _next_digit(net: ARDMNet, digits: Digits, x: torch.Tensor, stage: torch.Tensor, upgraded: torch.Tensor,
+                scored: torch.Tensor, position: torch.Tensor):
+    """The network inputs when the `upgraded` dimensions show stage + 1 digits and the rest `stage`, after
+    `position` steps of all stages (UpscaleARDM.condition_batch's view), and the (B,) log-likelihood of digit
+    `stage` of the `scored` dimensions from the network's outputs on them."""
     c, d = x.shape[1], x[0].numel()
     x = x.to(torch.int64)
     s = stage.view(-1, 1, 1, 1)
     k = s + upgraded.to(torch.int64)  # digits known per dimension
     lo, hi = digits.interval(x, k)
-    out = net(interval_inputs(*_shown(lo, hi, digits.level(k)), fraction_level(position, digits.stages * d)))
-    logp = (net.output.log_prob_interval(out, *_shown(*digits.interval(x, s + 1)))
-            - net.output.log_prob_interval(out, *_shown(*digits.interval(x, s))))[:, :c]
-    return (logp * scored).flatten(1).sum(dim=1)
+    inputs = interval_inputs(*_shown(lo, hi, digits.level(k)), fraction_level(position, digits.stages * d))
+
+    def next_digit_ll(out: torch.Tensor) -> torch.Tensor:
+        logp = (net.output.log_prob_interval(out, *_shown(*digits.interval(x, s + 1)))
+                - net.output.log_prob_interval(out, *_shown(*digits.interval(x, s))))[:, :c]
+        return (logp * scored).flatten(1).sum(dim=1)
+
+    return inputs, next_digit_ll
 
 
-def upscale_call_loss(net: ARDMNet, x: torch.Tensor, plans: CallPlans, generator: torch.Generator | None = None,
-                      position: torch.Tensor | None = None, family: str = RANDOM) -> ObjectiveResult:
+def prepare_upscale_call(net: ARDMNet, x: torch.Tensor, plans: CallPlans, generator: torch.Generator | None = None,
+                         position: torch.Tensor | None = None, family: str = RANDOM,
+                         rows: slice | None = None) -> Prepared:
     """One coder's call of a depth-upscaling model per image: in stage s, the dimensions before the call have
     s + 1 digits known, the others s, and the loss is digit s of the call's own dimensions, as
-    UpscaleARDM.condition_batch shows and scores them; S stages make S times the bits. x: as for
-    ``order_agnostic_loss``. position: (B,) a step s * D + t inside the call (CPU); uniformly random when None."""
+    UpscaleARDM.condition_batch shows and scores them; S stages make S times the bits. x, rows: as for
+    ``prepare_order_agnostic``. position: (B,) a step s * D + t inside the call; uniformly random when None."""
     digits = Digits(net.config.branching)
     b, shape, d, stages = x.shape[0], tuple(x.shape[1:]), x[0].numel(), digits.stages
     start, end = plans.draw(b, d, generator, position, stages)
     stage = start // d
     first, last = start - stage * d, end - stage * d  # the call's steps within its stage
-    ranks = order_ranks(b, shape, generator, family)
+    ranks = draws.order_ranks(b, shape, generator, family)
     upgraded = ranks < first.view(-1, 1, 1, 1)
     target = upgraded.logical_not() & (ranks < last.view(-1, 1, 1, 1))
-    stage, start, upgraded, target = stage.to(x.device), start.to(x.device), upgraded.to(x.device), target.to(x.device)
-    ll = _next_digit_ll(net, digits, x, stage, upgraded, target, start)
-    step_bits = -(ll / (last - first).to(x.device, ll.dtype)) / math.log(2)
-    return ObjectiveResult(bpd=stages * step_bits, step=start, steps=stages * d, step_bits=step_bits)
+    x, stage, start, first, last, upgraded, target = _rows(
+        rows, x, *(v.to(x.device) for v in (stage, start, first, last, upgraded, target)))
+    inputs, next_digit_ll = _next_digit(net, digits, x, stage, upgraded, target, start)
+
+    def score(out: torch.Tensor) -> ObjectiveResult:
+        step_bits = -(next_digit_ll(out) / (last - first).to(out.dtype)) / math.log(2)
+        return ObjectiveResult(bpd=stages * step_bits, step=start, steps=stages * d, step_bits=step_bits)
+
+    return Prepared(inputs, score)
+
+
+def prepare(net: ARDMNet, x: torch.Tensor, generator: torch.Generator | None = None,
+            position: torch.Tensor | None = None, family: str = RANDOM, plans: CallPlans | None = None,
+            rows: slice | None = None) -> Prepared:
+    """The objective of the net's model: order-agnostic, or upscaling when its branching is below 256;
+    over uniformly random orders, or the variants of one order family (orders.py); or the coder's calls."""
+    upscaling = net.config.branching != 256
+    if plans is not None:
+        return (prepare_upscale_call if upscaling else prepare_call)(net, x, plans, generator, position, family, rows)
+    return (prepare_upscale if upscaling else prepare_order_agnostic)(net, x, generator, position, family, rows)
 
 
 def training_loss(net: ARDMNet, x: torch.Tensor, generator: torch.Generator | None = None,
                   position: torch.Tensor | None = None, family: str = RANDOM,
                   plans: CallPlans | None = None) -> ObjectiveResult:
-    """The objective of the net's model: order-agnostic, or upscaling when its branching is below 256;
-    over uniformly random orders, or the variants of one order family (orders.py); or the coder's calls."""
-    if plans is not None:
-        loss = call_loss if net.config.branching == 256 else upscale_call_loss
-        return loss(net, x, plans, generator, position, family)
-    if net.config.branching == 256:
-        return order_agnostic_loss(net, x, generator, position, family)
-    return upscale_loss(net, x, generator, position, family)
+    """``prepare``'s objective for one batch, its network call made."""
+    p = prepare(net, x, generator, position, family, plans)
+    return p.score(net(p.inputs))
+
+
+def parts_loss(net: ARDMNet, parts: list[torch.Tensor], generator: torch.Generator | None, family: str = RANDOM,
+               plans: CallPlans | None = None, shard: slice | None = None,
+               call: Callable[[torch.Tensor], torch.Tensor] | None = None) -> list[ObjectiveResult]:
+    """The objective of several parts of one batch (colour images, grey planes) in a single network call: each
+    part's draws over the whole part, then the examples of `shard` (numbered through the parts in order) kept.
+    call: what runs the network (a distributed wrapper of `net`); `net` itself by default."""
+    prepared, offset = [], 0
+    for part in parts:
+        rows = None if shard is None else slice(min(max(shard.start - offset, 0), len(part)),
+                                                min(max(shard.stop - offset, 0), len(part)))
+        prepared.append(prepare(net, part, generator, family=family, plans=plans, rows=rows))
+        offset += len(part)
+    out = (call or net)(torch.cat([p.inputs for p in prepared]))
+    results, at = [], 0
+    for p in prepared:
+        results.append(p.score(out[at:at + len(p.inputs)]))
+        at += len(p.inputs)
+    return results

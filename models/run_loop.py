@@ -2,7 +2,10 @@
 
 A family supplies its network and how a batch of CIFAR-10 training images becomes a loss; the loop
 owns the data order, the optimizer, the clock and ``checkpoint.pt``, so that a run started again with
-the same directory continues from exactly the state it stopped in.
+the same directory continues from exactly the state it stopped in. The images live on the training
+device and every random draw comes from a generator there; the host reads a value back only to log,
+so a GPU is never kept waiting for the CPU. Under torchrun each process trains its shard of every batch
+(``distributed.py``).
 """
 
 from __future__ import annotations
@@ -10,8 +13,10 @@ from __future__ import annotations
 import copy
 import json
 import math
+import os
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
@@ -19,6 +24,7 @@ import numpy as np
 import torch
 
 from .data import TRAIN_IMAGES, cifar10_test, cifar10_train, spread_subset
+from .distributed import World, start as start_world, wrap
 
 
 @dataclass
@@ -34,21 +40,28 @@ class RunConfig:
     eval_images: int = 500
     eval_every_s: float = 600.0
     checkpoint_every_s: float = 180.0
+    log_every: int = 100  # steps between the log's lines, the only times a step's loss is read back
+    compile: bool = False  # run the network through torch.compile
 
 
 @dataclass
 class FamilyRun:
     """What a model family hands the loop.
 
-    loss: (batch of uint8 NCHW images, generator) -> scalar loss in bits/dim; it may update ``state``.
+    loss: (network call, global batch of uint8 NCHW images, generator, this process's shard of the batch) ->
+        this process's loss in bits/dim, its examples' sum over the shard's size; all draws for the whole batch
+        from the generator, so that every process draws alike; it may update ``state``.
     evaluate: (EMA network, test images) -> bits/dim.
     state: further objects with state_dict/load_state_dict kept in the checkpoint (an L_t tracker).
+    draw: (global batch, generator) -> the step's draws and network inputs alone, what the throughput
+        benchmark times apart from the network.
     """
 
     net: torch.nn.Module
-    loss: Callable[[torch.Tensor, torch.Generator], torch.Tensor]
+    loss: Callable[[Callable[..., torch.Tensor], torch.Tensor, torch.Generator, slice], torch.Tensor]
     evaluate: Callable[[torch.nn.Module, torch.Tensor], float]
     state: dict[str, Any] = field(default_factory=dict)
+    draw: Callable[[torch.Tensor, torch.Generator], Any] | None = None
 
 
 def lr_at(step: int, cfg: RunConfig) -> float:
@@ -63,20 +76,24 @@ def batch_indices(step: int, n: int, batch: int, seed: int) -> np.ndarray:
     """Deterministic epoch-wise shuffling, so a resumed run sees the same data order."""
     per_epoch = n // batch
     epoch, pos = divmod(step, per_epoch)
-    perm = np.random.RandomState(seed + epoch).permutation(n)
-    return perm[pos * batch:(pos + 1) * batch]
+    return _permutation(n, seed + epoch)[pos * batch:(pos + 1) * batch]
+
+
+@lru_cache(maxsize=2)
+def _permutation(n: int, seed: int) -> np.ndarray:
+    return np.random.RandomState(seed).permutation(n)
 
 
 def to_nchw(x: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
 
 
-def training_batch(train_x: np.ndarray, step: int, cfg: RunConfig, gen: torch.Generator,
-                   device: str) -> torch.Tensor:
-    """The step's images (a fixed order per seed, so a resumed run sees the same ones), randomly flipped."""
-    idx = batch_indices(step, len(train_x), cfg.batch, cfg.seed)
-    x = to_nchw(train_x[idx]).to(device)
-    flip = (torch.rand(len(idx), generator=gen) < 0.5).to(device)
+def training_batch(train_x: torch.Tensor, step: int, batch: int, seed: int, gen: torch.Generator) -> torch.Tensor:
+    """The step's images (a fixed order per seed, so a resumed run sees the same ones), randomly flipped.
+    train_x: (N, H, W, C) uint8 on the generator's device."""
+    idx = torch.from_numpy(batch_indices(step, len(train_x), batch, seed)).to(train_x.device)
+    x = train_x[idx].permute(0, 3, 1, 2)
+    flip = torch.rand(len(idx), generator=gen, device=gen.device) < 0.5
     return torch.where(flip.view(-1, 1, 1, 1), x.flip(3), x)
 
 
@@ -107,14 +124,17 @@ def run(family: FamilyRun, data_dir: Path, out: Path, cfg: RunConfig, config_jso
     leaves the schedule as it is); returns the checkpoint's path.
 
     init_from: (where from, weights) that start a new run, for example an upscaling model fine-tuned from
-    an order-agnostic one; ignored when `out` already has a checkpoint.
+    an order-agnostic one; ignored when `out` already has a checkpoint. Under torchrun, cfg.batch is each
+    process's share of the batch.
     """
+    world, device = start_world(device)
+    log = log if world.main else (lambda line: None)
     out.mkdir(parents=True, exist_ok=True)
     ckpt_path = out / "checkpoint.pt"
     net = family.net.to(device)
     ema = copy.deepcopy(net).requires_grad_(False)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-    gen = torch.Generator().manual_seed(cfg.seed)
+    gen = torch.Generator(device=device).manual_seed(cfg.seed)
     step, minutes_before = 0, 0.0
     if ckpt_path.exists():
         state = torch.load(ckpt_path, weights_only=True, map_location=device)
@@ -123,18 +143,30 @@ def run(family: FamilyRun, data_dir: Path, out: Path, cfg: RunConfig, config_jso
         opt.load_state_dict(state["opt"])
         for name, obj in family.state.items():
             obj.load_state_dict(state[name])
-        gen.set_state(state["gen"].cpu())
         step, minutes_before = int(state["step"]), float(state.get("minutes", 0.0))
+        if state.get("gen_device", "cpu") == torch.device(device).type:
+            gen.set_state(state["gen"].cpu())
+        else:  # another kind of device draws another stream: the run goes on, not as it would have there
+            gen.manual_seed(cfg.seed + step)
+            log(f"draws reseeded: the checkpoint's generator was on {state.get('gen_device', 'cpu')}")
         log(f"resumed from step {step} ({minutes_before:.1f} min trained)")
     elif init_from is not None:
         source, start_weights = init_from
         net.load_state_dict(start_weights)
         ema.load_state_dict(start_weights)
         log(f"initialized from {source}")
-    (out / "config.json").write_text(json.dumps(config_json, indent=1))
-    train_x = cifar10_train(data_dir)
-    if len(train_x) < TRAIN_IMAGES:
-        log(f"training on {len(train_x):,} of CIFAR-10's {TRAIN_IMAGES:,} training images (the strips in {data_dir})")
+    if world.main:
+        config_json = {**config_json, "world_size": world.size}
+        (out / "config.json").write_text(json.dumps(config_json, indent=1))
+    model = wrap(net, world, device)
+    if cfg.compile:
+        model = torch.compile(model)
+    train_np = cifar10_train(data_dir)
+    train_images = len(train_np)
+    if train_images < TRAIN_IMAGES:
+        log(f"training on {train_images:,} of CIFAR-10's {TRAIN_IMAGES:,} training images (the strips in {data_dir})")
+    train_x = torch.from_numpy(train_np).to(device)  # resident: a step only indexes it
+    del train_np
     test_x = cifar10_test(data_dir)
     test_imgs = to_nchw(test_x[spread_subset(len(test_x), cfg.eval_images)])
     start = time.time()
@@ -143,29 +175,39 @@ def run(family: FamilyRun, data_dir: Path, out: Path, cfg: RunConfig, config_jso
         return minutes_before + (time.time() - start) / 60
 
     def save() -> None:
+        if not world.main:
+            return
         tmp = ckpt_path.with_suffix(".tmp")
         torch.save({"net": net.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
                     **{name: obj.state_dict() for name, obj in family.state.items()},
-                    "gen": gen.get_state(), "step": step, "minutes": trained_minutes(),
-                    "train_images": len(train_x)}, tmp)
+                    "gen": gen.get_state(), "gen_device": torch.device(device).type, "step": step,
+                    "minutes": trained_minutes(), "train_images": train_images, "world_size": world.size}, tmp)
         tmp.replace(ckpt_path)
+
+    def out_of_time() -> bool:
+        """Asked of every process at the same steps, so that all stop together."""
+        if world.size > 1 and step % 10:
+            return False
+        return world.any(time.time() - start >= minutes * 60, device)
 
     last_ckpt = last_eval = start
     running = None
-    with (out / "log.jsonl").open("a") as logf:
+    shard = world.shard(cfg.batch)
+    with (out / "log.jsonl").open("a") if world.main else open(os.devnull, "w") as logf:
         end = cfg.total_steps if stop_step is None else min(stop_step, cfg.total_steps)
-        while step < end and time.time() - start < minutes * 60:
-            loss = family.loss(training_batch(train_x, step, cfg, gen, device), gen)
+        while step < end and not out_of_time():
+            x = training_batch(train_x, step, cfg.batch * world.size, cfg.seed, gen)
+            loss = family.loss(model, x, gen, shard)
             optimize(net, ema, opt, loss, step, cfg)
             step += 1
-            running = loss.item() if running is None else 0.99 * running + 0.01 * loss.item()
-            now = time.time()
-            if step % 100 == 0:
-                log(f"step {step} train_bpd {running:.4f} lr {lr_at(step, cfg):.2e} "
+            running = loss.detach() if running is None else 0.99 * running + 0.01 * loss.detach()
+            if step % cfg.log_every == 0:
+                log(f"step {step} train_bpd {running.item():.4f} lr {lr_at(step, cfg):.2e} "
                     f"elapsed {trained_minutes():.1f} min")
-            if now - last_eval > cfg.eval_every_s:
+            now = time.time()
+            if world.main and now - last_eval > cfg.eval_every_s:
                 test_bpd = family.evaluate(ema, test_imgs)
-                rec = {"step": step, "train_bpd": running, "test_bpd_ema": test_bpd,
+                rec = {"step": step, "train_bpd": running.item(), "test_bpd_ema": test_bpd,
                        "minutes": trained_minutes(), "time": now}
                 logf.write(json.dumps(rec) + "\n")
                 logf.flush()

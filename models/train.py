@@ -14,9 +14,10 @@ from pathlib import Path
 import torch
 
 from .ardm_net import ARDMNet, NetConfig, bfloat16_convs
-from . import train_args
+from . import distributed, throughput, train_args
+from .data import cifar10_train
 from .integer_net import float_state_dict
-from .objective import CallPlans, colour_and_grey, training_loss
+from .objective import CallPlans, colour_and_grey, parts_loss, prepare, training_loss
 from .orders import FAMILIES, RANDOM, check_family
 from .run_loop import FamilyRun, RunConfig, run
 from .serialization import load_model, model_info
@@ -54,7 +55,12 @@ class TrainConfig(RunConfig):
 
 
 class StepLossTracker:
-    """EMA of the per-step loss L_t (bits per hidden dimension) over bins of the visible fraction."""
+    """EMA of the per-step loss L_t (bits per hidden dimension) over bins of the visible fraction.
+
+    A step's values fall into bins; a bin that got k of them moves to their mean with weight 1 - momentum**k
+    (the first values a bin ever gets set it). Sums and counts are added over all processes of a distributed
+    run before they are used, so every process keeps the same tracker as one process training the whole batch.
+    """
 
     def __init__(self, bins: int = LOSS_BINS, momentum: float = 0.99):
         self.values = torch.full((bins,), 8.0, dtype=torch.float64)
@@ -62,15 +68,21 @@ class StepLossTracker:
         self.momentum = momentum
 
     def update(self, t: torch.Tensor, d: int, step_bits: torch.Tensor) -> None:
+        if self.values.device != t.device:
+            self.values, self.seen = self.values.to(t.device), self.seen.to(t.device)
         bins = (t * len(self.values)) // d
-        for b, v in zip(bins.tolist(), step_bits.tolist()):
-            if self.seen[b]:
-                self.values[b] = self.momentum * self.values[b] + (1 - self.momentum) * v
-            else:
-                self.values[b], self.seen[b] = v, True
+        sums = torch.zeros(2, len(self.values), dtype=torch.float64, device=t.device)
+        sums[0].index_add_(0, bins, step_bits.to(torch.float64))
+        sums[1].index_add_(0, bins, torch.ones_like(bins, dtype=torch.float64))
+        total, count = distributed.current().sum_(sums)
+        got = count > 0
+        mean = total / count.clamp_min(1)
+        keep = torch.where(self.seen, self.momentum ** count, torch.zeros_like(count))
+        self.values = torch.where(got, keep * self.values + (1 - keep) * mean, self.values)
+        self.seen = self.seen | got
 
     def state_dict(self) -> dict:
-        return {"values": self.values, "seen": self.seen}
+        return {"values": self.values.cpu(), "seen": self.seen.cpu()}
 
     def load_state_dict(self, s: dict) -> None:
         self.values, self.seen = s["values"].cpu(), s["seen"].cpu()
@@ -112,27 +124,23 @@ def start_weights(source: Path) -> dict[str, torch.Tensor]:
     return torch.load(source, weights_only=True, map_location="cpu")["net"]
 
 
-def train(data_dir: Path, out: Path, cfg: TrainConfig, minutes: float, log=print, device: str = "cpu",
-          init_from: Path | None = None) -> Path:
-    """init_from: a checkpoint or model file whose weights start a new run (``start_weights``)."""
+def family_run(cfg: TrainConfig, log=print) -> FamilyRun:
+    """The ARDM's network, loss, test figure and L_t tracker as the training loop takes them."""
     family, plans = cfg.check()
-    torch.manual_seed(cfg.seed)
-    check_resumed_objective(out, cfg)
     net = ARDMNet(cfg.net)
     tracker = StepLossTracker()
 
-    def loss(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-        bpd = []
-        for part in colour_and_grey(x, cfg.grey):
-            with bfloat16_convs(net, cfg.bfloat16):
-                res = training_loss(net, part, gen, family=family, plans=plans)
-            if part.shape[1] == x.shape[1]:  # the planner's L_t is colour images'
-                tracker.update(res.step, res.steps, res.step_bits.detach())
-            bpd.append(res.bpd)
-        return torch.cat(bpd).mean()
+    def loss(call, x: torch.Tensor, gen: torch.Generator, shard: slice) -> torch.Tensor:
+        parts = colour_and_grey(x, cfg.grey)
+        with bfloat16_convs(net, cfg.bfloat16):
+            results = parts_loss(net, parts, gen, family, plans, shard, call)
+        colour = results[0] if parts[0].shape[1] == x.shape[1] else None  # the planner's L_t is colour images'
+        if colour is not None:
+            tracker.update(colour.step, colour.steps, colour.step_bits.detach())
+        return torch.cat([r.bpd for r in results]).sum() / (shard.stop - shard.start)
 
-    config_json = {"train": {k: v for k, v in asdict(cfg).items() if k != "net"}, "net": cfg.net.to_dict()}
-    start = None if init_from is None else (str(init_from), start_weights(init_from))
+    def draw(x: torch.Tensor, gen: torch.Generator) -> list[torch.Tensor]:
+        return [prepare(net, part, gen, family=family, plans=plans).inputs for part in colour_and_grey(x, cfg.grey)]
 
     def test_bound(ema: torch.nn.Module, images: torch.Tensor) -> float:
         if not cfg.grey:
@@ -141,8 +149,18 @@ def train(data_dir: Path, out: Path, cfg: TrainConfig, minutes: float, log=print
         log(f"test colour {colour:.4f} grey {grey:.4f} bits/dim")
         return (1 - cfg.grey) * colour + cfg.grey * grey
 
-    return run(FamilyRun(net, loss, test_bound, {"tracker": tracker}), data_dir, out, cfg, config_json, minutes,
-               log, device, start)
+    return FamilyRun(net, loss, test_bound, {"tracker": tracker}, draw)
+
+
+def train(data_dir: Path, out: Path, cfg: TrainConfig, minutes: float, log=print, device: str = "cpu",
+          init_from: Path | None = None) -> Path:
+    """init_from: a checkpoint or model file whose weights start a new run (``start_weights``)."""
+    torch.manual_seed(cfg.seed)
+    family = family_run(cfg, log)  # checks the config before anything is written
+    check_resumed_objective(out, cfg)
+    config_json = {"train": {k: v for k, v in asdict(cfg).items() if k != "net"}, "net": cfg.net.to_dict()}
+    start = None if init_from is None else (str(init_from), start_weights(init_from))
+    return run(family, data_dir, out, cfg, config_json, minutes, log, device, start)
 
 
 def main() -> None:
@@ -170,6 +188,9 @@ def main() -> None:
                         "grey images, palette indices and alpha are coded as (0 to 1)")
     p.add_argument("--init-from", type=Path,
                    help="start from another run's checkpoint.pt (its last weights) or a model .safetensors file")
+    p.add_argument("--benchmark", type=int, metavar="STEPS",
+                   help="train nothing: time STEPS training steps of this configuration and print steps/s, "
+                        "images/s and the share of a step spent drawing (--out is then unused)")
     a = train_args.parse(p)
     budgets = plan_loss = None
     if a.train_budgets:
@@ -183,11 +204,18 @@ def main() -> None:
     net_cfg = NetConfig(width=a.width, dilations=tuple(int(v) for v in a.dilations.split(",")),
                         head=a.head, mixtures=a.mixtures, branching=a.branching)
     cfg = TrainConfig(batch=a.batch, lr=a.lr, total_steps=a.total_steps, net=net_cfg, bfloat16=a.bfloat16,
-                      order=a.order, budgets=budgets, plan_step_loss=plan_loss, grey=a.grey)
+                      order=a.order, budgets=budgets, plan_step_loss=plan_loss, grey=a.grey, compile=a.compile)
     try:
         cfg.check()
     except ValueError as e:
         p.error(str(e))
+    if a.benchmark:
+        family = family_run(cfg)
+        if a.init_from is not None:
+            family.net.load_state_dict(start_weights(a.init_from))
+        images = torch.from_numpy(cifar10_train(a.data_dir)).to(a.device)
+        print(throughput.measure(family, images, cfg, a.benchmark, a.device).line(), flush=True)
+        return
     train(a.data_dir, a.out, cfg, a.minutes, log=train_args.log, device=a.device, init_from=a.init_from)
 
 

@@ -16,11 +16,12 @@ import torch
 def add_run_options(p: argparse.ArgumentParser, threads: int, lr: float) -> None:
     """Data, run folder, time, threads, batch and learning rate: what every run of ``run_loop.run`` needs."""
     p.add_argument("--data-dir", type=Path, required=True)
-    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--out", type=Path, help="the run's folder: checkpoint, config and log (required to train)")
     p.add_argument("--minutes", type=float, default=60.0)
     p.add_argument("--threads", type=int, default=threads)
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--lr", type=float, default=lr)
+    p.add_argument("--compile", action="store_true", help="run the network through torch.compile")
 
 
 def add_flow_options(p: argparse.ArgumentParser, model_example: str) -> None:
@@ -33,6 +34,8 @@ def add_flow_options(p: argparse.ArgumentParser, model_example: str) -> None:
 def parse(p: argparse.ArgumentParser) -> argparse.Namespace:
     p.add_argument("--device", default="cpu", help="cpu or cuda (training only; coding always runs the exact CPU path)")
     a = p.parse_args()
+    if a.out is None and not getattr(a, "benchmark", None):
+        p.error("the following arguments are required: --out")
     torch.set_num_threads(a.threads)
     return a
 

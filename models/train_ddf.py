@@ -64,8 +64,8 @@ def _family(flow: FloatDDF, kind: str, i: int, view) -> FamilyRun:
         y = exact.ranks(x1.cpu(), x2.cpu()).to(x.device)
         return -flow.split_log_prob(i, x1, y, model)
 
-    def loss(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-        return nll(x, net).mean() / LN2
+    def loss(call, x: torch.Tensor, gen: torch.Generator, shard: slice) -> torch.Tensor:
+        return nll(x[shard], call).mean() / LN2  # every shard holds as many values
 
     @torch.no_grad()
     def evaluate(ema: torch.nn.Module, images: torch.Tensor) -> float:
@@ -154,7 +154,7 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=2000, help="training steps per net")
     train_args.add_flow_options(p, '{"classes": 8, "channels": 1, "scoring": "categorical"}')
     a = train_args.parse(p)
-    cfg = DDFTrainConfig(batch=a.batch, lr=a.lr, total_steps=a.steps, data=a.data)
+    cfg = DDFTrainConfig(batch=a.batch, lr=a.lr, total_steps=a.steps, data=a.data, compile=a.compile)
     complete = train(a.model, a.data_dir, a.out, cfg, a.minutes, log=train_args.log, device=a.device)
     print("all nets trained" if complete else "stopped before the end: run the same command again to go on")
 

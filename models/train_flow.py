@@ -40,6 +40,18 @@ def make_flow(family: str, model_config: dict) -> torch.nn.Module:
     return FLOAT_MODELS[family](config_cls.from_dict(model_config))
 
 
+def random_crops(x: torch.Tensor, side: int, gen: torch.Generator) -> torch.Tensor:
+    """A square of `side` at a random place of each image (B, C, H, W), drawn on the generator's device."""
+    b, c, h, w = x.shape
+    top = torch.randint(0, h - side + 1, (b,), generator=gen, device=gen.device)
+    left = torch.randint(0, w - side + 1, (b,), generator=gen, device=gen.device)
+    span = torch.arange(side, device=x.device)
+    rows = (top.to(x.device).view(-1, 1) + span).view(b, 1, side, 1)
+    cols = (left.to(x.device).view(-1, 1) + span).view(b, 1, 1, side)
+    return x[torch.arange(b, device=x.device).view(b, 1, 1, 1), torch.arange(c, device=x.device).view(1, c, 1, 1),
+             rows, cols]
+
+
 def bits_per_dim(flow: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
     return -flow.log_prob(x) / (x[0].numel() * LN2)
 
@@ -60,12 +72,12 @@ def train(family: str, model_config: dict, data_dir: Path, out: Path, cfg: FlowT
     flow = make_flow(family, model_config)
     view = training_view(cfg.data)
 
-    def loss(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    def loss(call, x: torch.Tensor, gen: torch.Generator, shard: slice) -> torch.Tensor:
         x = view(x)
         if cfg.crop:
-            i, j = torch.randint(0, x.shape[2] - cfg.crop + 1, (2,), generator=gen).tolist()
-            x = x[:, :, i:i + cfg.crop, j:j + cfg.crop]
-        return bits_per_dim(flow, x).mean()
+            x = random_crops(x, cfg.crop, gen)
+        x = x[shard]
+        return (-call(x) / (x[0].numel() * LN2)).sum() / (shard.stop - shard.start)
 
     config_json = {"family": family, "model": model_config, "train": asdict(cfg)}
     return run(FamilyRun(flow, loss, lambda net, images: evaluate(net, view(images))), data_dir, out, cfg,
@@ -82,7 +94,8 @@ def main() -> None:
     a = train_args.parse(p)
     config_cls, _ = FAMILIES[a.family]
     model_config = config_cls.from_dict(a.model).to_dict()
-    cfg = FlowTrainConfig(batch=a.batch, lr=a.lr, total_steps=a.total_steps, crop=a.crop, data=a.data)
+    cfg = FlowTrainConfig(batch=a.batch, lr=a.lr, total_steps=a.total_steps, crop=a.crop, data=a.data,
+                          compile=a.compile)
     train(a.family, model_config, a.data_dir, a.out, cfg, a.minutes, log=train_args.log, device=a.device)
 
 

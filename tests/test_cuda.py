@@ -33,14 +33,14 @@ def shipped():
     return REGISTRY.load(REGISTRY.get())
 
 
-@pytest.mark.parametrize("benchmark", [False, True])  # cuDNN's heuristic choice, then its fastest kernels
+@pytest.mark.parametrize("cudnn_benchmark", [False, True])  # cuDNN's heuristic choice, then its fastest kernels
 @pytest.mark.parametrize("batch,h,w", [(2, 32, 32), (1, 17, 33), (3, 64, 48)])
-def test_gpu_features_equal_cpu_features(shipped, benchmark, batch, h, w):
+def test_gpu_features_equal_cpu_features(shipped, cudnn_benchmark, batch, h, w):
     g = torch.Generator().manual_seed(h * w)
     x = torch.randint(0, 256, (batch, 3, h, w), generator=g)
     vis = torch.rand(batch, 3, h, w, generator=g) < torch.rand(batch, 1, 1, 1, generator=g)
     inputs = network_inputs(x, vis, fraction_level(vis.flatten(1).sum(1), 3 * h * w))
-    with torch.backends.cudnn.flags(enabled=True, benchmark=benchmark):
+    with torch.backends.cudnn.flags(enabled=True, benchmark=cudnn_benchmark):
         gpu = GpuNetwork(shipped.net).features(inputs)
     assert torch.equal(gpu, shipped.net.features(inputs))
 

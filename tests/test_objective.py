@@ -10,8 +10,7 @@ from ardmzip.codecs.order_latent import VARIANTS
 from ardmzip.models.ardm import channels_first
 from ardmzip.models.ardm_net import fraction_level, interval_inputs, network_inputs
 from ardmzip.models.data import grey_planes
-from ardmzip.models.objective import (CallPlans, call_loss, colour_and_grey, family_ranks, random_visibility,
-                                      training_loss, upscale_call_loss)
+from ardmzip.models.objective import CallPlans, colour_and_grey, family_ranks, random_visibility, training_loss
 from ardmzip.models.orders import TRAINING_SEEDS, dispersed_order
 from ardmzip.models.planner import plan
 from ardmzip.models.upscale import Digits, UpscaleARDM
@@ -100,7 +99,7 @@ def test_a_call_sees_the_steps_before_it_and_scores_only_its_own():
     `start` steps and the mean bits of steps [start, end)."""
     net, plans = tiny_float_net(head="logistic-mixture"), _plans(2, 9)
     x = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (3, *SHAPE), dtype=np.uint8))
-    res = call_loss(net, x, plans, torch.Generator().manual_seed(1), family="dispersed")
+    res = training_loss(net, x, torch.Generator().manual_seed(1), family="dispersed", plans=plans)
     replay = torch.Generator().manual_seed(1)
     start, end = plans.draw(3, 90, replay)
     ranks = family_ranks("dispersed", torch.randint(0, TRAINING_SEEDS, (3,), generator=replay).tolist(), SHAPE)
@@ -134,7 +133,7 @@ def test_a_grey_plane_is_trained_on_what_the_coder_shows_and_reads():
     net, plans = tiny_float_net(head="logistic-mixture"), _plans(2, 9)
     plane = np.random.default_rng(6).integers(0, 256, (2, 5, 6, 1), dtype=np.uint8)
     x = torch.from_numpy(plane).permute(0, 3, 1, 2)
-    res = call_loss(net, x, plans, torch.Generator().manual_seed(2), family="dispersed")
+    res = training_loss(net, x, torch.Generator().manual_seed(2), family="dispersed", plans=plans)
     replay = torch.Generator().manual_seed(2)
     start, end = plans.draw(2, 30, replay)
     seeds = torch.randint(0, TRAINING_SEEDS, (2,), generator=replay).tolist()
@@ -179,8 +178,8 @@ def test_an_upscaling_call_is_trained_on_what_the_coder_shows_and_scores(planes)
     the steps before the call; the bits of digit s of the call's own steps, times the four stages."""
     net, plans, digits = tiny_float_net(head="logistic-mixture", branching=4), _plans(5, 40), Digits(4)
     image = np.random.default_rng(planes).integers(0, 256, (3, 5, 6, planes), dtype=np.uint8)
-    res = upscale_call_loss(net, torch.from_numpy(image).permute(0, 3, 1, 2), plans,
-                            torch.Generator().manual_seed(4), family="dispersed")
+    res = training_loss(net, torch.from_numpy(image).permute(0, 3, 1, 2), torch.Generator().manual_seed(4),
+                        family="dispersed", plans=plans)
     d = 30 * planes
     replay = torch.Generator().manual_seed(4)
     start, end = plans.draw(3, d, replay, stages=4)

@@ -8,7 +8,7 @@ import torch
 
 from ardmzip.codecs.ans import AnsCoder, from_bytes, to_bytes
 from ardmzip.codecs.autoregressive import AutoregressiveCodec
-from ardmzip.models.objective import upscale_loss
+from ardmzip.models.objective import training_loss
 from ardmzip.models.ardm import tiled_features
 from ardmzip.models.upscale import Digits, UpscaleARDM, stage_budgets
 from tiny_model import tiny_float_net, tiny_integer_net
@@ -88,7 +88,7 @@ def test_weights_are_the_network_interval_masses():
 def test_upscale_objective_is_finite_and_trains(head):
     net = tiny_float_net(7, head=head, branching=4)
     x = torch.randint(0, 256, (3, 3, 8, 8), dtype=torch.uint8)
-    res = upscale_loss(net, x, torch.Generator().manual_seed(0))
+    res = training_loss(net, x, torch.Generator().manual_seed(0))
     assert torch.isfinite(res.bpd).all() and (res.bpd > 0).all()
     assert res.steps == 4 * 192 and (res.step < res.steps).all()
     assert torch.allclose(res.bpd, 4 * res.step_bits)
