@@ -13,7 +13,7 @@ pushed onto each coder is exactly what coding that array alone pushes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Protocol, Sequence
 
 import numpy as np
@@ -78,16 +78,20 @@ class AutoregressiveCodec:
     precision: int = DEFAULT_PRECISION
     progress: Progress | None = None
     order: np.ndarray | None = None  # generation order; None: the model's fixed order for the shape
+    _plan: Sequence[np.ndarray] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def calls(self) -> int:
         return len(self._schedule())
 
     def _schedule(self) -> Sequence[np.ndarray]:
-        shape = self.model.symbol_shape(self.shape)
-        if self.order is None:
-            return self.model.schedule(shape, self.budget)
-        return self.model.schedule(shape, self.budget, self.order)
+        """Made once per codec: a large image's order takes seconds, and the decoder counts its calls
+        (the --max-calls check) before it codes them."""
+        if self._plan is None:
+            shape = self.model.symbol_shape(self.shape)
+            self._plan = (self.model.schedule(shape, self.budget) if self.order is None
+                          else self.model.schedule(shape, self.budget, self.order))
+        return self._plan
 
     def _condition(self, x: np.ndarray, known: np.ndarray) -> Weights:
         weights = self.model.condition(x, known)
@@ -160,7 +164,11 @@ class AutoregressiveCodec:
         """One array from each coder, each as pop() alone gives it; one model call per group for all."""
         sym = np.zeros((len(coders), *self.model.symbol_shape(self.shape)), dtype=np.int64)
         known = np.zeros(sym.shape[1:], dtype=bool)
-        for idx in self._schedule():
+        schedule = self._schedule()
+        for step, idx in enumerate(schedule):
+            if all(coder.is_empty() for coder in coders):
+                self._rest_is_zero(len(schedule) - step)
+                break
             weights = self._condition_batch(sym, known)
             for part in _chunks(idx, len(coders)):
                 tables = frequency_table(weights(part), self.precision)
@@ -168,3 +176,15 @@ class AutoregressiveCodec:
                     s.flat[part] = pop_symbols(coder, table)
             known.flat[idx] = True
         return [self.model.from_symbols(s) for s in sym]
+
+    def _rest_is_zero(self, calls: int) -> None:
+        """The remaining symbols once every coder is empty: all 0, left as they are, without their calls.
+
+        An empty rANS coder pops symbol 0 under any table (its interval starts at 0 and holds at least
+        one count) and stays empty, so these are the very symbols the calls would give. It is no bound
+        on forged files (a few payload words can still claim any size; --max-pixels and --max-calls bound
+        those), but a header claiming a huge image over an empty or used-up payload costs no network
+        call before the pixel checksum refuses it, and a genuine mostly-black image decodes faster.
+        """
+        if self.progress and calls:
+            self.progress(calls)

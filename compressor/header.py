@@ -36,7 +36,7 @@ import zlib
 from dataclasses import dataclass
 
 from .errors import CorruptFileError, FormatError
-from .image_planes import ALPHA_MODES, KEY_MODES, MAX_KEY, MODE_CHANNELS, MODES
+from .image_planes import ALPHA_MODES, KEY_MODES, MAX_KEY, MODE_CHANNELS, MODES, read_palette
 
 MAGIC = b"ARZ"
 FORMAT_VERSION = 3  # the newest format read and written
@@ -266,6 +266,8 @@ def read_image_fields(r: Reader, extra_flags: int = 0) -> tuple[dict, int]:
     if key is not None and (mode not in KEY_MODES or max(key) > MAX_KEY):  # never written: no image has it
         raise CorruptFileError(f"file is corrupted (a transparent colour in mode {mode}, or beyond 16 bits)")
     palette = r.take(r.varint()) if mode in ("P", "PA") else None
+    if palette is not None:
+        read_palette(palette)  # refuses entries or a transparency kind no image has, before any decoding
     icc = _inflate_icc(r.take(r.varint())) if flags & _ICC_FLAG else None
     fields = dict(mode=mode, width=width, height=height, alpha_constant=alpha, palette=palette, icc=icc,
                   colour_key=key)

@@ -159,16 +159,51 @@ def _pack_palette(im: Image.Image) -> bytes:
     return out
 
 
+PALETTE_ENTRIES = 256  # the most a palette has (Pillow refuses more, PNG and GIF hold no more)
+_TRANSPARENCY_KINDS = ("none", "index", "alphas")  # what follows the entries: nothing, one index, alpha bytes
+
+
+@dataclass(frozen=True)
+class Palette:
+    mode: str  # of the entries: "RGB" or "RGBA"
+    entries: bytes
+    transparency: int | bytes | None
+
+
+def read_palette(blob: bytes) -> Palette:
+    """The palette data `_pack_palette` writes, refusing any other: checked when the header is read
+    (header.read_image_fields), so that a forged palette is refused before the decoding work and not
+    by Pillow afterwards, nor silently dropped."""
+    pos = 0
+
+    def take(k: int) -> bytes:
+        nonlocal pos
+        if pos + k > len(blob):
+            raise CorruptFileError("file is corrupted (palette data ends early)")
+        pos += k
+        return blob[pos - k:pos]
+
+    pal_mode, n = struct.unpack("<BH", take(3))
+    if pal_mode >= len(_PALETTE_MODES):
+        raise CorruptFileError(f"file is corrupted (unknown palette mode {pal_mode})")
+    mode = _PALETTE_MODES[pal_mode]
+    if n % len(mode) or n // len(mode) > PALETTE_ENTRIES:
+        raise CorruptFileError(f"file is corrupted (a palette of {n} bytes, not {mode} entries, at most "
+                               f"{PALETTE_ENTRIES})")
+    entries, kind = take(n), take(1)[0]
+    if kind >= len(_TRANSPARENCY_KINDS):
+        raise CorruptFileError(f"file is corrupted (unknown palette transparency kind {kind})")
+    transparency: int | bytes | None = None
+    if _TRANSPARENCY_KINDS[kind] != "none":
+        (value,) = struct.unpack("<H", take(2))
+        transparency = value if _TRANSPARENCY_KINDS[kind] == "index" else take(value)
+    if pos != len(blob):
+        raise CorruptFileError("file is corrupted (bytes left over after the palette data)")
+    return Palette(mode, entries, transparency)
+
+
 def _unpack_palette(im: Image.Image, blob: bytes) -> None:
-    try:
-        pal_mode, n = struct.unpack_from("<BH", blob)
-        entries = blob[3:3 + n]
-        kind = blob[3 + n]
-        im.putpalette(entries, rawmode=_PALETTE_MODES[pal_mode])
-        if kind == 1:
-            im.info["transparency"] = struct.unpack_from("<H", blob, 4 + n)[0]
-        elif kind == 2:
-            (m,) = struct.unpack_from("<H", blob, 4 + n)
-            im.info["transparency"] = blob[6 + n:6 + n + m]
-    except (struct.error, IndexError, ValueError) as e:
-        raise UnsupportedImageError(f"invalid palette data: {e}") from None
+    palette = read_palette(blob)
+    im.putpalette(palette.entries, rawmode=palette.mode)
+    if palette.transparency is not None:
+        im.info["transparency"] = palette.transparency

@@ -165,3 +165,34 @@ def test_pack_refuses_a_format_too_old_for_the_fields(fields, needed):
 def test_pack_refuses_impossible_fields(fields, match):
     with pytest.raises(ValueError, match=match):
         pack(replace(HEADER, **fields), PAYLOAD)
+
+
+def _palette(mode: int, entries: bytes, tail: bytes = b"\x00") -> bytes:
+    return struct.pack("<BH", mode, len(entries)) + entries + tail
+
+
+@pytest.mark.parametrize("palette", [
+    _palette(0, bytes(256 * 3)), _palette(1, bytes(256 * 4)), _palette(0, b""),
+    _palette(0, bytes(6), struct.pack("<BH", 1, 1)), _palette(1, bytes(8), struct.pack("<BH", 2, 2) + b"\x00\xff"),
+])
+def test_every_palette_an_image_can_have_is_read(palette):
+    h = replace(HEADER, mode="P", palette=palette)
+    assert unpack(pack(h, PAYLOAD))[0] == h
+
+
+@pytest.mark.parametrize("palette,says", [
+    (_palette(0, bytes(340 * 3)), "palette of 1020 bytes"),  # found by an outside fuzz: Pillow then raised
+    (_palette(1, bytes(512 * 4)), "palette of 2048 bytes"),
+    (_palette(0, bytes(4)), "palette of 4 bytes"),  # not whole RGB entries
+    (_palette(1, bytes(6)), "palette of 6 bytes"),
+    (_palette(2, bytes(3)), "unknown palette mode"),
+    (_palette(0, bytes(3), b"\x03\x01\x00"), "transparency kind 3"),  # was silently ignored
+    (_palette(0, bytes(3), b""), "ends early"),
+    (_palette(0, bytes(3), b"\x02\x05\x00ab"), "ends early"),
+    (_palette(0, bytes(3), b"\x00x"), "left over"),
+    (b"\x00\x03", "ends early"),
+])
+def test_a_palette_no_image_can_have_is_refused_when_the_header_is_read(palette, says):
+    for mode in ("P", "PA"):
+        with pytest.raises(CorruptFileError, match=says):
+            unpack(pack(replace(HEADER, mode=mode, palette=palette), PAYLOAD))  # pack recomputes the CRC
