@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import io
 import os
 import signal
 import sys
-import time
 from pathlib import Path
 from typing import Callable
 
@@ -15,12 +13,13 @@ from click.core import ParameterSource
 
 from ardmzip.benchmarks.cli import bench
 
-from . import api, archive_cli, folders
+from . import api, archive_cli, cli_files, folders, model_file
 from .archive import DEFAULT_MAX_TOTAL_PIXELS, DEFAULT_ORDERS, MAX_ORDERS
 from .archive_format import is_archive
 from .batches import DEFAULT_BATCH
-from .cli_files import (LOSSY_FORMATS, SUFFIX, LazyProgress, Options, check_target, decompressed_name, finish,
-                        read_input, say, write_output)
+from .cli_files import SUFFIX, LazyProgress, Options, read_input, say
+from .cli_group import DefaultCommand, DefaultGroup
+from .cli_one import compress_one, decompress_one
 from .errors import ArdmzipError
 from .header import EXTERNAL_MODEL_ID, FORMAT_VERSION
 from .registry import REGISTRY, REGISTRY_VERSION
@@ -58,17 +57,14 @@ def _run_all(files: tuple[str, ...], opts: Options, one: Callable[[str, Options]
         sys.exit(1)
 
 
-def _target(src: str, opts: Options, default: Callable[[Path], Path]) -> Path | None:
-    if opts.stdout or (src == "-" and not opts.output):
-        return None
-    return Path(opts.output) if opts.output else default(Path(src))
-
-
 common = [
     click.option("-o", "--output", type=click.Path(), help="Output file (single input only); for an archive, "
                  "the folder to extract into."),
-    click.option("-c", "--stdout", "to_stdout", is_flag=True, help="Write to standard output."),
-    click.option("-f", "--force", is_flag=True, help="Overwrite existing output files."),
+    click.option("-c", "--stdout", "to_stdout", is_flag=True, help="Write to standard output (not a terminal "
+                 "unless -f)."),
+    click.option("-f", "--force", is_flag=True, help="Overwrite existing output files; write binary data to a "
+                 "terminal."),
+    click.option("-k", "--keep", is_flag=True, help="Keep the input (the default; for gzip habits)."),
     click.option("--rm", "remove", is_flag=True, help="Remove the input after success (kept by default)."),
     click.option("-q", "--quiet", is_flag=True, help="No messages but errors."),
     click.option("-v", "--verbose", is_flag=True, help="Report sizes, bits/dim and time per file."),
@@ -121,37 +117,58 @@ def with_common(f):
     return f
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _options(output, to_stdout, force, keep, remove, quiet, verbose, threads, max_pixels, max_archive_pixels,
+             max_calls) -> Options:
+    """The common options of a command, as cli_files.Options."""
+    if keep and remove:
+        raise click.UsageError("-k/--keep and --rm contradict each other")
+    return Options(output, to_stdout, force, remove, quiet, verbose, threads, max_pixels, max_archive_pixels,
+                   max_calls)
+
+
+@click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]},
+             subcommand_metavar="[FILE]... | COMMAND [ARGS]...")
 @click.version_option(
-    version=None, package_name="ardmzip",
+    None, "-V", "--version", package_name="ardmzip", prog_name="ardmzip",
     message=f"%(prog)s %(version)s (file format {FORMAT_VERSION}, model registry {REGISTRY_VERSION})")
 def main() -> None:
-    """Lossless image compression with learned generative models (ARDM + rANS)."""
+    """Lossless image compression with learned generative models (ARDM + rANS).
+
+    As gzip and zstd: 'ardmzip FILE...' compresses each file to FILE.ardm, or decompresses it if it ends
+    in .ardm; -d decompresses them all, -z compresses them all, -c writes to standard output (never
+    to a terminal without -f), inputs are kept. Before files named like a command, put '--'.
+    """
     signal.signal(signal.SIGTERM, _terminated)
+
+
+def _model_option(help: str):
+    return click.option("--model", default=None, help=help, shell_complete=lambda ctx, param, incomplete: [
+        n for n in REGISTRY.names() if n.startswith(incomplete)])
+
+
+budget_option = click.option("--budget", type=click.IntRange(1, api.MAX_BUDGET), help="Network calls per image "
+                             "plane: fewer is faster, more is smaller.")
+search_option = click.option("--search", type=click.IntRange(1, api.MAX_SEARCH), default=1, show_default=True,
+                             help="Generation orders to try per image, keeping the smallest file: N times the "
+                             "encoding time and calls (--max-calls counts one order's), decoding as fast (ARDM "
+                             "models; a flow has nothing to search).")
+test_option = click.option("-t", "--test", is_flag=True, help="Decode and verify only; write nothing.")
 
 
 @main.command()
 @click.argument("files", nargs=-1, required=True)
 @with_common
-@click.option("--model", default=None, help=f"Registered model (default: {REGISTRY.default}; see 'ardmzip models'), "
-              "named too by its weights file (ardm-mix-c10-vN), or a .safetensors model file, which "
-              "decompress then needs too.",
-              shell_complete=lambda ctx, param, incomplete: [n for n in REGISTRY.names() if n.startswith(incomplete)])
-@click.option("--budget", type=click.IntRange(1, api.MAX_BUDGET), help="Network calls per image plane: "
-              "fewer is faster, more is smaller.")
-@click.option("--search", type=click.IntRange(1, api.MAX_SEARCH), default=1, show_default=True,
-              help="Generation orders to try per image, keeping the smallest file: N times the encoding "
-              "time and calls (--max-calls counts one order's), decoding as fast (ARDM models; a flow has "
-              "nothing to search).")
+@_model_option(f"Registered model (default: {REGISTRY.default}; see 'ardmzip models'), named too by its weights "
+               "file (ardm-mix-c10-vN), or a .safetensors model file, which decompress then needs too.")
+@budget_option
+@search_option
 @click.option("--archive", type=click.Path(dir_okay=False), help="Code all the images into this one archive "
               "(dataset mode: later images coded bits-back with their generation order as latent).")
 @click.option("--orders", type=click.IntRange(0, MAX_ORDERS), default=DEFAULT_ORDERS, show_default=True,
               help="With --archive: generation orders weighed per image (more: smaller and slower; 0: no bits-back).")
-def compress(files, output, to_stdout, force, remove, quiet, verbose, threads, max_pixels, max_archive_pixels,
-             max_calls, recursive, jobs, out_dir, batch, model, budget, search, archive, orders):
+def compress(files, recursive, jobs, out_dir, batch, model, budget, search, archive, orders, **common):
     """Compress images (PNG, BMP, TIFF, ...) to FILE.ardm, or all of them into one archive."""
-    opts = Options(output, to_stdout, force, remove, quiet, verbose, threads, max_pixels, max_archive_pixels,
-                   max_calls)
+    opts = _options(**common)
     if not archive and click.get_current_context().get_parameter_source("orders") != ParameterSource.DEFAULT:
         raise click.UsageError("--orders goes with --archive")
     if archive and search != 1:
@@ -166,79 +183,67 @@ def compress(files, output, to_stdout, force, remove, quiet, verbose, threads, m
         _run_folders(files, opts, jobs, out_dir, decompress=False, model=model, budget=budget, batch=batch,
                      search=search)
     _no_folder_options(jobs, out_dir)
-
-    def one(src: str, opts: Options) -> None:
-        raw = read_input(src)
-        target = _target(src, opts, lambda p: p.with_name(p.name + SUFFIX))
-        if src != "-" and src.endswith(SUFFIX) and not opts.force:
-            raise ArdmzipError(f"{src} already has the {SUFFIX} suffix -- skipped (use -f to compress anyway)")
-        check_target(target, opts, src)
-        progress = LazyProgress(f"compressing {src}", enabled=not opts.quiet)
-        t0 = time.perf_counter()
-        image = api.open_image(io.BytesIO(raw), name=src, max_pixels=opts.max_pixels)
-        if getattr(image, "format", None) in LOSSY_FORMATS:  # 16-bit RGB is an array, never lossy
-            say(opts, f"ardmzip: warning: {src} is {image.format}, a lossy format: the .ardm file keeps its decoded "
-                      f"pixels exactly and will be larger than the {image.format} file")
-        try:
-            data = api.compress(image, model=model, budget=budget, threads=opts.threads, progress=progress,
-                                max_pixels=opts.max_pixels, max_calls=opts.max_calls, search=search)
-        finally:
-            progress.close()
-        write_output(data, target, opts)
-        finish(src, opts)
-        if opts.verbose:
-            dims = api.inspect(data).dims
-            say(opts, f"{src}: {len(raw)} -> {len(data)} bytes, {8 * len(data) / dims:.3f} bits/dim, "
-                      f"{time.perf_counter() - t0:.2f} s")
-
-    _run_all(files, opts, one)
+    _run_all(files, opts, lambda src, o: compress_one(src, o, model, budget, search))
 
 
 @main.command()
 @click.argument("files", nargs=-1, required=True)
 @with_common
-@click.option("-t", "--test", is_flag=True, help="Decode and verify only; write nothing.")
+@test_option
 @click.option("--model", type=click.Path(dir_okay=False), default=None,
               help="The .safetensors model file the files were compressed with, if one was.")
-def decompress(files, output, to_stdout, force, remove, quiet, verbose, threads, max_pixels, max_archive_pixels,
-               max_calls, recursive, jobs, out_dir, batch, test, model):
+def decompress(files, recursive, jobs, out_dir, batch, test, model, **common):
     """Decompress FILE.ardm to the exact original image (PNG); an archive to a folder (-o)."""
-    opts = Options(output, to_stdout, force, remove, quiet, verbose, threads, max_pixels, max_archive_pixels,
-                   max_calls)
+    opts = _options(**common)
     if recursive:
         _run_folders(files, opts, jobs, out_dir, decompress=True, model=model, test=test, batch=batch)
     _no_folder_options(jobs, out_dir)
+    _run_all(files, opts, lambda src, o: decompress_one(src, o, test, model))
+
+
+@click.command("ardmzip", cls=DefaultCommand)
+@click.argument("files", nargs=-1)
+@click.option("-d", "--decompress", "decompress_all", is_flag=True, help="Decompress every FILE, whatever its suffix.")
+@click.option("-z", "--compress", "compress_all", is_flag=True, help="Compress every FILE, even one ending in .ardm.")
+@test_option
+@with_common
+@_model_option("Compressing: a registered model or a .safetensors model file; decompressing: the model file "
+               "the files were compressed with, if one was.")
+@budget_option
+@search_option
+def files_mode(files, decompress_all, compress_all, test, recursive, jobs, out_dir, batch, model, budget, search,
+               **common):
+    """Compress each FILE to FILE.ardm, or decompress it if it ends in .ardm; no FILE: standard input."""
+    opts = _options(**common)
+    ctx = click.get_current_context()
+    decompress_all = decompress_all or test
+    if decompress_all and compress_all:
+        raise click.UsageError("-z/--compress goes with neither -d/--decompress nor -t/--test")
+    if decompress_all and any(ctx.get_parameter_source(p) != ParameterSource.DEFAULT for p in ("budget", "search")):
+        raise click.UsageError("--budget and --search go with compressing, not -d/--decompress or -t/--test")
+    for name in files:
+        if name in main.commands and not os.path.lexists(name):  # `ardmzip -q compress x.png`: options first
+            raise click.UsageError(f"no such file: {name} (a command goes first: ardmzip {name} [OPTIONS] ...)")
+    if not files:
+        if cli_files.stdin_is_terminal() and not opts.force:
+            raise click.UsageError("no FILE given and standard input is a terminal (give files, or pipe data in)")
+        files = ("-",)
+    model_path = model if model_file.is_model_file(model) else None  # a registered name is in the file already
+    if recursive:  # as gzip -r: compress the trees' files, or with -d decompress their .ardm files
+        _run_folders(files, opts, jobs, out_dir, decompress=decompress_all, model=model_path if decompress_all
+                     else model, budget=budget, batch=batch, search=search, test=test)
+    _no_folder_options(jobs, out_dir)
 
     def one(src: str, opts: Options) -> None:
-        raw = read_input(src)
-        if is_archive(raw):
-            return archive_cli.extract(src, raw, opts, test, model)
-        if not test and not opts.output and src != "-" and not opts.stdout and not src.endswith(SUFFIX):
-            raise ArdmzipError(f"{src}: unknown suffix -- ignored (expected {SUFFIX}, or give -o)")
-        target = None if test else _target(src, opts, decompressed_name)
-        check_target(target, opts, src)
-        progress = LazyProgress(f"decompressing {src}", enabled=not opts.quiet)
-        t0 = time.perf_counter()
-        try:
-            image = api.decompress(raw, threads=opts.threads, progress=progress,
-                                   model=Path(model) if model else None, max_pixels=opts.max_pixels,
-                                   max_calls=opts.max_calls)
-        except ArdmzipError as e:
-            raise ArdmzipError(f"{src}: {e}") from None
-        finally:
-            progress.close()
-        if test:
-            if opts.verbose:
-                say(opts, f"{src}: OK")
-            return
-        write_output(api.encode_png(image), target, opts)
-        finish(src, opts)
-        if opts.verbose:
-            h = api.inspect(raw)
-            say(opts, f"{src}: {h.width}x{h.height} {h.mode}{' 16-bit' if h.bits == 16 else ''}, "
-                      f"{time.perf_counter() - t0:.2f} s")
+        if decompress_all or not compress_all and src != "-" and src.endswith(SUFFIX):
+            decompress_one(src, opts, test, model_path)
+        else:
+            compress_one(src, opts, model, budget, search)
 
     _run_all(files, opts, one)
+
+
+main.default = files_mode
 
 
 @main.command()

@@ -74,18 +74,34 @@ def decompressed_name(src: Path) -> Path:
     return src.with_name(extracted_name(src.with_suffix("").name))
 
 
-def read_input(name: str) -> bytes:
+def read_input(name: str, verb: str | None = None) -> bytes:
+    """The bytes of a file or of standard input ("-"); `verb` (compress, decompress) names what -r would
+    do with a folder, for the hint when one is given without it."""
     if name == "-":
         return sys.stdin.buffer.read()
     p = Path(name)
     if not p.exists():
         raise ArdmzipError(f"{name}: no such file")
     if p.is_dir():
-        raise ArdmzipError(f"{name}: is a directory")
+        raise ArdmzipError(f"{name}: is a directory{f' (use -r to {verb} a folder)' if verb else ''}")
     try:
         return p.read_bytes()
     except OSError as e:
         raise ArdmzipError(f"{name}: cannot read ({e.strerror})") from None
+
+
+def stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
+def check_terminal(opts: Options, what: str) -> None:
+    """As gzip: binary output is not written to a terminal, where it garbles the screen, unless -f."""
+    if not opts.force and stdout_is_terminal():
+        raise ArdmzipError(f"{what} not written to a terminal. Use -f to force")
 
 
 def write_output(data: bytes, target: Path | None, opts: Options) -> None:

@@ -1,0 +1,60 @@
+"""A click group that also takes files with no command word, as ``gzip FILE`` and ``zstd -d FILE`` do.
+
+``ardmzip photo.png`` and ``ardmzip -d photo.png.ardm`` run the group's default command; a first
+argument that names a command (``ardmzip compress ...``) or is one of the group's own options
+(``-h``, ``-V``) keeps its meaning. A file named like a command is reached as ``ardmzip -- compress``
+or ``ardmzip ./compress``; a bare word that is neither a command nor an existing file is the usage
+error a mistyped command was before (``No such command``, with click's suggestion).
+"""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+
+class DefaultCommand(click.Command):
+    """The default command: its usage line reads ``ardmzip [OPTIONS] ...``, with no command word."""
+
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        path = ctx.parent.command_path if ctx.parent is not None else ctx.command_path
+        formatter.write_usage(path, " ".join(self.collect_usage_pieces(ctx)))
+
+
+class DefaultGroup(click.Group):
+    """Runs `default` when the first argument is neither a command nor one of the group's options."""
+
+    def __init__(self, *args, default: click.Command | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.default = default
+
+    def _own_option(self, ctx: click.Context, arg: str) -> bool:
+        return any(arg in p.opts or arg in p.secondary_opts for p in self.get_params(ctx))
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if self.default is not None and args and args[0] not in self.commands and not self._own_option(ctx, args[0]):
+            args = ["--", *args]  # the group parses none of them: they all go to the default command
+        return super().parse_args(ctx, args)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        first = args[0]
+        if self.default is None or first in self.commands or _mistyped_command(first):
+            return super().resolve_command(ctx, args)
+        return self.default.name, self.default, args
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_options(ctx, formatter)
+        if self.default is None:
+            return
+        sub = click.Context(self.default, info_name=ctx.info_name, parent=ctx)
+        helper = self.default.get_help_option(sub)
+        rows = [r for p in self.default.get_params(sub) if p is not helper and (r := p.get_help_record(sub))]
+        with formatter.section(f"Options with files and no command ({ctx.info_name} [OPTIONS] [FILE]...)"):
+            formatter.write_dl(rows)
+
+
+def _mistyped_command(arg: str) -> bool:
+    """A bare word (no option, no path separator or suffix) that names no file: a command mistyped."""
+    return not (arg.startswith("-") or "." in arg or os.sep in arg or (os.altsep or os.sep) in arg
+                or os.path.lexists(arg))
