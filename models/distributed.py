@@ -7,6 +7,7 @@ N * B: the gradients are averaged by DistributedDataParallel, and process 0 alon
 
 from __future__ import annotations
 
+import atexit
 import os
 from dataclasses import dataclass
 
@@ -36,6 +37,11 @@ class World:
         dist.all_reduce(t, op=dist.ReduceOp.MAX)
         return bool(t.item())
 
+    def wait(self) -> None:
+        """Until every process is here (the writer's last checkpoint saved)."""
+        if self.size > 1:
+            dist.barrier()
+
     def sum_(self, t: torch.Tensor) -> torch.Tensor:
         """t summed over the processes, in place."""
         if self.size > 1:
@@ -62,6 +68,7 @@ def start(device: str) -> tuple[World, str]:
         device = f"cuda:{local}"
     if not dist.is_initialized():
         dist.init_process_group("nccl" if cuda else "gloo")
+        atexit.register(dist.destroy_process_group)  # a group left to the interpreter's exit aborts it
     return World(dist.get_rank(), dist.get_world_size()), device
 
 

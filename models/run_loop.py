@@ -217,4 +217,5 @@ def run(family: FamilyRun, data_dir: Path, out: Path, cfg: RunConfig, config_jso
                 save()
                 last_ckpt = now
     save()
+    world.wait()
     return ckpt_path

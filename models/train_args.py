@@ -12,6 +12,8 @@ from pathlib import Path
 
 import torch
 
+from . import distributed
+
 
 def add_run_options(p: argparse.ArgumentParser, threads: int, lr: float) -> None:
     """Data, run folder, time, threads, batch and learning rate: what every run of ``run_loop.run`` needs."""
@@ -41,5 +43,7 @@ def parse(p: argparse.ArgumentParser) -> argparse.Namespace:
 
 
 def log(line: str) -> None:
-    """A training main's log: each line at once, as a run in the background is followed through its log file."""
-    print(line, flush=True)
+    """A training main's log: each line at once, as a run in the background is followed through its log file;
+    under torchrun, process 0's only."""
+    if distributed.current().main:
+        print(line, flush=True)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from . import train_args
+from . import distributed, train_args
 from .data import TRAIN_IMAGES, cifar10_train, training_view
 from .ddf import FAMILY, DDFConfig, FloatDDF, split_raw
 from .run_loop import FamilyRun, RunConfig, run, to_nchw, trained_images
@@ -95,7 +95,11 @@ def train(model_config: dict, data_dir: Path, out: Path, cfg: DDFTrainConfig, mi
         model_config, cfg = saved["model"], DDFTrainConfig(**saved["train"])
     model_config = DDFConfig.from_dict(model_config).to_dict()
     config_json = {"family": FAMILY, "model": model_config, "train": asdict(cfg)}
-    (out / "config.json").write_text(json.dumps(config_json, indent=1))
+    world, _ = distributed.start(device)
+    world.wait()  # every process has read the saved config before the writer rewrites it
+    if world.main:
+        (out / "config.json").write_text(json.dumps(config_json, indent=1))
+    world.wait()
     torch.manual_seed(cfg.seed)
     flow = FloatDDF(DDFConfig.from_dict(model_config))
     view = training_view(cfg.data)
@@ -120,11 +124,12 @@ def train(model_config: dict, data_dir: Path, out: Path, cfg: DDFTrainConfig, mi
             log(f"{folder} trained")
         net.load_state_dict(done)  # frozen: the next nets see what the exact model will compute
         net.cpu()
-    if not (out / TOP).exists():
+    if world.main and not (out / TOP).exists():
         counts = fit_top(flow, cifar10_train(data_dir), view)
         tmp = out / (TOP + ".tmp")
         torch.save({"counts": counts}, tmp)
         tmp.replace(out / TOP)
+    world.wait()
     return True
 
 
@@ -156,7 +161,7 @@ def main() -> None:
     a = train_args.parse(p)
     cfg = DDFTrainConfig(batch=a.batch, lr=a.lr, total_steps=a.steps, data=a.data, compile=a.compile)
     complete = train(a.model, a.data_dir, a.out, cfg, a.minutes, log=train_args.log, device=a.device)
-    print("all nets trained" if complete else "stopped before the end: run the same command again to go on")
+    train_args.log("all nets trained" if complete else "stopped before the end: run the same command again to go on")
 
 
 if __name__ == "__main__":
