@@ -203,8 +203,8 @@ def main() -> None:
         plan_loss = tuple(model_info(a.init_from)["step_loss_bits"])
     net_cfg = NetConfig(width=a.width, dilations=tuple(int(v) for v in a.dilations.split(",")),
                         head=a.head, mixtures=a.mixtures, branching=a.branching)
-    cfg = TrainConfig(batch=a.batch, lr=a.lr, total_steps=a.total_steps, net=net_cfg, bfloat16=a.bfloat16,
-                      order=a.order, budgets=budgets, plan_step_loss=plan_loss, grey=a.grey, compile=a.compile)
+    cfg = TrainConfig(**train_args.run_fields(a), total_steps=a.total_steps, net=net_cfg, bfloat16=a.bfloat16,
+                      order=a.order, budgets=budgets, plan_step_loss=plan_loss, grey=a.grey)
     try:
         cfg.check()
     except ValueError as e:

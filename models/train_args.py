@@ -24,6 +24,8 @@ def add_run_options(p: argparse.ArgumentParser, threads: int, lr: float) -> None
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--lr", type=float, default=lr)
     p.add_argument("--compile", action="store_true", help="run the network through torch.compile")
+    p.add_argument("--eval-minutes", type=float,
+                   help="minutes between evaluations of the EMA weights on the test images (default: the trainer's)")
 
 
 def add_flow_options(p: argparse.ArgumentParser, model_example: str) -> None:
@@ -31,6 +33,14 @@ def add_flow_options(p: argparse.ArgumentParser, model_example: str) -> None:
     p.add_argument("--data", default="cifar10", help="cifar10, or cifar10-rgb8 (8-class label maps)")
     p.add_argument("--model", type=json.loads, default={},
                    help=f"model config as JSON, e.g. '{model_example}'")
+
+
+def run_fields(a: argparse.Namespace) -> dict:
+    """The RunConfig fields every main takes from its shared options."""
+    fields = {"batch": a.batch, "lr": a.lr, "compile": a.compile}
+    if a.eval_minutes is not None:
+        fields["eval_every_s"] = 60 * a.eval_minutes
+    return fields
 
 
 def parse(p: argparse.ArgumentParser) -> argparse.Namespace:

@@ -159,7 +159,7 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=2000, help="training steps per net")
     train_args.add_flow_options(p, '{"classes": 8, "channels": 1, "scoring": "categorical"}')
     a = train_args.parse(p)
-    cfg = DDFTrainConfig(batch=a.batch, lr=a.lr, total_steps=a.steps, data=a.data, compile=a.compile)
+    cfg = DDFTrainConfig(**train_args.run_fields(a), total_steps=a.steps, data=a.data)
     complete = train(a.model, a.data_dir, a.out, cfg, a.minutes, log=train_args.log, device=a.device)
     train_args.log("all nets trained" if complete else "stopped before the end: run the same command again to go on")
 

@@ -94,8 +94,7 @@ def main() -> None:
     a = train_args.parse(p)
     config_cls, _ = FAMILIES[a.family]
     model_config = config_cls.from_dict(a.model).to_dict()
-    cfg = FlowTrainConfig(batch=a.batch, lr=a.lr, total_steps=a.total_steps, crop=a.crop, data=a.data,
-                          compile=a.compile)
+    cfg = FlowTrainConfig(**train_args.run_fields(a), total_steps=a.total_steps, crop=a.crop, data=a.data)
     train(a.family, model_config, a.data_dir, a.out, cfg, a.minutes, log=train_args.log, device=a.device)
 
 

@@ -12,7 +12,7 @@ from safetensors.torch import load_file
 from ardmzip.models.ardm_net import NetConfig
 from ardmzip.models.coding_model import load_coding_model
 from ardmzip.models import export as export_module
-from ardmzip.models.data import DataError, cifar10_train
+from ardmzip.models.data import DataError, cifar10_train, pack_grid
 from ardmzip.models.export import export
 from ardmzip.models.integer_net import float_state_dict
 from ardmzip.models.orders import dispersed_order
@@ -265,6 +265,22 @@ def test_a_data_folder_with_the_first_strips_only_trains_on_those(tmp_path):
     (data / "cifar10" / "train_x_0.png").unlink()
     with pytest.raises(DataError, match="strips missing"):
         cifar10_train(data)
+
+
+@pytest.mark.parametrize("images", [4, 200])
+def test_strips_packed_as_webp_grids_load_as_the_same_images(tmp_path, images):
+    """What a GPU machine is sent: each strip a WebP-lossless grid of its images, exactly the same pixels."""
+    rng = np.random.default_rng(images)
+    strips = [rng.integers(0, 256, (images, 32, 32, 3), dtype=np.uint8) for _ in range(2)]
+    (tmp_path / "cifar10").mkdir()
+    for k, strip in enumerate(strips):
+        grid = pack_grid(strip)
+        assert grid.shape == ((2 * 32, 100 * 32, 3) if images == 200 else (32, images * 32, 3))
+        Image.fromarray(grid).save(tmp_path / "cifar10" / f"train_x_{k}.webp", lossless=True, quality=100, exact=True)
+    assert np.array_equal(cifar10_train(tmp_path), np.concatenate(strips))
+    Image.fromarray(strips[0].reshape(-1, 32, 3)).save(tmp_path / "cifar10" / "train_x_3.png")
+    with pytest.raises(DataError, match="strips missing"):  # strip 2 is missing before it
+        cifar10_train(tmp_path)
 
 
 def test_bfloat16_convolutions_stay_close_to_float32_and_only_inside():
