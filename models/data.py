@@ -83,6 +83,35 @@ def cifar10_train(data_dir: str | Path) -> np.ndarray:
     return np.concatenate(strips)
 
 
+PHOTO_STRIPS = 4  # the photo crops' training set is stored as four PNG strips of 64x64 crops
+PHOTO_SIDE = 64
+
+
+def photo_train(data_dir: str | Path) -> np.ndarray:
+    """The natural-photo training crops as (N, 64, 64, 3) uint8 (``photos/`` in the shared data: 8,103 crops of
+    539 photographs, none from a test set), from its PNG strips or their WebP grids (``pack_grid``)."""
+    root = Path(data_dir) / "photos"
+    strips = []
+    for k in range(PHOTO_STRIPS):
+        png, webp = root / f"train_{k}.png", root / f"train_{k}.webp"
+        if png.exists():
+            strips.append(np.asarray(Image.open(png).convert("RGB")).reshape(-1, PHOTO_SIDE, PHOTO_SIDE, 3))
+        elif webp.exists():
+            strips.append(unpack_grid(np.asarray(Image.open(webp).convert("RGB")), PHOTO_SIDE))
+    if not strips:
+        raise DataError(f"{root}: photo training strips missing (want train_0.png ... train_{PHOTO_STRIPS - 1}.png)")
+    return np.concatenate(strips)
+
+
+def photo_val(data_dir: str | Path) -> np.ndarray:
+    """The 500 validation crops (64x64) from 40 photographs with no training crop: what photo models are
+    evaluated and chosen on."""
+    path = Path(data_dir) / "photos" / "val_x.npy"
+    if not path.exists():
+        raise DataError(f"{path}: photo validation crops missing")
+    return np.load(path)
+
+
 GRID_COLUMNS = 100  # images per row of a packed grid, when their count allows
 
 
@@ -101,11 +130,17 @@ def unpack_grid(grid: np.ndarray, side: int) -> np.ndarray:
     return grid.reshape(rows, side, cols, side, -1).transpose(0, 2, 1, 3, 4).reshape(rows * cols, side, side, -1)
 
 
-def train_data_text(images: int, view: str = "cifar10") -> str:
-    """What a model card says a model was trained on: a run on a GPU machine may see only the first strips."""
+def train_data_text(images: int, view: str = "cifar10", photos: float = 0.0, crop: int = 0) -> str:
+    """What a model card says a model was trained on: a run on a GPU machine may see only the first strips;
+    a run may draw a share of each batch (`photos`, 1 for all of it) from the natural-photo crops."""
     subset = (f"CIFAR-10 train ({TRAIN_IMAGES:,} images)" if images >= TRAIN_IMAGES else
               f"the first {images:,} of CIFAR-10's {TRAIN_IMAGES:,} training images")
-    return subset + ", random horizontal flips" + ("" if view == "cifar10" else f", as {view}")
+    if photos >= 1.0:
+        subset = "the natural-photo training crops (shared/data/photos, 64x64)"
+    elif photos > 0.0:
+        subset = f"{subset} and the natural-photo training crops, {photos:g} of each batch"
+    cropped = f", random {crop}x{crop} crops" if crop else ""
+    return subset + cropped + ", random horizontal flips" + ("" if view == "cifar10" else f", as {view}")
 
 
 def cifar10_test(data_dir: str | Path) -> np.ndarray:

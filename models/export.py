@@ -119,7 +119,8 @@ def export(run_dir: Path, out: Path, weights: str = "ema", calibration: np.ndarr
         "weights": ("EMA of the training weights" if weights == "ema" else "the last training step's weights")
                    + (f" ({chosen_by})" if chosen_by else ""),
         "batch": cfg["train"]["batch"],
-        "train_data": train_data_text(trained_images(state)),
+        "train_data": train_data_text(trained_images(state), photos=cfg["train"].get("photos", 0.0),
+                                      crop=cfg["train"].get("crop", 0)),
         "step_loss_bits": [round(float(v), 4) for v in step_loss],  # L_t per visible-fraction bin
         "step_loss_seen": seen,
         "step_loss_source": source,

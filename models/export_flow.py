@@ -36,7 +36,8 @@ def export(run_dir: Path, out: Path, weights: str = "ema") -> str:
         "train_minutes": round(float(state.get("minutes", 0.0)), 1),
         "weights": "EMA of the training weights" if weights == "ema" else "the last training step's weights",
         "batch": cfg["train"]["batch"],
-        "train_data": train_data_text(trained_images(state), cfg["train"].get("data", "cifar10")),
+        "train_data": train_data_text(trained_images(state), cfg["train"].get("data", "cifar10"),
+                                      cfg["train"].get("photos", 0.0), cfg["train"].get("crop", 0)),
         "parameters": sum(p.numel() for p in flow.parameters()),
     }
     save_flow(out, cfg["family"], model, info)

@@ -23,7 +23,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from .data import TRAIN_IMAGES, cifar10_test, cifar10_train, spread_subset
+from .data import TRAIN_IMAGES, cifar10_test, cifar10_train, photo_train, photo_val, spread_subset
 from .distributed import World, start as start_world, wrap
 
 
@@ -41,6 +41,8 @@ class RunConfig:
     eval_every_s: float = 600.0
     checkpoint_every_s: float = 180.0
     log_every: int = 100  # steps between the log's lines, the only times a step's loss is read back
+    photos: float = 0.0  # share of each batch drawn from the natural-photo crops (1: photos only; data.photo_train)
+    crop: int = 0  # train on random crops of this side (0: whole images; needed to mix 32x32 and 64x64 sources)
     compile: bool = False  # run the network through torch.compile
 
 
@@ -88,13 +90,63 @@ def to_nchw(x: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
 
 
-def training_batch(train_x: torch.Tensor, step: int, batch: int, seed: int, gen: torch.Generator) -> torch.Tensor:
-    """The step's images (a fixed order per seed, so a resumed run sees the same ones), randomly flipped.
-    train_x: (N, H, W, C) uint8 on the generator's device."""
-    idx = torch.from_numpy(batch_indices(step, len(train_x), batch, seed)).to(train_x.device)
-    x = train_x[idx].permute(0, 3, 1, 2)
-    flip = torch.rand(len(idx), generator=gen, device=gen.device) < 0.5
+def training_batch(sources: list[tuple[torch.Tensor, int]], step: int, seed: int, gen: torch.Generator,
+                   crop: int = 0) -> torch.Tensor:
+    """The step's images (a fixed order per seed and source, so a resumed run sees the same ones): from each
+    source (N, H, W, C) uint8 on the generator's device its count per batch, randomly cropped to `crop`, then
+    randomly flipped, all drawn on the device."""
+    parts = []
+    for k, (images, count) in enumerate(sources):
+        if count:
+            idx = torch.from_numpy(batch_indices(step, len(images), count, seed + 7919 * k)).to(images.device)
+            x = images[idx].permute(0, 3, 1, 2)
+            parts.append(random_crops(x, crop, gen) if crop else x)
+    x = torch.cat(parts)
+    flip = torch.rand(len(x), generator=gen, device=gen.device) < 0.5
     return torch.where(flip.view(-1, 1, 1, 1), x.flip(3), x)
+
+
+def random_crops(x: torch.Tensor, side: int, gen: torch.Generator) -> torch.Tensor:
+    """A square of `side` at a random place of each image (B, C, H, W), drawn on the generator's device."""
+    b, c, h, w = x.shape
+    top = torch.randint(0, h - side + 1, (b,), generator=gen, device=gen.device)
+    left = torch.randint(0, w - side + 1, (b,), generator=gen, device=gen.device)
+    span = torch.arange(side, device=x.device)
+    rows = (top.to(x.device).view(-1, 1) + span).view(b, 1, side, 1)
+    cols = (left.to(x.device).view(-1, 1) + span).view(b, 1, 1, side)
+    return x[torch.arange(b, device=x.device).view(b, 1, 1, 1), torch.arange(c, device=x.device).view(1, c, 1, 1),
+             rows, cols]
+
+
+def training_sources(data_dir: Path, cfg: RunConfig, batch: int, device: str,
+                     log: Callable[[str], None] = print) -> tuple[list[tuple[torch.Tensor, int]], int]:
+    """The training images resident on `device` with each source's count in a batch of `batch`, and how many
+    CIFAR-10 images there are (what a card reports). Mixed sources must be cropped to one size."""
+    photos = round(cfg.photos * batch)
+    if not 0.0 <= cfg.photos <= 1.0:
+        raise ValueError(f"the photo share is a fraction from 0 to 1, not {cfg.photos}")
+    sources, cifar_images = [], 0
+    if photos < batch:
+        train = cifar10_train(data_dir)
+        cifar_images = len(train)
+        if cifar_images < TRAIN_IMAGES:
+            log(f"training on {cifar_images:,} of CIFAR-10's {TRAIN_IMAGES:,} training images (the strips in {data_dir})")
+        sources.append((torch.from_numpy(train).to(device), batch - photos))
+    if photos:
+        sources.append((torch.from_numpy(photo_train(data_dir)).to(device), photos))
+    sides = {images.shape[1] for images, _ in sources}
+    if (cfg.crop and cfg.crop > min(sides)) or (not cfg.crop and len(sides) > 1):
+        raise ValueError(f"--crop must be at most {min(sides)}" + ("" if cfg.crop else " to mix CIFAR-10 and photos"))
+    return sources, cifar_images
+
+
+def evaluation_images(data_dir: Path, cfg: RunConfig) -> torch.Tensor:
+    """A run's fixed test images, (N, C, H, W) uint8: the photo validation crops when it trains on photos,
+    else CIFAR-10 test images spread over the set."""
+    if cfg.photos > 0:
+        return to_nchw(photo_val(data_dir)[:cfg.eval_images])
+    test_x = cifar10_test(data_dir)
+    return to_nchw(test_x[spread_subset(len(test_x), cfg.eval_images)])
 
 
 def optimize(net: torch.nn.Module, ema: torch.nn.Module, opt: torch.optim.Optimizer, loss: torch.Tensor,
@@ -161,14 +213,8 @@ def run(family: FamilyRun, data_dir: Path, out: Path, cfg: RunConfig, config_jso
     model = wrap(net, world, device)
     if cfg.compile:
         model = torch.compile(model)
-    train_np = cifar10_train(data_dir)
-    train_images = len(train_np)
-    if train_images < TRAIN_IMAGES:
-        log(f"training on {train_images:,} of CIFAR-10's {TRAIN_IMAGES:,} training images (the strips in {data_dir})")
-    train_x = torch.from_numpy(train_np).to(device)  # resident: a step only indexes it
-    del train_np
-    test_x = cifar10_test(data_dir)
-    test_imgs = to_nchw(test_x[spread_subset(len(test_x), cfg.eval_images)])
+    sources, train_images = training_sources(data_dir, cfg, cfg.batch * world.size, device, log)
+    test_imgs = evaluation_images(data_dir, cfg)
     start = time.time()
 
     def trained_minutes() -> float:
@@ -196,7 +242,7 @@ def run(family: FamilyRun, data_dir: Path, out: Path, cfg: RunConfig, config_jso
     with (out / "log.jsonl").open("a") if world.main else open(os.devnull, "w") as logf:
         end = cfg.total_steps if stop_step is None else min(stop_step, cfg.total_steps)
         while step < end and not out_of_time():
-            x = training_batch(train_x, step, cfg.batch * world.size, cfg.seed, gen)
+            x = training_batch(sources, step, cfg.seed, gen, cfg.crop)
             loss = family.loss(model, x, gen, shard)
             optimize(net, ema, opt, loss, step, cfg)
             step += 1

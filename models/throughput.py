@@ -35,9 +35,10 @@ def _drained(device: str) -> float:
     return time.perf_counter()
 
 
-def measure(family: FamilyRun, train_x: torch.Tensor, cfg: RunConfig, steps: int, device: str,
+def measure(family: FamilyRun, sources: list[tuple[torch.Tensor, int]], cfg: RunConfig, steps: int, device: str,
             warmup: int = 3) -> Throughput:
-    """train_x: (N, H, W, C) uint8 training images on `device`; `steps` timed after `warmup` untimed ones."""
+    """sources: the training images on `device` (run_loop.training_sources); `steps` timed after `warmup`
+    untimed ones."""
     if family.draw is None:
         raise ValueError("this model family has no separate draws to time")
     net = family.net.to(device)
@@ -47,7 +48,7 @@ def measure(family: FamilyRun, train_x: torch.Tensor, cfg: RunConfig, steps: int
     whole = slice(0, cfg.batch)
 
     def step(i: int) -> None:
-        optimize(net, ema, opt, family.loss(net, training_batch(train_x, i, cfg.batch, cfg.seed, gen), gen, whole),
+        optimize(net, ema, opt, family.loss(net, training_batch(sources, i, cfg.seed, gen, cfg.crop), gen, whole),
                  i, cfg)
 
     for i in range(warmup):
@@ -57,7 +58,7 @@ def measure(family: FamilyRun, train_x: torch.Tensor, cfg: RunConfig, steps: int
         step(i)
     t1 = _drained(device)
     for i in range(warmup, warmup + steps):
-        family.draw(training_batch(train_x, i, cfg.batch, cfg.seed, gen), gen)
+        family.draw(training_batch(sources, i, cfg.seed, gen, cfg.crop), gen)
     t2 = _drained(device)
     per_step = (t1 - t0) / steps
     return Throughput(1 / per_step, cfg.batch / per_step, (t2 - t1) / steps / per_step, cfg.batch, device)

@@ -15,11 +15,10 @@ import torch
 
 from .ardm_net import ARDMNet, NetConfig, bfloat16_convs
 from . import distributed, throughput, train_args
-from .data import cifar10_train
 from .integer_net import float_state_dict
 from .objective import CallPlans, colour_and_grey, parts_loss, prepare, training_loss
 from .orders import FAMILIES, RANDOM, check_family
-from .run_loop import FamilyRun, RunConfig, run
+from .run_loop import FamilyRun, RunConfig, run, training_sources
 from .serialization import load_model, model_info
 
 LOSS_BINS = 256  # per-step loss L_t tracked on this grid of visible fractions (the planner's input)
@@ -210,11 +209,9 @@ def main() -> None:
     except ValueError as e:
         p.error(str(e))
     if a.benchmark:
-        family = family_run(cfg)
-        if a.init_from is not None:
-            family.net.load_state_dict(start_weights(a.init_from))
-        images = torch.from_numpy(cifar10_train(a.data_dir)).to(a.device)
-        print(throughput.measure(family, images, cfg, a.benchmark, a.device).line(), flush=True)
+        family = family_run(cfg)  # the weights' values do not change a step's time
+        sources, _ = training_sources(a.data_dir, cfg, cfg.batch, a.device)
+        print(throughput.measure(family, sources, cfg, a.benchmark, a.device).line(), flush=True)
         return
     train(a.data_dir, a.out, cfg, a.minutes, log=train_args.log, device=a.device, init_from=a.init_from)
 

@@ -24,6 +24,12 @@ def add_run_options(p: argparse.ArgumentParser, threads: int, lr: float) -> None
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--lr", type=float, default=lr)
     p.add_argument("--compile", action="store_true", help="run the network through torch.compile")
+    p.add_argument("--photos", type=float, default=0.0,
+                   help="share of each batch drawn from the natural-photo crops (DATA_DIR/photos; 1: photos only); "
+                        "the run is then evaluated on the photo validation crops")
+    p.add_argument("--crop", type=int, default=0,
+                   help="train on random crops of this side (needed to mix CIFAR-10 and photos; for a flow a multiple "
+                        "of 2**levels)")
     p.add_argument("--eval-minutes", type=float,
                    help="minutes between evaluations of the EMA weights on the test images (default: the trainer's)")
 
@@ -37,7 +43,7 @@ def add_flow_options(p: argparse.ArgumentParser, model_example: str) -> None:
 
 def run_fields(a: argparse.Namespace) -> dict:
     """The RunConfig fields every main takes from its shared options."""
-    fields = {"batch": a.batch, "lr": a.lr, "compile": a.compile}
+    fields = {"batch": a.batch, "lr": a.lr, "compile": a.compile, "photos": a.photos, "crop": a.crop}
     if a.eval_minutes is not None:
         fields["eval_every_s"] = 60 * a.eval_minutes
     return fields

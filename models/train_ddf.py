@@ -94,6 +94,8 @@ def train(model_config: dict, data_dir: Path, out: Path, cfg: DDFTrainConfig, mi
         saved = json.loads((out / "config.json").read_text())
         model_config, cfg = saved["model"], DDFTrainConfig(**saved["train"])
     model_config = DDFConfig.from_dict(model_config).to_dict()
+    if cfg.photos or cfg.crop:
+        raise ValueError("a DDF trains on whole CIFAR-10 images (its top prior counts their classes)")
     config_json = {"family": FAMILY, "model": model_config, "train": asdict(cfg)}
     world, _ = distributed.start(device)
     world.wait()  # every process has read the saved config before the writer rewrites it

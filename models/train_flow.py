@@ -31,25 +31,12 @@ FLOAT_MODELS = {IDF_FAMILY: IDF, DF_FAMILY: DiscreteFlow}  # the trainable model
 class FlowTrainConfig(RunConfig):
     lr: float = 1e-3
     eval_every_s: float = 300.0
-    crop: int = 0  # train on random crops of this side (0: whole images); the flows are convolutional
     data: str = "cifar10"  # or "cifar10-rgb8": label maps (data.training_view)
 
 
 def make_flow(family: str, model_config: dict) -> torch.nn.Module:
     config_cls, _ = FAMILIES[family]
     return FLOAT_MODELS[family](config_cls.from_dict(model_config))
-
-
-def random_crops(x: torch.Tensor, side: int, gen: torch.Generator) -> torch.Tensor:
-    """A square of `side` at a random place of each image (B, C, H, W), drawn on the generator's device."""
-    b, c, h, w = x.shape
-    top = torch.randint(0, h - side + 1, (b,), generator=gen, device=gen.device)
-    left = torch.randint(0, w - side + 1, (b,), generator=gen, device=gen.device)
-    span = torch.arange(side, device=x.device)
-    rows = (top.to(x.device).view(-1, 1) + span).view(b, 1, side, 1)
-    cols = (left.to(x.device).view(-1, 1) + span).view(b, 1, 1, side)
-    return x[torch.arange(b, device=x.device).view(b, 1, 1, 1), torch.arange(c, device=x.device).view(1, c, 1, 1),
-             rows, cols]
 
 
 def bits_per_dim(flow: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -73,10 +60,7 @@ def train(family: str, model_config: dict, data_dir: Path, out: Path, cfg: FlowT
     view = training_view(cfg.data)
 
     def loss(call, x: torch.Tensor, gen: torch.Generator, shard: slice) -> torch.Tensor:
-        x = view(x)
-        if cfg.crop:
-            x = random_crops(x, cfg.crop, gen)
-        x = x[shard]
+        x = view(x[shard])
         return (-call(x) / (x[0].numel() * LN2)).sum() / (shard.stop - shard.start)
 
     config_json = {"family": family, "model": model_config, "train": asdict(cfg)}
@@ -89,12 +73,11 @@ def main() -> None:
     p.add_argument("--family", choices=sorted(FLOAT_MODELS), default="idf")
     train_args.add_run_options(p, threads=1, lr=1e-3)
     p.add_argument("--total-steps", type=int, default=100_000)
-    p.add_argument("--crop", type=int, default=0, help="train on random crops of this side (a multiple of 2**levels)")
     train_args.add_flow_options(p, '{"levels": 3, "couplings": 4, "width": 48}')
     a = train_args.parse(p)
     config_cls, _ = FAMILIES[a.family]
     model_config = config_cls.from_dict(a.model).to_dict()
-    cfg = FlowTrainConfig(**train_args.run_fields(a), total_steps=a.total_steps, crop=a.crop, data=a.data)
+    cfg = FlowTrainConfig(**train_args.run_fields(a), total_steps=a.total_steps, data=a.data)
     train(a.family, model_config, a.data_dir, a.out, cfg, a.minutes, log=train_args.log, device=a.device)
 
 
