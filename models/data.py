@@ -107,9 +107,11 @@ def photo_val(data_dir: str | Path) -> np.ndarray:
     """The 500 validation crops (64x64) from 40 photographs with no training crop: what photo models are
     evaluated and chosen on."""
     path = Path(data_dir) / "photos" / "val_x.npy"
-    if not path.exists():
-        raise DataError(f"{path}: photo validation crops missing")
-    return np.load(path)
+    if path.exists():
+        return np.load(path)
+    if path.with_suffix(".webp").exists():
+        return unpack_grid(np.asarray(Image.open(path.with_suffix(".webp")).convert("RGB")), PHOTO_SIDE)
+    raise DataError(f"{path}: photo validation crops missing")
 
 
 GRID_COLUMNS = 100  # images per row of a packed grid, when their count allows

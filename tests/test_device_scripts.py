@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ardmzip.models.data import cifar10_train
+from ardmzip.models.data import cifar10_train, photo_train, photo_val
 from tests.test_train import fake_data
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,7 +28,7 @@ def test_pack_train_unpack_and_resume_on_the_cpu(tmp_path):
     data = fake_data(tmp_path / "data")
     pack, runs, ckpt = tmp_path / "gpu-data", tmp_path / "gpu-runs", tmp_path / "gpu-ckpt"
     packed = script("pack", str(data), PACK_DIR=str(pack), WHEEL="0")
-    assert "strip 4" in packed.stdout
+    assert "cifar10/train_x_4: 4 images" in packed.stdout
     assert sorted(p.name for p in (pack / "cifar10").iterdir()) == ["test_x.npy"] + [f"train_x_{k}.webp" for k in range(5)]
     assert np.array_equal(cifar10_train(pack), cifar10_train(data))
 
@@ -64,3 +64,19 @@ def test_a_checkpoint_comes_back_in_pieces_that_fit_the_devices_file_limit(tmp_p
     done = subprocess.run([str(ROOT / ".device" / "unpack"), str(out)], env=env, capture_output=True, text=True)
     assert done.returncode == 0 and "step 7, 1.5 min trained" in done.stdout, done.stderr
     assert torch.equal(torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)["w"], big["w"])
+
+
+def test_photos_are_packed_in_whole_rows_of_a_hundred_crops(tmp_path):
+    """PHOTOS=1 packs the validation crops and each training strip's first multiple of 100 crops."""
+    rng = np.random.default_rng(3)
+    (tmp_path / "data" / "photos").mkdir(parents=True)
+    strips = [rng.integers(0, 256, (n, 64, 64, 3), dtype=np.uint8) for n in (100, 130)]
+    for k, strip in enumerate(strips):
+        Image.fromarray(strip.reshape(-1, 64, 3)).save(tmp_path / "data" / "photos" / f"train_{k}.png")
+    val = rng.integers(0, 256, (5, 64, 64, 3), dtype=np.uint8)
+    np.save(tmp_path / "data" / "photos" / "val_x.npy", val)
+    pack = tmp_path / "gpu-data"
+    script("pack", str(tmp_path / "data"), PACK_DIR=str(pack), WHEEL="0", PHOTOS="1")
+    assert sorted(p.name for p in (pack / "photos").iterdir()) == ["train_0.webp", "train_1.webp", "val_x.webp"]
+    assert np.array_equal(photo_train(pack), np.concatenate([strips[0], strips[1][:100]]))
+    assert np.array_equal(photo_val(pack), val)
