@@ -187,7 +187,7 @@ def test_shell_completion_of_commands_and_models():
         return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True).stdout
 
     assert "plain,decompress" in complete("ardmzip dec", 1)
-    assert "plain,ardm-c10" in complete("ardmzip compress --model ardm", 3)
+    assert "plain,ardm-mix-c10" in complete("ardmzip compress --model ardm", 3)
     stem = REGISTRY.get().path.stem
     assert stem != REGISTRY.default and f"plain,{stem}" in complete(f"ardmzip compress --model {stem[:-1]}", 3)
 

@@ -110,7 +110,7 @@ def test_only_working_safetensors_models_of_a_known_family(tiny_registry, model_
 
 
 def test_names_and_paths():
-    assert not is_model_file(None) and not is_model_file("ardm-c10")
+    assert not is_model_file(None) and not is_model_file("ardm-mix-c10")
     assert is_model_file("net.safetensors") and is_model_file("runs/net") and is_model_file(__import__("pathlib").Path("x"))
 
 
