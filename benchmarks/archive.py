@@ -43,8 +43,8 @@ def measure_model(model: str, budget: int, imgs: list[tuple[str, np.ndarray]], o
         if not _same(ardmzip.decompress(data, threads=threads), x):
             raise RuntimeError(f"{model}: {name} not restored by single-image coding")
         single.append(len(data))
-    entry = ardmzip.REGISTRY.get(model)
-    out = {"model": model, "model_id": entry.model_id, "sha256": entry.sha256, "budget": budget,
+    info = ardmzip.model_info(model)
+    out = {"model": model, "model_id": info.number, "sha256": info.sha256, "budget": budget,
            "images": len(imgs), "dims": sum(dims),
            "single": {"bytes": sum(single), "bpd": 8 * sum(single) / sum(dims),
                       "seconds": time.perf_counter() - t0}, "archives": {}}
@@ -117,7 +117,7 @@ def main(dataset, data_dir, limit, models, budget, orders, threads, out):
     out.mkdir(parents=True, exist_ok=True)
     results = []
     for model in models or image_models():
-        b = budget or ardmzip.REGISTRY.get(model).default_budget
+        b = budget or ardmzip.model_info(model).default_budget
         results.append(measure_model(model, b, imgs, orders, threads, lambda m: click.echo(m, err=True)))
         summary = {"dataset": dataset, "image_names": [n for n, _ in imgs], "environment": environment(threads),
                    "results": results}

@@ -6,7 +6,6 @@ imported only when such a codec is built so that the ``ardmzip`` command works w
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import io
 from dataclasses import dataclass
@@ -91,8 +90,7 @@ def classical(name: str) -> Codec:
 def image_models() -> tuple[str, ...]:
     """The registered models for 8-bit images, the default of the image benchmarks: a model for class maps
     (fewer than 256 classes, such as ddf-rgb8) is benchmarked on its maps, by name."""
-    return tuple(name for name, entry in ardmzip.REGISTRY.entries.items()
-                 if getattr(ardmzip.REGISTRY.load(entry), "classes", 256) == 256)
+    return tuple(name for name in ardmzip.REGISTRY.entries if ardmzip.model_info(name).classes == 256)
 
 
 def learned(model: str, budget: int, threads: int, search: int = 1) -> Codec:
@@ -103,7 +101,7 @@ def learned(model: str, budget: int, threads: int, search: int = 1) -> Codec:
     No cap on network calls: the cap guards a decoder against forged files, and a benchmark codes its own
     images at whatever budget it is asked for (an upscaling model's full budget is 4 calls per dimension)."""
     path = Path(model) if model.endswith(".safetensors") else None
-    tag = hashlib.sha256(path.read_bytes()).hexdigest()[:8] if path else ardmzip.REGISTRY.get(model).weights_tag.hex()
+    tag = ardmzip.model_info(path or model).sha256[:8]
     label = path.stem if path else model
 
     def encode_measured(a: np.ndarray, measure: bool = True) -> tuple[bytes, int, float | None]:

@@ -46,10 +46,9 @@ def build_codecs(cfg: BenchConfig) -> list[Codec]:
     codecs = [classical(n) for n in names if n in CLASSICAL]
     if "ardmzip" in names:
         for model in cfg.models or image_models():
-            default = ardmzip.REGISTRY.get(model).default_budget
-            one_pass = default == 1  # the discrete flows: one network pass, no budget to sweep
-            for budget in (default,) if one_pass else cfg.budgets or (default,):
-                codecs.append(learned(model, budget, cfg.threads, 1 if one_pass else cfg.search))
+            info = ardmzip.model_info(model)  # a discrete flow: one network pass, no budget to sweep
+            for budget in (info.default_budget,) if info.one_pass else cfg.budgets or (info.default_budget,):
+                codecs.append(learned(model, budget, cfg.threads, 1 if info.one_pass else cfg.search))
     unknown = [n for n in names if n not in CLASSICAL and n != "ardmzip"]
     if unknown:
         raise ValueError(f"unknown codec(s) {', '.join(unknown)} (known: {', '.join(CLASSICAL)}, ardmzip, classical)")

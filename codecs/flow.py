@@ -1,71 +1,32 @@
 """Coding an array as the latents of a discrete flow, under the flow's factorized priors.
 
-The codec sees the model only through ``LatentModel``: the array's latent parts in decoding order,
-the prior of each part given the parts before it, and the inverse. Each latent gets its own table of
-``WINDOW`` classes starting at a model-given integer; for unbounded latents (an integer flow) the
+The codec sees the model only through ``LatentModel`` (coding_model.py): the array's latent parts
+in decoding order, the prior of each part given the parts before it, and the inverse. Each latent
+gets its own table of ``WINDOW`` classes starting at a model-given integer; for unbounded latents (an integer flow) the
 first and last classes are tails, and a latent in a tail codes its distance past the window's edge
 with an Elias-gamma escape under uniform tables. The encoder records every push in decoding order
 and pushes them in reverse, so the decoder pops them in order; the encoder's priors come from the
 same parts, through the same inverse steps, as the decoder's.
 
 Arrays of one shape can be coded as a batch, each onto its own coder, with one pass of the flow for
-all of them (a model's optional ``forward_batch``, ``prior_batch`` and ``inverse_batch``); what is
-pushed onto each coder is exactly what coding that array alone pushes.
+all of them (the model's ``forward_batch``, ``prior_batch`` and ``inverse_batch``); what is pushed
+onto each coder is exactly what coding that array alone pushes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Protocol, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
 from .ans import AnsCoder, frequency_table, pop_symbols, push_symbols
-from .autoregressive import CHUNK, BatchWeights, Weights
+from .autoregressive import CHUNK
+from .coding_model import LatentModel
 from .quantize import DEFAULT_PRECISION, ideal_bits
 
 WINDOW = 256  # classes per latent table
 ESCAPE_LENGTHS = 41  # an escape codes a distance below 2**41, far beyond any latent an 8-bit image yields
-
-
-class LatentModel(Protocol):
-    bounded: bool  # latents always lie in [start, start + WINDOW): no tails, no escapes
-
-    def parts(self, shape: tuple[int, ...]) -> int:
-        """How many latent parts an array of `shape` maps to."""
-
-    def forward(self, x: np.ndarray) -> list[np.ndarray]:
-        """The array's latents: flat int64 parts in decoding order."""
-
-    def prior(self, shape: tuple[int, ...], k: int, parts: list[np.ndarray]) -> tuple[np.ndarray, Weights]:
-        """Part k's window starts (int64, one per latent) and class weights, given parts 0..k-1."""
-
-    def inverse(self, shape: tuple[int, ...], parts: list[np.ndarray]) -> np.ndarray: ...
-
-    # optional, for batches of B arrays of one shape (parts as (B, n) arrays), each row the same as
-    # the single method gives: forward_batch(xs) -> parts; prior_batch(shape, k, parts, B) -> starts
-    # (B, n) and BatchWeights; inverse_batch(shape, parts) -> (B, *shape). Without them: per array.
-
-
-def _forward(model: LatentModel, xs: Sequence[np.ndarray]) -> list[np.ndarray]:
-    if hasattr(model, "forward_batch"):
-        return model.forward_batch(np.stack(xs))
-    each = [model.forward(x) for x in xs]
-    return [np.stack([parts[k] for parts in each]) for k in range(len(each[0]))]
-
-
-def _prior(model: LatentModel, shape: tuple[int, ...], k: int, parts: list[np.ndarray],
-           batch: int) -> tuple[np.ndarray, BatchWeights]:
-    if hasattr(model, "prior_batch"):
-        return model.prior_batch(shape, k, parts, batch)
-    each = [model.prior(shape, k, [p[b] for p in parts]) for b in range(batch)]
-    return np.stack([starts for starts, _ in each]), lambda rows: np.stack([weights(rows) for _, weights in each])
-
-
-def _inverse(model: LatentModel, shape: tuple[int, ...], parts: list[np.ndarray]) -> list[np.ndarray]:
-    if hasattr(model, "inverse_batch"):
-        return list(model.inverse_batch(shape, parts))
-    return [model.inverse(shape, [p[b] for p in parts]) for b in range(len(parts[0]))]
 
 
 Op = tuple[np.ndarray, Callable[[], np.ndarray]]  # symbols and the thunk making their table
@@ -147,10 +108,10 @@ class FlowCodec:
         for x in xs:
             if x.shape != self.shape:
                 raise ValueError(f"array shape {x.shape} does not match codec shape {self.shape}")
-        parts = _forward(self.model, xs)
+        parts = self.model.forward_batch(np.stack(xs))
         coded = []
         for k, part in enumerate(parts):
-            starts, weights = _prior(self.model, self.shape, k, parts[:k], len(xs))
+            starts, weights = self.model.prior_batch(self.shape, k, parts[:k], len(xs))
             symbols = [self._symbols(p, s) for p, s in zip(part, starts)]
             escapes = [_escape_ops(distance) if len(distance) else [] for _, _, distance in symbols]
             if bits is not None:
@@ -176,7 +137,7 @@ class FlowCodec:
         batch = len(coders)
         parts: list[np.ndarray] = []
         for k in range(self.model.parts(self.shape)):
-            starts, weights = _prior(self.model, self.shape, k, parts, batch)
+            starts, weights = self.model.prior_batch(self.shape, k, parts, batch)
             sym = np.zeros(starts.shape, dtype=np.int64)
             for rows in _chunk_rows(starts.shape[1], batch):
                 tables = frequency_table(weights(np.arange(rows.start, rows.stop)), self.precision)
@@ -191,7 +152,7 @@ class FlowCodec:
                         part[b, tail] += np.where(low[tail], -distance, distance)
             parts.append(part)
         self._tick()
-        return _inverse(self.model, self.shape, parts)
+        return list(self.model.inverse_batch(self.shape, parts))
 
     def ideal_bits(self, x: np.ndarray) -> float:
         """-log2 p(x) under the model's own (unquantized) tables, escapes at their uniform cost."""
@@ -207,8 +168,3 @@ class FlowCodec:
 
 
 FLOW_BUDGET = 1  # the budget a flow's file records: one pass of the flow, whatever was asked
-
-
-def is_latent_model(model: object) -> bool:
-    """Whether a coding model is a flow (``LatentModel``) rather than a stepped autoregressive model."""
-    return all(hasattr(model, name) for name in ("bounded", "parts", "forward", "prior", "inverse"))

@@ -10,8 +10,8 @@ is -log2 mean_k p(x|order_k) plus the quantization of the choice, which by Jense
 never more than one random order's cost in expectation. Decoding pops the choice and the orders, the
 array, and pushes the choice back under the same weights, which it recomputes from the decoded array.
 
-What an order is depends on the model's order family (``model.order_family``, models/orders.py). A
-model of random orders takes uniformly random permutations (log2(D!) bits each, and D must stay
+What an order is depends on the model's order family (``model.order_family``, coding_model.py). A
+model of RANDOM orders takes uniformly random permutations (log2(D!) bits each, and D must stay
 within the uniform coder's range). Any other family is coded in its own variants, which beat random
 permutations for it: the latent is a variant number uniform over VARIANTS (16 bits each), the order
 ``model.order(shape, variant)``.
@@ -26,14 +26,14 @@ from typing import Sequence
 import numpy as np
 
 from .ans import AnsCoder, CategoricalCodec
-from .autoregressive import AutoregressiveCodec, SteppedModel
+from .autoregressive import AutoregressiveCodec
 from .bits_back import bits_back
+from .coding_model import RANDOM, SteppedModel
 from .permutation import MAX_UNIFORM, PermutationCodec, UniformCodec, permutation_bits
 from .quantize import DEFAULT_PRECISION
 
 WEIGHT_BITS = 30  # the choice's weights are integers up to 2**30, the quantizer's integer range
 VARIANTS = 1 << 16  # a variant order's latent: its number, uniform below this
-RANDOM_FAMILY = "random"
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class _Permutations:
 class _Variants:
     """Orders as variant numbers of the model's own family."""
 
-    model: object
+    model: SteppedModel
     shape: tuple[int, ...]
     bits = math.log2(VARIANTS)
 
@@ -133,7 +133,7 @@ class OrderLatentCodec:
 
     @property
     def latent(self) -> _Permutations | _Variants:
-        if getattr(self.model, "order_family", RANDOM_FAMILY) == RANDOM_FAMILY:
+        if self.model.order_family == RANDOM:
             return _Permutations(self.dims)
         return _Variants(self.model, tuple(self.shape))
 

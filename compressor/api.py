@@ -15,7 +15,8 @@ from PIL import Image, UnidentifiedImageError
 
 from ardmzip.codecs.ans import AnsCoder, Serial, from_bytes, to_bytes
 from ardmzip.codecs.autoregressive import AutoregressiveCodec
-from ardmzip.codecs.flow import FLOW_BUDGET, FlowCodec, is_latent_model
+from ardmzip.codecs.coding_model import FLOW, AnyModel, CodingModel, is_flow
+from ardmzip.codecs.flow import FLOW_BUDGET, FlowCodec
 from ardmzip.codecs.low_bytes import LowByteCodec, pop_range, push_range
 from ardmzip.codecs.quantize import DEFAULT_PRECISION, MAX_PRECISION, MIN_PRECISION
 
@@ -127,10 +128,11 @@ def _from_array(a: np.ndarray) -> Image.Image | np.ndarray:
     return Image.frombytes(modes[a.shape[2]], (a.shape[1], a.shape[0]), np.ascontiguousarray(a).tobytes())
 
 
-def _plane_codec(model, shape: tuple[int, ...], budget: int, precision: int = DEFAULT_PRECISION, order_seed: int = 0):
+def _plane_codec(model: AnyModel, shape: tuple[int, ...], budget: int, precision: int = DEFAULT_PRECISION,
+                 order_seed: int = 0) -> AutoregressiveCodec | FlowCodec:
     """A discrete flow codes a plane in one pass and its files record FLOW_BUDGET; an ARDM spends the
     budget in the model's generation order variant `order_seed` (0: its fixed order)."""
-    if not is_latent_model(model):
+    if not is_flow(model):
         order = model.order(tuple(shape), order_seed) if order_seed else None
         return AutoregressiveCodec(model, shape, budget, precision, order=order)
     if budget != FLOW_BUDGET:
@@ -140,9 +142,9 @@ def _plane_codec(model, shape: tuple[int, ...], budget: int, precision: int = DE
     return FlowCodec(model, shape, precision)
 
 
-def searchable(model) -> bool:
+def searchable(model: CodingModel) -> bool:
     """Whether compress's search has orders to try: an ARDM has, a discrete flow's one pass has none."""
-    return not is_latent_model(model)
+    return not is_flow(model)
 
 
 def check_search(search: int) -> None:
@@ -150,31 +152,31 @@ def check_search(search: int) -> None:
         raise ArdmzipError(f"search must be between 1 and {MAX_SEARCH} orders, got {search}")
 
 
-def check_fits(net, entry: ModelEntry, shapes, planes=None, error: type[ArdmzipError] = UnsupportedImageError) -> None:
+def check_fits(net: CodingModel, entry: ModelEntry, shapes, planes=None,
+               error: type[ArdmzipError] = UnsupportedImageError) -> None:
     """Refuse planes the model cannot code, in one line: a flow for class maps takes only maps of its
-    classes (its optional ``refusal(shape, values)`` says why not); every other model takes any plane."""
-    refusal = getattr(net, "refusal", None)
-    for i, shape in enumerate(shapes if refusal else ()):
-        why = refusal(tuple(shape), None if planes is None else planes[i])
+    classes (its ``refusal(shape, values)`` says why not); every other model takes any plane."""
+    for i, shape in enumerate(shapes):
+        why = net.refusal(tuple(shape), None if planes is None else planes[i])
         if why:
             raise error(f"model '{entry.name}' {why}")
 
 
-def coding_budget(model, requested: int | None, resolved: int) -> int:
+def coding_budget(model: CodingModel, requested: int | None, resolved: int) -> int:
     """The budget to code with: a flow's is FLOW_BUDGET (asking for another is an error), else `resolved`."""
-    if not is_latent_model(model):
+    if not is_flow(model):
         return resolved
     if requested not in (None, FLOW_BUDGET):
         raise ArdmzipError(f"a discrete flow makes one network pass: budget must be {FLOW_BUDGET}, got {requested}")
     return FLOW_BUDGET
 
 
-def image_calls(model, shapes, budget: int) -> int:
+def image_calls(model: AnyModel, shapes, budget: int) -> int:
     """Network calls that code an image of planes of these shapes at this budget."""
     return sum(_plane_codec(model, s, budget).calls for s in shapes)
 
 
-def image_codec(model, shapes, budget: int, precision: int, progress: Progress | None = None,
+def image_codec(model: AnyModel, shapes, budget: int, precision: int, progress: Progress | None = None,
                 max_calls: int | None = None, order_seed: int = 0) -> Serial:
     """One autoregressive codec per plane; progress(done, total) counts network calls. Refuses an image
     of more than `max_calls` calls (None: no limit) before any call."""
@@ -201,6 +203,30 @@ def resolve_model(model: ModelSpec, budget: int | None) -> tuple[ModelEntry, int
     if not 1 <= budget <= MAX_BUDGET:
         raise ArdmzipError(f"budget must be between 1 and {MAX_BUDGET}, got {budget}")
     return entry, budget
+
+
+class ModelInfo(NamedTuple):
+    """What a model is, as model_info() tells it."""
+
+    name: str
+    number: int  # the model number its files record (0: a model file given by path)
+    kind: str  # "autoregressive" (an ARDM: budget and search apply) or "flow" (one network pass)
+    classes: int  # values a plane may hold: 256 for image models, fewer for a model of class maps
+    default_budget: int  # network calls per plane when none is asked for (a flow's only budget)
+    sha256: str  # of its weights file
+
+    @property
+    def one_pass(self) -> bool:
+        """A flow: its files record default_budget whatever was asked, and search has no orders to try."""
+        return self.kind == FLOW
+
+
+def model_info(model: ModelSpec = None) -> ModelInfo:
+    """A registered model (by name; None: the default) or a .safetensors model file, loaded and described."""
+    entry = model_file.resolve(model)
+    net = model_file.load(entry)
+    return ModelInfo(entry.name, entry.model_id, net.kind, net.classes, coding_budget(net, None, entry.default_budget),
+                     entry.sha256)
 
 
 def image_parts(image: ImageLike, max_pixels: int, name: str | None = None) -> ImageParts:
@@ -254,7 +280,7 @@ def compress_measured(image: ImageLike, model: ModelSpec = None, budget: int | N
 
 
 def _model_and_image(image: ImageLike, model: ModelSpec, budget: int | None,
-                     max_pixels: int) -> tuple[ModelEntry, object, ImageParts, int]:
+                     max_pixels: int) -> tuple[ModelEntry, AnyModel, ImageParts, int]:
     """The model, the image's planes and the budget to code them at, checked to fit one another."""
     entry, resolved = resolve_model(model, budget)
     parts = image_parts(image, max_pixels)
@@ -264,7 +290,7 @@ def _model_and_image(image: ImageLike, model: ModelSpec, budget: int | None,
     return entry, net, parts, budget
 
 
-def encode_parts(entry: ModelEntry, net, images: list[ImageParts], budget: int, precision: int,
+def encode_parts(entry: ModelEntry, net: AnyModel, images: list[ImageParts], budget: int, precision: int,
                  progress: Progress | None = None, bits: np.ndarray | None = None,
                  max_calls: int | None = None, search: int = 1) -> list[bytes]:
     """The .ardm bytes of images whose planes have the same shapes, coded as one batch: each network
@@ -301,7 +327,7 @@ def _pass(progress: Progress | None, k: int, passes: int) -> Progress | None:
     return lambda done, total: progress(k * total + done, passes * total)
 
 
-def encode_order(entry: ModelEntry, net, images: list[ImageParts], budget: int, precision: int,
+def encode_order(entry: ModelEntry, net: AnyModel, images: list[ImageParts], budget: int, precision: int,
                   progress: Progress | None, bits: np.ndarray | None, order_seed: int,
                   max_calls: int | None = None) -> list[bytes]:
     """encode_parts for one generation order (0: the model's fixed order), whatever its size; an image of
@@ -388,7 +414,7 @@ def decompress(data: bytes, threads: int | None = None, progress: Progress | Non
     return image
 
 
-def decode_parts(net, shapes, heads: list[fmt.Header], coders: list[AnsCoder], progress: Progress | None = None,
+def decode_parts(net: AnyModel, shapes, heads: list[fmt.Header], coders: list[AnsCoder], progress: Progress | None = None,
                  max_calls: int | None = None) -> list[Image.Image | np.ndarray | ArdmzipError]:
     """The images of .ardm payloads with the same planes' shapes, budget, precision and order seed, decoded as one
     batch (decompress is the batch of one); an image whose checks fail gets its error, the others are

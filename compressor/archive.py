@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from ardmzip.codecs.ans import AnsCoder, Serial, from_bytes, to_bytes
-from ardmzip.codecs.flow import is_latent_model
+from ardmzip.codecs.coding_model import AnyModel, is_flow
 from ardmzip.codecs.order_latent import OrderLatentCodec
 from ardmzip.codecs.quantize import DEFAULT_PRECISION, MAX_PRECISION, MIN_PRECISION
 
@@ -49,20 +49,20 @@ class EncodedArchive:
     payload_bytes: int  # the rANS stack; the rest of `data` is header, names and checksums
 
 
-def _plane_codecs(net, shapes, budget: int, precision: int, orders: int, order_latent: bool) -> Serial:
+def _plane_codecs(net: AnyModel, shapes, budget: int, precision: int, orders: int, order_latent: bool) -> Serial:
     if order_latent:
         return Serial([OrderLatentCodec(net, s, budget, orders, precision) for s in shapes])
     return api.image_codec(net, shapes, budget, precision)
 
 
-def _image_calls(net, shapes, budget: int, orders: int, latent: bool) -> int:
+def _image_calls(net: AnyModel, shapes, budget: int, orders: int, latent: bool) -> int:
     """Network calls that code an image; coded bits-back with K > 1 orders, it first weighs each by a pass."""
     return sum(c.calls for c in _plane_codecs(net, shapes, budget, DEFAULT_PRECISION, orders, latent).codecs)
 
 
-def _bits_back_possible(net, shapes, orders: int) -> bool:
+def _bits_back_possible(net: AnyModel, shapes, orders: int) -> bool:
     """An ARDM's order can be a latent (a discrete flow has none), if the uniform coder reaches its size."""
-    return orders > 0 and not is_latent_model(net) and all(OrderLatentCodec(net, s, 1).possible for s in shapes)
+    return orders > 0 and not is_flow(net) and all(OrderLatentCodec(net, s, 1).possible for s in shapes)
 
 
 def check_total(pixels: int, max_total_pixels: int) -> None:
@@ -73,7 +73,7 @@ def check_total(pixels: int, max_total_pixels: int) -> None:
                          f"(raise it with max_total_pixels / --max-archive-pixels)")
 
 
-def _bits_needed(net, shapes, budget: int, precision: int, orders: int) -> float:
+def _bits_needed(net: AnyModel, shapes, budget: int, precision: int, orders: int) -> float:
     return sum(OrderLatentCodec(net, s, budget, orders, precision).bits_needed for s in shapes)
 
 

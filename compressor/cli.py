@@ -11,8 +11,6 @@ from typing import Callable
 import click
 from click.core import ParameterSource
 
-from ardmzip.benchmarks.cli import bench
-
 from . import api, archive_cli, cli_files, folders, model_file
 from .archive import DEFAULT_MAX_TOTAL_PIXELS, DEFAULT_ORDERS, MAX_ORDERS
 from .archive_format import is_archive
@@ -126,7 +124,10 @@ def _options(output, to_stdout, force, keep, remove, quiet, verbose, threads, ma
                    max_calls)
 
 
-@click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]},
+PLUGINS = "ardmzip.commands"  # entry points of commands other packages add: `bench`, from ardmzip.benchmarks
+
+
+@click.group(cls=DefaultGroup, plugins=PLUGINS, context_settings={"help_option_names": ["-h", "--help"]},
              subcommand_metavar="[FILE]... | COMMAND [ARGS]...")
 @click.version_option(
     None, "-V", "--version", package_name="ardmzip", prog_name="ardmzip",
@@ -222,7 +223,7 @@ def files_mode(files, decompress_all, compress_all, test, recursive, jobs, out_d
     if decompress_all and any(ctx.get_parameter_source(p) != ParameterSource.DEFAULT for p in ("budget", "search")):
         raise click.UsageError("--budget and --search go with compressing, not -d/--decompress or -t/--test")
     for name in files:
-        if name in main.commands and not os.path.lexists(name):  # `ardmzip -q compress x.png`: options first
+        if main.has_command(name) and not os.path.lexists(name):  # `ardmzip -q compress x.png`: options first
             raise click.UsageError(f"no such file: {name} (a command goes first: ardmzip {name} [OPTIONS] ...)")
     if not files:
         if cli_files.stdin_is_terminal() and not opts.force:
@@ -285,6 +286,3 @@ def models():
         present = "" if e.path.is_file() else " [weights missing]"
         click.echo(f"{mark} {e.name:<{width}}  number {e.model_id:<2}  budget {e.default_budget:<4} "
                    f"sha256 {e.sha256[:12]}  {e.description}{present}")
-
-
-main.add_command(bench)  # `ardmzip bench ...`, the same command as `python -m ardmzip.benchmarks`

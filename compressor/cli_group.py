@@ -5,11 +5,15 @@ argument that names a command (``ardmzip compress ...``) or is one of the group'
 (``-h``, ``-V``) keeps its meaning. A file named like a command is reached as ``ardmzip -- compress``
 or ``ardmzip ./compress``; a bare word that is neither a command nor an existing file is the usage
 error a mistyped command was before (``No such command``, with click's suggestion).
+
+Other packages add commands through an entry-point group (``plugins``): the benchmarks add ``bench``
+so that the library never imports them; such a command is loaded only when it runs or is listed.
 """
 
 from __future__ import annotations
 
 import os
+from importlib.metadata import EntryPoint, entry_points
 
 import click
 
@@ -25,21 +29,42 @@ class DefaultCommand(click.Command):
 class DefaultGroup(click.Group):
     """Runs `default` when the first argument is neither a command nor one of the group's options."""
 
-    def __init__(self, *args, default: click.Command | None = None, **kwargs):
+    def __init__(self, *args, default: click.Command | None = None, plugins: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.default = default
+        self.plugins = plugins  # the entry-point group of commands other packages add
+        self._found: dict[str, EntryPoint] | None = None
+
+    def _plugins(self) -> dict[str, EntryPoint]:
+        if self._found is None:
+            found = entry_points(group=self.plugins) if self.plugins else ()
+            self._found = {ep.name: ep for ep in found if ep.name not in self.commands}
+        return self._found
+
+    def has_command(self, name: str) -> bool:
+        """A command of the group's own or a plugin's, without loading the plugin."""
+        return name in self.commands or name in self._plugins()
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._plugins()})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        command = super().get_command(ctx, name)
+        if command is None and name in self._plugins():
+            command = self._plugins()[name].load()
+        return command
 
     def _own_option(self, ctx: click.Context, arg: str) -> bool:
         return any(arg in p.opts or arg in p.secondary_opts for p in self.get_params(ctx))
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if self.default is not None and args and args[0] not in self.commands and not self._own_option(ctx, args[0]):
+        if self.default is not None and args and not self.has_command(args[0]) and not self._own_option(ctx, args[0]):
             args = ["--", *args]  # the group parses none of them: they all go to the default command
         return super().parse_args(ctx, args)
 
     def resolve_command(self, ctx: click.Context, args: list[str]):
         first = args[0]
-        if self.default is None or first in self.commands or _mistyped_command(first):
+        if self.default is None or self.has_command(first) or _mistyped_command(first):
             return super().resolve_command(ctx, args)
         return self.default.name, self.default, args
 

@@ -16,7 +16,8 @@ import numpy as np
 
 from ardmzip.codecs.ans import AnsCoder
 from ardmzip.codecs.autoregressive import AutoregressiveCodec
-from ardmzip.codecs.flow import FlowCodec, is_latent_model
+from ardmzip.codecs.coding_model import AnyModel, is_flow
+from ardmzip.codecs.flow import FlowCodec
 
 from .errors import ModelError
 from .header import EXTERNAL_MODEL_ID, weights_tag
@@ -55,7 +56,7 @@ def tag(entry: ModelEntry) -> bytes:
     return weights_tag(entry.model_id, entry.sha256)
 
 
-def load(entry: ModelEntry):
+def load(entry: ModelEntry) -> AnyModel:
     """The coding model of an entry; a model file is checked to be a working model of a known family."""
     if entry.model_id != EXTERNAL_MODEL_ID:
         return REGISTRY.load(entry)
@@ -69,17 +70,16 @@ def load(entry: ModelEntry):
     return model
 
 
-def _probe(model) -> None:
+def _probe(model: AnyModel) -> None:
     """Code and decode a 2x2 image, colour and single plane, as coding does: a model that fails, or
     does not decode what it encoded, is refused before it touches a user's image. A flow for class maps
     is probed with the planes it codes (its ``refusal``), values among its classes."""
-    classes, refusal = getattr(model, "classes", 256), getattr(model, "refusal", lambda shape: None)
-    shapes = [(2, 2, c) for c in (3, 1) if refusal((2, 2, c)) is None]
+    shapes = [(2, 2, c) for c in (3, 1) if model.refusal((2, 2, c)) is None]
     if not shapes:
         raise ValueError("the model codes neither colour nor single planes")
     for shape in shapes:
-        x = (np.arange(int(np.prod(shape)), dtype=np.int64) * 37 % classes).reshape(shape)
-        codec = FlowCodec(model, x.shape) if is_latent_model(model) else AutoregressiveCodec(model, x.shape, budget=2)
+        x = (np.arange(int(np.prod(shape)), dtype=np.int64) * 37 % model.classes).reshape(shape)
+        codec = FlowCodec(model, x.shape) if is_flow(model) else AutoregressiveCodec(model, x.shape, budget=2)
         coder = AnsCoder()
         codec.push(coder, x)
         if not np.array_equal(codec.pop(coder), x) or not coder.is_empty():

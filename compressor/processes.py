@@ -1,6 +1,6 @@
-"""Worker processes that never outlive an error or a Ctrl-C of the parent.
+"""Worker processes that never outlive an error or a Ctrl-C of the parent; public, as ``ardmzip.datasets`` is.
 
-The folder commands and the benchmark both spread work over processes; both need the same care, so it
+The folder commands and the benchmarks both spread work over processes; both need the same care, so it
 lives here once: spawn, not fork (a forked child of a process that already ran OpenMP threads can hang);
 children start while SIGINT is ignored, so they ignore it from their first instruction and Ctrl-C is the
 parent's alone; on any error or interrupt the pool is terminated, otherwise closed, and always joined.

@@ -38,7 +38,27 @@ def call_edges(step_loss: Sequence[float] | None, d: int, budget: int) -> np.nda
     return even_groups(d, budget) if step_loss is None else plan(step_loss, d, budget)
 
 
-class OrderAgnosticARDM:
+class SteppedARDM:
+    """What every ARDM tells the coder besides its network calls (codecs.coding_model.SteppedModel, by shape):
+    its kind, the 8-bit values it codes in any plane, and its generation orders."""
+
+    kind = "autoregressive"  # codecs.coding_model.AUTOREGRESSIVE, equal by test
+    classes = NUM_CLASSES
+
+    def __init__(self, order_family: str = RANDOM):
+        """order_family: the orders its files are coded in (orders.py), as its model file says."""
+        self.order_family = check_family(order_family)
+
+    def refusal(self, shape: tuple[int, ...], x: np.ndarray | None = None) -> str | None:
+        return None  # any plane of 8-bit values
+
+    def order(self, shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
+        """A plane's generation order (each stage's, for a digit model): variant `seed` of the model's family
+        (0: its fixed order)."""
+        return family_order(self.order_family, shape, seed)
+
+
+class OrderAgnosticARDM(SteppedARDM):
     """Turns a partially known image into integer class weights for the dimensions coded next."""
 
     alphabet_size = NUM_CLASSES
@@ -48,14 +68,10 @@ class OrderAgnosticARDM:
         """step_loss: the model's L_t per visible-fraction bin for the planner; None splits calls evenly.
         tile: edge of the feature tiles; it changes memory and speed, never the numbers.
         order_family: the orders its files are coded in (orders.py), as its model file says."""
+        super().__init__(order_family)
         self.net = net
         self.step_loss = tuple(step_loss) if step_loss is not None else None
         self.tile = tile
-        self.order_family = check_family(order_family)
-
-    def order(self, shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
-        """A plane's generation order: variant `seed` of the model's family (0: its fixed order)."""
-        return family_order(self.order_family, shape, seed)
 
     def schedule(self, shape: tuple[int, int, int], budget: int, order: np.ndarray | None = None) -> list[np.ndarray]:
         """Flat indices coded by each network call, in generation order (default: the shape's fixed order)."""

@@ -1,10 +1,17 @@
-"""A model file as the coder's model: plain order-agnostic or depth-upscaling ARDM, planned or not, or a discrete flow."""
+"""A model file as the coder's model: plain order-agnostic or depth-upscaling ARDM, planned or not, or a discrete flow.
+
+What it returns satisfies ``ardmzip.codecs.coding_model``'s protocols by its shape (this package imports
+no coder): an ARDM is a ``SteppedModel``, a flow a ``LatentModel``, each telling its ``kind`` (tested for
+every shipped model).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Union
 
 from .ardm import OrderAgnosticARDM
+from .exact_flow import ExactFlow
 from .flow_files import FAMILIES as FLOW_FAMILIES, family_of, load_flow
 from .orders import RANDOM
 from .serialization import load_model, model_info
@@ -12,9 +19,10 @@ from .upscale import UpscaleARDM
 
 PLANNED = "planned"  # a model file's info["schedule"] value that turns the budget planner on
 # info["stage_budgets"] = PLANNED: an upscaling model also splits the budget between stages by its L_t
+LoadedModel = Union[OrderAgnosticARDM, UpscaleARDM, ExactFlow]
 
 
-def load_coding_model(path: str | Path):
+def load_coding_model(path: str | Path) -> LoadedModel:
     """The file says whether its budget is planned: the first shipped model predates the planner and
     keeps even splits, so its files still decode."""
     if family_of(path) in FLOW_FAMILIES:

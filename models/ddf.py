@@ -303,7 +303,7 @@ def _bits(weights: torch.Tensor, symbols: torch.Tensor) -> torch.Tensor:
 
 
 class IntegerDDF(ClassFlow):
-    """The exact flow, as a bounded ``codecs.flow.LatentModel`` over (H, W, C) arrays of classes.
+    """The exact flow, as a bounded ``codecs.coding_model.LatentModel`` over (H, W, C) arrays of classes.
 
     Parts in decoding order: the top channels, then the ranks of the last coupling back to the first.
     """
@@ -373,7 +373,7 @@ class IntegerDDF(ClassFlow):
     def array(self, parts: list[torch.Tensor], sizes: list[tuple[int, int]] | None = None) -> torch.Tensor:
         return self._descend(parts, None, sizes)
 
-    # codecs.flow.LatentModel
+    # codecs.coding_model.LatentModel
 
     def _padded(self, shape: tuple[int, ...]) -> tuple[int, int]:
         """The sides the array enters the flow with (padded to a multiple, for padding "whole")."""

@@ -159,7 +159,7 @@ class DiscreteFlow(nn.Module):
 
 
 class IntegerDiscreteFlow(ClassFlow):
-    """The exact flow, as a bounded ``codecs.flow.LatentModel`` over (H, W, C) arrays of classes.
+    """The exact flow, as a bounded ``codecs.coding_model.LatentModel`` over (H, W, C) arrays of classes.
 
     An 8-bit image flow shows grey planes as three equal channels; odd sides are padded with edge
     values (cropped after decoding), as for the IDF.
@@ -212,7 +212,7 @@ class IntegerDiscreteFlow(ClassFlow):
             z = self._couple(i, z, -1)
         return unsqueeze(z)
 
-    # codecs.flow.LatentModel
+    # codecs.coding_model.LatentModel
 
     def _padded(self, shape: tuple[int, ...]) -> tuple[int, int]:
         self.check(shape)

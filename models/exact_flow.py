@@ -15,6 +15,13 @@ F = TypeVar("F", bound="ExactFlow")
 
 
 class ExactFlow:
+    """A flow as the coder sees it (codecs.coding_model.LatentModel, by shape), coding any plane of 8-bit values
+    (ClassFlow narrows that). A subclass gives ``bounded``, ``parts``, ``forward``, ``prior`` and ``inverse``;
+    the batch methods here take the arrays one by one, for a subclass without one pass for a whole batch."""
+
+    kind = "flow"  # codecs.coding_model.FLOW, equal by test
+    classes = 256
+
     def __init__(self, tensors: dict[str, torch.Tensor], cfg: Any):
         self.tensors, self.cfg = tensors, cfg
 
@@ -24,6 +31,20 @@ class ExactFlow:
 
     def config_json(self) -> str:
         return json.dumps(self.cfg.to_dict())
+
+    def refusal(self, shape: tuple[int, ...], x: np.ndarray | None = None) -> str | None:
+        return None
+
+    def forward_batch(self, xs: np.ndarray) -> list[np.ndarray]:
+        each = [self.forward(x) for x in xs]
+        return [np.stack([parts[k] for parts in each]) for k in range(len(each[0]))]
+
+    def prior_batch(self, shape: tuple[int, ...], k: int, parts: list[np.ndarray], batch: int):
+        each = [self.prior(shape, k, [p[b] for p in parts]) for b in range(batch)]
+        return np.stack([starts for starts, _ in each]), lambda rows: np.stack([weights(rows) for _, weights in each])
+
+    def inverse_batch(self, shape: tuple[int, ...], parts: list[np.ndarray]) -> list[np.ndarray]:
+        return [self.inverse(shape, [p[b] for p in parts]) for b in range(len(parts[0]))]
 
 
 class ClassFlow(ExactFlow):

@@ -10,6 +10,7 @@ from safetensors.torch import load_file, save_file
 
 from .ddf import FAMILY as DDF_FAMILY, DDFConfig, IntegerDDF
 from .discrete_flow import FAMILY as DF_FAMILY, DFConfig, IntegerDiscreteFlow
+from .exact_flow import ExactFlow
 from .idf import FAMILY as IDF_FAMILY, IDFConfig, IntegerIDF
 
 FAMILIES = {IDF_FAMILY: (IDFConfig, IntegerIDF), DF_FAMILY: (DFConfig, IntegerDiscreteFlow),
@@ -26,7 +27,7 @@ def save_flow(path: str | Path, family: str, model, info: dict | None = None) ->
     save_file({k: v.contiguous() for k, v in model.tensors.items()}, str(path), metadata=meta)
 
 
-def load_flow(path: str | Path):
+def load_flow(path: str | Path) -> ExactFlow:
     """The exact flow of a model file; plain tensors and JSON, so nothing executes on load."""
     with safe_open(str(path), framework="pt") as f:
         meta = f.metadata() or {}

@@ -193,7 +193,7 @@ class IDF(nn.Module):
 
 
 class IntegerIDF(ExactFlow):
-    """The exact flow, as a ``codecs.flow.LatentModel`` over (H, W, C) planes of 1 or 3 channels.
+    """The exact flow, as a ``codecs.coding_model.LatentModel`` over (H, W, C) planes of 1 or 3 channels.
 
     Grey planes are shown as three equal channels and sides are padded (edge values) to a multiple of
     2**levels; the padding is coded with the image and cropped after decoding.
@@ -276,7 +276,7 @@ class IntegerIDF(ExactFlow):
             z = torch.cat([z, parts[k]], 1)
         return unsqueeze(z) + NUM_CLASSES // 2
 
-    # codecs.flow.LatentModel; every image of a batch goes through the same integer operations as alone
+    # codecs.coding_model.LatentModel; every image of a batch goes through the same integer operations as alone
 
     def forward(self, x: np.ndarray) -> list[np.ndarray]:
         return [p[0] for p in self.forward_batch(x[None])]

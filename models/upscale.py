@@ -15,8 +15,8 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from .ardm import TILE, call_edges, channels_first, check_order, tiled_features
-from .orders import RANDOM, check_family, family_order
+from .ardm import TILE, SteppedARDM, call_edges, channels_first, check_order, tiled_features
+from .orders import RANDOM
 from .ardm_net import NUM_CLASSES, fraction_level
 from .integer_net import IntegerARDMNet
 from .planner import plan_stages
@@ -70,7 +70,7 @@ def stage_budgets(budget: int, stages: int) -> list[int]:
     return [budget // stages + (s < budget % stages) for s in range(stages)]
 
 
-class UpscaleARDM:
+class UpscaleARDM(SteppedARDM):
     """SteppedModel over digit planes (S, H, W, C): one network call generates part of one stage."""
 
     def __init__(self, net: IntegerARDMNet, branching: int, step_loss: Sequence[float] | None = None,
@@ -78,17 +78,13 @@ class UpscaleARDM:
         """step_loss: L_t over the whole generation (all stages, in order); None splits calls evenly.
         share_by_loss: split the budget between stages by their L_t too (otherwise evenly; the first
         upscaling model's files were made that way). order_family: the orders of each stage (orders.py)."""
+        super().__init__(order_family)
         self.net = net
         self.digits = Digits(branching)
         self.alphabet_size = branching
         self.step_loss = tuple(step_loss) if step_loss is not None else None
         self.tile = tile
         self.share_by_loss = share_by_loss and step_loss is not None
-        self.order_family = check_family(order_family)
-
-    def order(self, shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
-        """Each stage's generation order over the image's dimensions: variant `seed` of the model's family."""
-        return family_order(self.order_family, shape, seed)
 
     def symbol_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
         return (self.digits.stages, *shape)

@@ -41,6 +41,11 @@ class ToyModel:
 
         return weights
 
+    def condition_batch(self, xs, known):
+        """The protocol's batch call for a model without one: a call per array."""
+        calls = [self.condition(x, known) for x in xs]
+        return lambda idx: np.stack([weights(idx) for weights in calls])
+
 
 @pytest.mark.parametrize("chunk", [1 << 14, 5])
 @pytest.mark.parametrize("shape,budget", [((5, 7, 3), 4), ((1, 1, 1), 3), ((6, 6, 1), 36), ((4, 4, 3), 1)])

@@ -79,7 +79,7 @@ def test_tables_chunked_across_the_batch_code_the_same(monkeypatch):
     assert check_batch(codec, xs) == whole
 
 
-def test_model_without_batched_calls_is_called_per_array():
+def test_model_whose_batch_call_loops_over_arrays():
     from test_autoregressive import ToyModel
 
     model = ToyModel()

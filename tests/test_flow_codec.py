@@ -6,11 +6,13 @@ import pytest
 from ardmzip.codecs import flow as flow_codec
 from ardmzip.codecs.ans import AnsCoder
 from ardmzip.codecs.flow import WINDOW, FlowCodec
+from ardmzip.models.exact_flow import ExactFlow
 from exact_checks import flow_round_trip
 
 
-class TwoParts:
-    """Latents = the array's two halves; part 1's window starts at part 0's values (a context dependency)."""
+class TwoParts(ExactFlow):
+    """Latents = the array's two halves; part 1's window starts at part 0's values (a context dependency);
+    batches array by array (ExactFlow's batch methods)."""
 
     def __init__(self, bounded=False):
         self.bounded = bounded
