@@ -16,12 +16,14 @@ from typing import Sequence
 import numpy as np
 from PIL import Image
 
-from ardmzip.codecs.ans import AnsCoder, Serial, from_bytes, to_bytes
-from ardmzip.codecs.coding_model import AnyModel, is_flow
+from ardmzip.codecs.ans import AnsCoder, Serial, to_bytes
+from ardmzip.codecs.coding_model import AnyModel
 from ardmzip.codecs.order_latent import OrderLatentCodec
-from ardmzip.codecs.quantize import DEFAULT_PRECISION, MAX_PRECISION, MIN_PRECISION
+from ardmzip.codecs.quantize import DEFAULT_PRECISION
 
-from . import api, model_file
+from . import _engine as engine
+from . import model_file
+from ._engine import DEFAULT_MAX_CALLS, DEFAULT_MAX_PIXELS, ImageLike, Progress
 from .archive_format import ArchiveHeader, Entry, check_names, pack_archive, unpack_archive
 from .errors import ArdmzipError, CorruptFileError, FormatError, LimitError, UnsupportedImageError
 from .image_planes import ImageParts, join_image, plane_shapes
@@ -52,7 +54,7 @@ class EncodedArchive:
 def _plane_codecs(net: AnyModel, shapes, budget: int, precision: int, orders: int, order_latent: bool) -> Serial:
     if order_latent:
         return Serial([OrderLatentCodec(net, s, budget, orders, precision) for s in shapes])
-    return api.image_codec(net, shapes, budget, precision)
+    return engine.image_codec(net, shapes, budget, precision)
 
 
 def _image_calls(net: AnyModel, shapes, budget: int, orders: int, latent: bool) -> int:
@@ -62,7 +64,7 @@ def _image_calls(net: AnyModel, shapes, budget: int, orders: int, latent: bool) 
 
 def _bits_back_possible(net: AnyModel, shapes, orders: int) -> bool:
     """An ARDM's order can be a latent (a discrete flow has none), if the uniform coder reaches its size."""
-    return orders > 0 and not is_flow(net) and all(OrderLatentCodec(net, s, 1).possible for s in shapes)
+    return orders > 0 and engine.has_orders(net) and all(OrderLatentCodec(net, s, 1).possible for s in shapes)
 
 
 def check_total(pixels: int, max_total_pixels: int) -> None:
@@ -77,32 +79,28 @@ def _bits_needed(net: AnyModel, shapes, budget: int, precision: int, orders: int
     return sum(OrderLatentCodec(net, s, budget, orders, precision).bits_needed for s in shapes)
 
 
-def encode_archive(images: Sequence[tuple[str, api.ImageLike]], model: ModelSpec = None, budget: int | None = None,
+def encode_archive(images: Sequence[tuple[str, ImageLike]], model: ModelSpec = None, budget: int | None = None,
                    orders: int = DEFAULT_ORDERS, precision: int = DEFAULT_PRECISION, threads: int | None = None,
-                   progress: api.Progress | None = None, max_pixels: int = api.DEFAULT_MAX_PIXELS,
+                   progress: Progress | None = None, max_pixels: int = DEFAULT_MAX_PIXELS,
                    max_total_pixels: int = DEFAULT_MAX_TOTAL_PIXELS,
-                   max_calls: int = api.DEFAULT_MAX_CALLS) -> EncodedArchive:
+                   max_calls: int = DEFAULT_MAX_CALLS) -> EncodedArchive:
     """Code (name, image) pairs into one archive, with what each image added to the stack.
 
     orders: generation orders weighed per bits-back image (1: one random order; 0: no bits-back).
     The limits are the decoder's defaults, so an archive written with the defaults decodes with them."""
-    if not MIN_PRECISION <= precision <= MAX_PRECISION:
-        raise ArdmzipError(f"precision must be between {MIN_PRECISION} and {MAX_PRECISION}, got {precision}")
-    if not 0 <= orders <= MAX_ORDERS:
-        raise ArdmzipError(f"orders must be between 0 and {MAX_ORDERS}, got {orders}")
+    engine.check_precision(precision)
+    engine.check_range(orders, 0, MAX_ORDERS, "orders")
     if not images:
         raise ArdmzipError("an archive needs at least one image")
     check_names(name for name, _ in images)
-    entry, resolved = api.resolve_model(model, budget)  # once: a model file is hashed, then probed when loaded
-    net = model_file.load(entry)
-    budget = api.coding_budget(net, budget, resolved)
+    entry, net, budget = engine.coding_model(model, budget)  # once: a model file is hashed, then probed when loaded
     coder = AnsCoder()
     entries, costs = [], []
-    with api.torch_threads(threads):
+    with engine.torch_threads(threads):
         for i, (name, image) in enumerate(images):
             try:
-                parts = api.image_parts(image, max_pixels, name)
-                api.check_fits(net, entry, [p.shape for p in parts.planes], parts.planes)
+                parts = engine.image_parts(image, max_pixels, name)
+                engine.check_fits(net, entry, [p.shape for p in parts.planes], parts.planes)
             except ArdmzipError as e:  # most messages already start with the name; the rest get it
                 raise e if str(e).startswith(f"{name}: ") else type(e)(f"{name}: {e}") from None
             if parts.low is not None:
@@ -113,7 +111,7 @@ def encode_archive(images: Sequence[tuple[str, api.ImageLike]], model: ModelSpec
                 net, shapes, orders) else None
             latent = (bits_back_calls is not None and bits_back_calls <= max_calls  # else the fixed order
                       and coder.num_valid_bits() >= _bits_needed(net, shapes, budget, precision, orders))
-            api.check_calls(bits_back_calls if latent else api.image_calls(net, shapes, budget), max_calls, name)
+            engine.check_calls(bits_back_calls if latent else engine.image_calls(net, shapes, budget), max_calls, name)
             before = coder.num_valid_bits()
             _plane_codecs(net, shapes, budget, precision, orders, latent).push(
                 coder, [p.astype(np.int64) for p in parts.planes])
@@ -127,7 +125,7 @@ def encode_archive(images: Sequence[tuple[str, api.ImageLike]], model: ModelSpec
     return EncodedArchive(pack_archive(head, payload), tuple(costs), len(payload))
 
 
-def compress_archive(images: Sequence[tuple[str, api.ImageLike]], **kwargs) -> bytes:
+def compress_archive(images: Sequence[tuple[str, ImageLike]], **kwargs) -> bytes:
     """Archive bytes for (name, image) pairs; keyword arguments as for `encode_archive`."""
     return encode_archive(images, **kwargs).data
 
@@ -139,26 +137,19 @@ def inspect_archive(data: bytes) -> ArchiveHeader:
 
 def _checked(data: bytes) -> tuple[ArchiveHeader, bytes]:
     head, payload = unpack_archive(data)
-    if not MIN_PRECISION <= head.precision <= MAX_PRECISION:
-        raise FormatError(f"unsupported coder precision {head.precision}")
-    if not 1 <= head.budget <= api.MAX_BUDGET:
-        raise FormatError(f"unsupported budget {head.budget}")
+    engine.check_stream(head.precision, head.budget, [(e.name, e.width, e.height) for e in head.entries], payload,
+                        "archive")
     if head.orders > MAX_ORDERS:
         raise FormatError(f"archive weighs {head.orders} orders per image; at most {MAX_ORDERS} are supported")
-    for e in head.entries:
-        if e.width < 1 or e.height < 1 or e.width * e.height > api.MAX_PIXELS:
-            raise FormatError(f"{e.name}: image size {e.width}x{e.height} is outside the supported range")
-        if e.order_latent and head.orders < 1:
-            raise CorruptFileError("archive is corrupted (an image coded bits-back with no orders)")
-    if len(payload) % 4:
-        raise CorruptFileError("archive is corrupted (payload is not whole 32-bit words)")
+    if any(e.order_latent for e in head.entries) and head.orders < 1:
+        raise CorruptFileError("archive is corrupted (an image coded bits-back with no orders)")
     return head, payload
 
 
-def decompress_archive(data: bytes, threads: int | None = None, progress: api.Progress | None = None,
-                       model: ModelSpec = None, max_pixels: int = api.DEFAULT_MAX_PIXELS,
+def decompress_archive(data: bytes, threads: int | None = None, progress: Progress | None = None,
+                       model: ModelSpec = None, max_pixels: int = DEFAULT_MAX_PIXELS,
                        max_total_pixels: int = DEFAULT_MAX_TOTAL_PIXELS,
-                       max_calls: int = api.DEFAULT_MAX_CALLS) -> list[tuple[str, Image.Image]]:
+                       max_calls: int = DEFAULT_MAX_CALLS) -> list[tuple[str, Image.Image]]:
     """Every (name, image) of an archive, in the order they were given; raises an ArdmzipError on any mismatch.
 
     Images above `max_pixels`, and archives above `max_total_pixels` in all, are refused from the
@@ -167,24 +158,21 @@ def decompress_archive(data: bytes, threads: int | None = None, progress: api.Pr
     (the stack gives them back last first), so memory grows with the archive's total pixels."""
     head, payload = _checked(data)
     for e in head.entries:
-        api.check_size(e.width, e.height, max_pixels, e.name)
+        engine.check_size(e.width, e.height, max_pixels, e.name)
     check_total(sum(e.width * e.height for e in head.entries), max_total_pixels)
-    entry = model_file.for_decoding(head.model_id, head.weights_tag, model)
-    net = model_file.load(entry)
+    entry, net = engine.decoding_model(head.model_id, head.weights_tag, model)
+    engine.coded_budget(net, head.budget, head.budget, error=FormatError)
     all_shapes = []
     for e in head.entries:
         shapes = plane_shapes(e.mode, e.width, e.height, alpha_coded=e.alpha_constant is None)
-        api.check_fits(net, entry, shapes, error=CorruptFileError)
+        engine.check_fits(net, entry, shapes, error=CorruptFileError)
         if e.order_latent and not _bits_back_possible(net, shapes, head.orders):
             raise CorruptFileError(f"archive is corrupted ({e.name} cannot have been coded bits-back)")
-        api.check_calls(_image_calls(net, shapes, head.budget, head.orders, e.order_latent), max_calls, e.name)
+        engine.check_calls(_image_calls(net, shapes, head.budget, head.orders, e.order_latent), max_calls, e.name)
         all_shapes.append(shapes)
-    try:
-        coder = from_bytes(payload)
-    except ValueError as e:
-        raise CorruptFileError(f"archive is corrupted ({e})") from None
+    coder = engine.payload_coder(payload, "archive")
     out = []
-    with api.torch_threads(threads):
+    with engine.torch_threads(threads):
         # a stack: the last image pushed comes off first
         for done, (e, shapes) in enumerate(zip(reversed(head.entries), reversed(all_shapes)), 1):
             try:

@@ -1,9 +1,10 @@
 """Many images at once: images of one size share every network call, and each file is as if coded alone.
 
 compress_many and decompress_many code the images whose planes have the same shapes (to decode, also
-the same model, budget, precision and order seed) in batches through api.encode_parts / decode_parts: a file is
-byte for byte what compress() writes for its image alone, and decodes alone, since each image keeps
-its own rANS coder and the integer networks give every image of a batch the numbers it gets alone.
+the same model, budget, precision and order seed) in batches through the engine's encode_parts and
+decode_parts, after its checks of each image or file: a file is byte for byte what compress() writes
+for its image alone, and decodes alone, since each image keeps its own rANS coder and the integer
+networks give every image of a batch the numbers it gets alone.
 A batch holds at most `batch` images and MAX_BATCH_PIXELS pixels, so its memory stays about that of
 one image of that many pixels; a larger image is a batch of one.
 
@@ -20,10 +21,10 @@ import numpy as np
 
 from ardmzip.codecs.quantize import DEFAULT_PRECISION
 
-from . import api, model_file
-from . import header as fmt
-from .errors import ArdmzipError, CorruptFileError
-from .image_planes import plane_shapes
+from . import _engine as engine
+from . import api
+from ._engine import DEFAULT_MAX_CALLS, DEFAULT_MAX_PIXELS, ImageLike
+from .errors import ArdmzipError
 from .model_file import ModelSpec
 
 DEFAULT_BATCH = 16
@@ -62,84 +63,73 @@ def _failed(error: ArdmzipError, return_errors: bool) -> ArdmzipError:
     return error
 
 
-def compress_many(images: Sequence[api.ImageLike], model: ModelSpec = None, budget: int | None = None,
+def compress_many(images: Sequence[ImageLike], model: ModelSpec = None, budget: int | None = None,
                   precision: int = DEFAULT_PRECISION, threads: int | None = None,
-                  max_pixels: int = api.DEFAULT_MAX_PIXELS, batch: int = DEFAULT_BATCH,
-                  return_errors: bool = False, max_calls: int = api.DEFAULT_MAX_CALLS, search: int = 1) -> list:
+                  max_pixels: int = DEFAULT_MAX_PIXELS, batch: int = DEFAULT_BATCH,
+                  return_errors: bool = False, max_calls: int = DEFAULT_MAX_CALLS, search: int = 1) -> list:
     """The .ardm bytes of each image (as compress() gives them, `search` too), same-size images coded in batches.
 
     An image that cannot be compressed raises the ArdmzipError compress() raises for it, or with
     return_errors stands in the list as that error while the others are coded. Every image's planes
     are held until all are coded.
     """
-    api.check_precision(precision)
-    api.check_search(search)
-    entry, resolved = api.resolve_model(model, budget)
-    net = model_file.load(entry)
-    budget = api.coding_budget(net, budget, resolved)
+    engine.check_precision(precision)
+    engine.check_search(search)
+    entry, net, budget = engine.coding_model(model, budget)
     results: list = [None] * len(images)
     ready = {}
     for i, image in enumerate(images):
         try:
-            parts = api.image_parts(image, max_pixels)
-            api.check_fits(net, entry, [p.shape for p in parts.planes], parts.planes)
-            api.check_calls(api.image_calls(net, [p.shape for p in parts.planes], budget), max_calls)
+            parts = engine.image_parts(image, max_pixels)
+            engine.check_fits(net, entry, [p.shape for p in parts.planes], parts.planes)
+            engine.check_calls(engine.image_calls(net, [p.shape for p in parts.planes], budget), max_calls)
             ready[i] = parts
         except ArdmzipError as e:
             results[i] = _failed(e, return_errors)
     todo = sorted(ready)
     keys = [tuple(p.shape for p in ready[i].planes) for i in todo]
-    with api.torch_threads(threads):
+    with engine.torch_threads(threads):
         for members in batches(keys, [ready[i].width * ready[i].height for i in todo], batch):
             chosen = [todo[m] for m in members]
             try:
-                coded = api.encode_parts(entry, net, [ready[i] for i in chosen], budget, precision, search=search)
+                coded = engine.encode_parts(entry, net, [ready[i] for i in chosen], budget, precision, search=search)
             except MemoryError:  # short of memory for the batch: each image alone, as compress() codes it
                 if len(chosen) == 1:
                     raise
-                coded = [api.encode_parts(entry, net, [ready[i]], budget, precision, search=search)[0] for i in chosen]
+                coded = [engine.encode_parts(entry, net, [ready[i]], budget, precision, search=search)[0]
+                         for i in chosen]
             for i, data in zip(chosen, coded):
                 results[i] = data
     return results
 
 
 def decompress_many(files: Sequence[bytes], threads: int | None = None, model: ModelSpec = None,
-                    max_pixels: int = api.DEFAULT_MAX_PIXELS, batch: int = DEFAULT_BATCH,
-                    return_errors: bool = False, max_calls: int = api.DEFAULT_MAX_CALLS) -> list:
+                    max_pixels: int = DEFAULT_MAX_PIXELS, batch: int = DEFAULT_BATCH,
+                    return_errors: bool = False, max_calls: int = DEFAULT_MAX_CALLS) -> list:
     """Each .ardm file's image (as decompress() gives it), files of one size, model and budget decoded
     in batches. A file that cannot be decoded raises decompress()'s ArdmzipError for it, or with
     return_errors stands in the list as that error while the others are decoded."""
     results: list = [None] * len(files)
-    nets: dict[tuple[int, bytes], tuple] = {}
+    models: dict = {}  # loaded once per model number and weights tag
     ready = {}
     for i, data in enumerate(files):
         try:
-            head = api.inspect(data)
-            api.check_size(head.width, head.height, max_pixels)
-            tag = (head.model_id, head.weights_tag)
-            if tag not in nets:
-                entry = model_file.for_decoding(head.model_id, head.weights_tag, model)
-                nets[tag] = entry, model_file.load(entry)
-            entry, net = nets[tag]
-            shapes = plane_shapes(head.mode, head.width, head.height, alpha_coded=head.alpha_constant is None)
-            api.check_fits(net, entry, shapes, error=CorruptFileError)
-            api.image_codec(net, shapes, head.budget, head.precision,  # refuses what the model cannot decode
-                            max_calls=max_calls, order_seed=head.order_seed)
-            payload = fmt.unpack(data)[1]
-            api.payload_coder(payload)  # refuses a stream no encoder makes, before any work
-            ready[i] = head, net, shapes, payload
+            coded = engine.coded_file(data, model, max_pixels, models)
+            engine.check_calls(engine.image_calls(coded.net, coded.shapes, coded.head.budget), max_calls)
+            ready[i] = coded
         except ArdmzipError as e:
             results[i] = _failed(e, return_errors)
     todo = sorted(ready)
-    keys = [(ready[i][0].model_id, ready[i][0].weights_tag, ready[i][0].budget, ready[i][0].precision,
-             ready[i][0].order_seed, tuple(ready[i][2])) for i in todo]
-    with api.torch_threads(threads):
-        for members in batches(keys, [ready[i][0].width * ready[i][0].height for i in todo], batch):
+    heads = {i: ready[i].head for i in todo}
+    keys = [(heads[i].model_id, heads[i].weights_tag, heads[i].budget, heads[i].precision, heads[i].order_seed,
+             tuple(ready[i].shapes)) for i in todo]
+    with engine.torch_threads(threads):
+        for members in batches(keys, [heads[i].width * heads[i].height for i in todo], batch):
             chosen = [todo[m] for m in members]
-            heads = [ready[i][0] for i in chosen]
-            _, net, shapes, _ = ready[chosen[0]]
+            first = ready[chosen[0]]
             try:
-                images = api.decode_parts(net, shapes, heads, [api.payload_coder(ready[i][3]) for i in chosen])
+                images = engine.decode_parts(first.net, first.shapes, [heads[i] for i in chosen],
+                                             [ready[i].coder for i in chosen])
             except MemoryError:  # short of memory for the batch: each file alone, through decompress()
                 images = []
                 for i in chosen:

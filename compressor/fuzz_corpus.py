@@ -20,6 +20,7 @@ from PIL import Image
 
 from ardmzip.codecs.quantize import DEFAULT_PRECISION
 
+from . import _engine as engine
 from . import api
 from .archive import compress_archive
 from .registry import REGISTRY
@@ -108,8 +109,8 @@ def build(kinds: tuple[str, ...] = KINDS, models: FuzzModels | None = None, budg
 
     def single(kind: str, image: Decoded, model=None, budget_: int | None = budget, order_seed: int = 0) -> None:
         if order_seed:
-            entry, net, parts, budget_ = api._model_and_image(image, model, budget_, api.DEFAULT_MAX_PIXELS)
-            data = api.encode_order(entry, net, [parts], budget_, DEFAULT_PRECISION, None, None, order_seed)[0]
+            entry, net, parts, budget_ = engine.model_and_image(image, model, budget_, engine.DEFAULT_MAX_PIXELS)
+            data = engine.encode_order(entry, net, [parts], budget_, DEFAULT_PRECISION, None, None, order_seed)[0]
         else:
             data = api.compress(image, model=model, budget=budget_)
         out.append(Valid(kind, data, ((None, image),), model if isinstance(model, Path) else None))

@@ -25,13 +25,14 @@ from PIL import Image, ImageFile
 
 from . import api
 from . import header as fmt
+from ._engine import DEFAULT_MAX_CALLS, MAX_PIXELS
 from .errors import ArdmzipError
 
 FORMAT = "ARDM"
 EXTENSION = ".ardm"
 MIME = "image/x-ardm"
 _model_file: Path | None = None
-MAX_CALLS: int | None = api.DEFAULT_MAX_CALLS
+MAX_CALLS: int | None = DEFAULT_MAX_CALLS
 
 
 def use_model_file(path: str | os.PathLike | None) -> None:
@@ -47,7 +48,7 @@ def pillow_max_pixels() -> int:
     """The most pixels Pillow lets ``Image.open`` through (``Image.MAX_IMAGE_PIXELS``, read at each call
     as users set it; None lifts it), within what the format can hold."""
     limit = Image.MAX_IMAGE_PIXELS
-    return api.MAX_PIXELS if limit is None else min(2 * limit, api.MAX_PIXELS)
+    return MAX_PIXELS if limit is None else min(2 * limit, MAX_PIXELS)
 
 
 def _accept(prefix: bytes) -> bool:

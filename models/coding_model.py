@@ -12,9 +12,9 @@ from typing import Union
 
 from .ardm import OrderAgnosticARDM
 from .exact_flow import ExactFlow
-from .flow_files import FAMILIES as FLOW_FAMILIES, family_of, load_flow
+from .flow_files import FAMILIES as FLOW_FAMILIES, flow
 from .orders import RANDOM
-from .serialization import load_model, model_info
+from .serialization import info_of, network, read
 from .upscale import UpscaleARDM
 
 PLANNED = "planned"  # a model file's info["schedule"] value that turns the budget planner on
@@ -22,13 +22,16 @@ PLANNED = "planned"  # a model file's info["schedule"] value that turns the budg
 LoadedModel = Union[OrderAgnosticARDM, UpscaleARDM, ExactFlow]
 
 
-def load_coding_model(path: str | Path) -> LoadedModel:
-    """The file says whether its budget is planned: the first shipped model predates the planner and
-    keeps even splits, so its files still decode."""
-    if family_of(path) in FLOW_FAMILIES:
-        return load_flow(path)
-    info = model_info(path)
-    net = load_model(path)
+def load_coding_model(source: str | Path | bytes) -> LoadedModel:
+    """The coding model of a model file, or of its bytes (read once: a caller that hashes them loads the
+    very bytes it checked). The file says whether its budget is planned: the first shipped model predates
+    the planner and keeps even splits, so its files still decode."""
+    name = "model file" if isinstance(source, bytes) else source
+    meta, tensors = read(source if isinstance(source, bytes) else Path(source).read_bytes())
+    if meta.get("family") in FLOW_FAMILIES:
+        return flow(meta, tensors, name)
+    info = info_of(meta)
+    net = network(meta, tensors, name)
     loss = None
     if info.get("schedule") == PLANNED:
         loss = info.get("step_loss_bits")

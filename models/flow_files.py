@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
@@ -31,7 +32,12 @@ def load_flow(path: str | Path) -> ExactFlow:
     """The exact flow of a model file; plain tensors and JSON, so nothing executes on load."""
     with safe_open(str(path), framework="pt") as f:
         meta = f.metadata() or {}
+    return flow(meta, load_file(str(path)), path)
+
+
+def flow(meta: dict[str, str], tensors: dict[str, torch.Tensor], source: object = "model file") -> ExactFlow:
+    """The exact flow of a model file's metadata and tensors."""
     if meta.get("family") not in FAMILIES:
-        raise ValueError(f"{path}: not a discrete flow model file")
+        raise ValueError(f"{source}: not a discrete flow model file")
     config_cls, model_cls = FAMILIES[meta["family"]]
-    return model_cls(load_file(str(path)), config_cls.from_dict(json.loads(meta["config"])))
+    return model_cls(tensors, config_cls.from_dict(json.loads(meta["config"])))

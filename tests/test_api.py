@@ -324,12 +324,14 @@ def test_oversized_icc_profile_refused(tiny_registry, monkeypatch):
 
 def _order_files(im, budget: int, seeds: int) -> tuple[list[bytes], list[float]]:
     """Each generation order's file and model bits, coded one order at a time."""
+    from ardmzip import _engine as engine
+
     entry = ardmzip.REGISTRY.get()
-    net, parts = ardmzip.REGISTRY.load(entry), ardmzip.api.image_parts(im, ardmzip.api.DEFAULT_MAX_PIXELS)
+    net, parts = ardmzip.REGISTRY.load(entry), engine.image_parts(im, engine.DEFAULT_MAX_PIXELS)
     files, bits = [], []
     for seed in range(seeds):
         b = np.zeros(1)
-        files += ardmzip.api.encode_order(entry, net, [parts], budget, 24, None, b, seed)
+        files += engine.encode_order(entry, net, [parts], budget, 24, None, b, seed)
         bits.append(float(b[0]))
     return files, bits
 

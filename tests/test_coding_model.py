@@ -133,3 +133,25 @@ def test_bench_is_a_plugin_command():
     from ardmzip.cli import PLUGINS, main
 
     assert "bench" not in main.commands and main.has_command("bench") and PLUGINS == "ardmzip.commands"
+
+
+def test_a_model_file_is_read_once(tmp_path, monkeypatch):
+    """Loading reads the file's bytes once (a caller that hashed them loads the very bytes it checked)."""
+    from ardmzip.models import flow_files, serialization
+
+    entries = [tiny_entry(tmp_path), tiny_idf_entry(tmp_path)]
+
+    def refused(*args, **kwargs):
+        raise AssertionError("the model file was opened again")
+
+    for module in (serialization, flow_files):
+        monkeypatch.setattr(module, "safe_open", refused)
+        monkeypatch.setattr(module, "load_file", refused)
+    reads = []
+    read_bytes = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: reads.append(self) or read_bytes(self))
+    for entry in entries:
+        satisfies(load_coding_model(entry.path))
+    assert reads == [e.path for e in entries]
+    data = read_bytes(entries[0].path)
+    assert load_coding_model(data).net.config == load_coding_model(entries[0].path).net.config

@@ -8,7 +8,8 @@ import torch
 from click.testing import CliRunner
 from PIL import Image
 
-from ardmzip import api, batches, folders
+from ardmzip import _engine as engine
+from ardmzip import batches, folders
 from ardmzip.cli import Options, main
 from conftest import FIXTURES
 from test_folders import same_pixels
@@ -68,10 +69,10 @@ def test_batched_trees_write_the_bytes_and_messages_of_file_by_file(tiny_model_e
 def test_same_size_files_share_network_calls(tiny_registry, tmp_path, monkeypatch):
     sizes = []
     for name in ("encode_parts", "decode_parts"):
-        def spy(*args, real=getattr(api, name), **kwargs):
+        def spy(*args, real=getattr(engine, name), **kwargs):
             sizes.append(len(args[2]))  # the images, or the headers
             return real(*args, **kwargs)
-        monkeypatch.setattr(api, name, spy)
+        monkeypatch.setattr(engine, name, spy)
     make_tree(tmp_path)
     assert run("compress", "-r", "--rm", "--budget", 2, tmp_path).exit_code == 1
     assert sorted(sizes) == [1, 1, 2, 4]  # odd.png, big.png, the grey crops, the colour crops
@@ -135,13 +136,13 @@ def test_each_worker_gets_its_share_of_the_cores(monkeypatch, jobs, asked, want)
 def test_one_worker_codes_with_every_core_unless_told(tiny_registry, tmp_path, monkeypatch):
     """-j 1 (or -j 2 with one batch of work) sets the thread count itself instead of torch's default."""
     seen = []
-    encode = api.encode_parts
+    encode = engine.encode_parts
 
     def spy(*args, **kwargs):
         seen.append(torch.get_num_threads())
         return encode(*args, **kwargs)
 
-    monkeypatch.setattr(api, "encode_parts", spy)
+    monkeypatch.setattr(engine, "encode_parts", spy)
     monkeypatch.setattr(folders, "cores", lambda: 3)
     shutil.copy(FIXTURES / "kodim05_crop17x33.png", tmp_path / "x.png")
     opts = Options(None, False, False, False, True, False, None, 1 << 24)

@@ -158,7 +158,7 @@ def test_fuzz_oracle_catches_wrong_pixels_unsafe_names_crashes_and_hangs(corpus,
         raise CorruptFileError("one bad file")
 
     with monkeypatch.context() as patch:
-        patch.setattr(batches.api, "decode_parts", lose_the_batch)
+        patch.setattr(batches.engine, "decode_parts", lose_the_batch)
         assert fuzz.check(forged, single, forged=True, limits=limits, batched=True).startswith(
             "crash (BatchMateHarmed")
     assert fuzz._with_alarm(0.05, lambda: time.sleep(2) or "exact").startswith("timeout")
