@@ -22,7 +22,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ardmzip.codecs.autoregressive import SteppedModel
+from ardmzip.codecs.coding_model import AnyModel
 from ardmzip.codecs.flow import FLOW_BUDGET
 from ardmzip.models.coding_model import load_coding_model
 
@@ -82,7 +82,7 @@ class Registry:
         self.entries = {e.name: e for e in entries}
         self.default = default
         self.retired = {r.model_id: r for r in retired}
-        self._loaded: dict[str, SteppedModel] = {}
+        self._loaded: dict[str, AnyModel] = {}
 
     def names(self) -> list[str]:
         """Every name `get` accepts: registry names and the weights files' stems."""
@@ -114,16 +114,17 @@ class Registry:
                              f"decode it with ardmzip at commit {r.last_commit}")
         raise ModelError(f"file needs model number {model_id}, which this version of ardmzip does not have")
 
-    def load(self, entry: ModelEntry) -> SteppedModel:
+    def load(self, entry: ModelEntry) -> AnyModel:
         """The model with verified weights (cached)."""
         if entry.name not in self._loaded:
             if not entry.path.is_file():
                 raise ModelError(f"weights of model '{entry.name}' are missing: {entry.path}")
-            digest = file_sha256(entry.path)
+            data = entry.path.read_bytes()  # read once: hashed, then loaded from these very bytes
+            digest = hashlib.sha256(data).hexdigest()
             if digest != entry.sha256:
                 raise ModelError(f"weights of model '{entry.name}' do not match the registry "
                                  f"(sha256 {digest[:16]}..., expected {entry.sha256[:16]}...)")
-            self._loaded[entry.name] = load_coding_model(entry.path)
+            self._loaded[entry.name] = load_coding_model(data)
         return self._loaded[entry.name]
 
 

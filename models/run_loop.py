@@ -99,7 +99,7 @@ def training_batch(sources: list[tuple[torch.Tensor, int]], step: int, seed: int
     for k, (images, count) in enumerate(sources):
         if count:
             idx = torch.from_numpy(batch_indices(step, len(images), count, seed + 7919 * k)).to(images.device)
-            x = images[idx].permute(0, 3, 1, 2)
+            x = images[idx].permute(0, 3, 1, 2).contiguous()  # NCHW in memory too, as the convolutions expect
             parts.append(random_crops(x, crop, gen) if crop else x)
     x = torch.cat(parts)
     flip = torch.rand(len(x), generator=gen, device=gen.device) < 0.5

@@ -15,23 +15,31 @@ import torch
 from . import distributed
 
 
+RUN_OPTIONS: list[tuple[str, dict]] = [  # beyond data, run folder, threads and learning rate
+    ("--minutes", {"type": float, "default": 60.0}),
+    ("--batch", {"type": int, "default": 32, "help": "images per step (under torchrun, per process)"}),
+    ("--compile", {"action": "store_true", "help": "run the network through torch.compile"}),
+    ("--photos", {"type": float, "default": 0.0,
+                  "help": "share of each batch drawn from the natural-photo crops (DATA_DIR/photos; 1: photos only); "
+                          "the run is then evaluated on the photo validation crops"}),
+    ("--crop", {"type": int, "default": 0,
+                "help": "train on random crops of this side (needed to mix CIFAR-10 and photos; for a flow a multiple "
+                        "of 2**levels)"}),
+    ("--eval-minutes", {"type": float,
+                        "help": "minutes between evaluations of the EMA weights on the test images (default: the "
+                                "trainer's)"}),
+]
+
+
 def add_run_options(p: argparse.ArgumentParser, threads: int, lr: float) -> None:
-    """Data, run folder, time, threads, batch and learning rate: what every run of ``run_loop.run`` needs."""
+    """Data, run folder, time, threads, batch, learning rate, photos and crops: what every run of
+    ``run_loop.run`` takes."""
     p.add_argument("--data-dir", type=Path, required=True)
     p.add_argument("--out", type=Path, help="the run's folder: checkpoint, config and log (required to train)")
-    p.add_argument("--minutes", type=float, default=60.0)
     p.add_argument("--threads", type=int, default=threads)
-    p.add_argument("--batch", type=int, default=32)
     p.add_argument("--lr", type=float, default=lr)
-    p.add_argument("--compile", action="store_true", help="run the network through torch.compile")
-    p.add_argument("--photos", type=float, default=0.0,
-                   help="share of each batch drawn from the natural-photo crops (DATA_DIR/photos; 1: photos only); "
-                        "the run is then evaluated on the photo validation crops")
-    p.add_argument("--crop", type=int, default=0,
-                   help="train on random crops of this side (needed to mix CIFAR-10 and photos; for a flow a multiple "
-                        "of 2**levels)")
-    p.add_argument("--eval-minutes", type=float,
-                   help="minutes between evaluations of the EMA weights on the test images (default: the trainer's)")
+    for flag, options in RUN_OPTIONS:
+        p.add_argument(flag, **options)
 
 
 def add_flow_options(p: argparse.ArgumentParser, model_example: str) -> None:
