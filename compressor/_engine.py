@@ -32,7 +32,7 @@ from .archive_format import is_archive
 from .errors import ArdmzipError, CorruptFileError, FormatError, LimitError, UnsupportedImageError
 from .image_planes import ImageParts, join_image, plane_shapes, split_image
 from .model_file import ModelSpec
-from .registry import ModelEntry
+from .registry import FLOW_FAMILIES, REGISTRY, ModelEntry
 
 ImageLike = Union[Image.Image, np.ndarray, str, os.PathLike]
 Decoded = Union[Image.Image, np.ndarray]  # 16-bit RGB decodes to a uint16 array: Pillow cannot hold it
@@ -236,11 +236,21 @@ def image_parts(image: ImageLike, max_pixels: int, name: str | None = None) -> I
     return parts
 
 
+def default_model(parts: ImageParts, budget: int | None) -> tuple[str, int | None]:
+    """The registered model an image is coded with when none is named (by its size), and the budget asked
+    of it: a budget is the ARDMs' knob, so a one-pass flow picked by size takes none."""
+    name = REGISTRY.default_for(parts.width * parts.height)
+    return name, (None if REGISTRY.get(name).family in FLOW_FAMILIES else budget)
+
+
 def model_and_image(image: ImageLike, model: ModelSpec, budget: int | None,
                     max_pixels: int) -> tuple[ModelEntry, AnyModel, ImageParts, int]:
-    """The model, the image's planes and the budget to code them at, checked to fit one another."""
-    entry, resolved = resolve_model(model, budget)
+    """The model, the image's planes and the budget to code them at, checked to fit one another. With no model
+    named, the image's size picks it (``Registry.default_for``)."""
     parts = image_parts(image, max_pixels)
+    if model is None:
+        model, budget = default_model(parts, budget)
+    entry, resolved = resolve_model(model, budget)
     net, budget = load_model(entry, budget, resolved)
     check_fits(net, entry, [p.shape for p in parts.planes], parts.planes)
     return entry, net, parts, budget

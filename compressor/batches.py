@@ -75,28 +75,40 @@ def compress_many(images: Sequence[ImageLike], model: ModelSpec = None, budget: 
     """
     engine.check_precision(precision)
     engine.check_search(search)
-    entry, net, budget = engine.coding_model(model, budget)
+    coders: dict = {}  # (model spec, budget) -> (entry, net, budget): one for a named model, one per size class else
+
+    def coder(spec: ModelSpec, asked: int | None):
+        if (spec, asked) not in coders:
+            coders[spec, asked] = engine.coding_model(spec, asked)
+        return coders[spec, asked]
+
+    if model is not None:
+        coder(model, budget)  # a model that cannot load fails the call, not each image
     results: list = [None] * len(images)
-    ready = {}
+    ready, specs = {}, {}
     for i, image in enumerate(images):
         try:
             parts = engine.image_parts(image, max_pixels)
+            spec = (model, budget) if model is not None else engine.default_model(parts, budget)
+            entry, net, coded_budget = coder(*spec)
             engine.check_fits(net, entry, [p.shape for p in parts.planes], parts.planes)
-            engine.check_calls(engine.image_calls(net, [p.shape for p in parts.planes], budget), max_calls)
-            ready[i] = parts
+            engine.check_calls(engine.image_calls(net, [p.shape for p in parts.planes], coded_budget), max_calls)
+            ready[i], specs[i] = parts, spec
         except ArdmzipError as e:
             results[i] = _failed(e, return_errors)
     todo = sorted(ready)
-    keys = [tuple(p.shape for p in ready[i].planes) for i in todo]
+    keys = [(specs[i], tuple(p.shape for p in ready[i].planes)) for i in todo]
     with engine.torch_threads(threads):
         for members in batches(keys, [ready[i].width * ready[i].height for i in todo], batch):
             chosen = [todo[m] for m in members]
+            entry, net, coded_budget = coders[specs[chosen[0]]]  # one spec per batch: it is part of the key
             try:
-                coded = engine.encode_parts(entry, net, [ready[i] for i in chosen], budget, precision, search=search)
+                coded = engine.encode_parts(entry, net, [ready[i] for i in chosen], coded_budget, precision,
+                                            search=search)
             except MemoryError:  # short of memory for the batch: each image alone, as compress() codes it
                 if len(chosen) == 1:
                     raise
-                coded = [engine.encode_parts(entry, net, [ready[i]], budget, precision, search=search)[0]
+                coded = [engine.encode_parts(entry, net, [ready[i]], coded_budget, precision, search=search)[0]
                          for i in chosen]
             for i, data in zip(chosen, coded):
                 results[i] = data

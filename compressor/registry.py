@@ -78,11 +78,20 @@ def file_sha256(path: Path) -> str:
 
 
 class Registry:
-    def __init__(self, entries: list[ModelEntry], default: str, retired: list[RetiredModel] = ()):
+    def __init__(self, entries: list[ModelEntry], default: str, retired: list[RetiredModel] = (),
+                 default_above: tuple[int, str] | None = None):
         self.entries = {e.name: e for e in entries}
         self.default = default
+        self.default_above = default_above  # (pixels, model): images of more pixels default to that model
         self.retired = {r.model_id: r for r in retired}
         self._loaded: dict[str, AnyModel] = {}
+
+    def default_for(self, pixels: int) -> str:
+        """The model an image of `pixels` pixels is coded with when none is named: the default, or for an
+        image larger than a thumbnail the model named for those."""
+        if self.default_above is not None and pixels > self.default_above[0]:
+            return self.default_above[1]
+        return self.default
 
     def names(self) -> list[str]:
         """Every name `get` accepts: registry names and the weights files' stems."""
@@ -138,8 +147,9 @@ def registry_from_data(data: dict, weights_dir: Path = WEIGHTS_DIR) -> Registry:
     def fail(why: str):
         raise ModelError(f"model registry: {why}")
 
-    if not isinstance(data, dict) or set(data) != {"registry_version", "default", "models", "retired"}:
-        fail("expected the keys registry_version, default, models and retired")
+    if not isinstance(data, dict) or not {"registry_version", "default", "models", "retired"} <= set(data) \
+            or not set(data) <= {"registry_version", "default", "default_above", "models", "retired"}:
+        fail("expected the keys registry_version, default, models and retired (and default_above)")
     if data["registry_version"] != REGISTRY_VERSION:
         fail(f"version {data['registry_version']!r}, this ardmzip reads version {REGISTRY_VERSION}")
     numbers: dict[int, str] = {}
@@ -182,7 +192,13 @@ def registry_from_data(data: dict, weights_dir: Path = WEIGHTS_DIR) -> Registry:
                                   f"{m['description']}; see {m['card']}", m["family"], weights_dir / m["card"]))
     if data["default"] not in {e.name for e in entries}:
         fail(f"the default '{data['default']}' is not one of its models")
-    return Registry(entries, default=data["default"], retired=retired)
+    above = data.get("default_above")
+    if above is not None:
+        if not isinstance(above, dict) or set(above) != {"pixels", "model"} or not isinstance(above["pixels"], int) \
+                or above["pixels"] < 1 or above["model"] not in {e.name for e in entries}:
+            fail(f"default_above needs pixels (a positive integer) and model (one of its models): {above!r}")
+        above = (above["pixels"], above["model"])
+    return Registry(entries, default=data["default"], retired=retired, default_above=above)
 
 
 def load_registry(path: Path = REGISTRY_FILE) -> Registry:
