@@ -68,19 +68,29 @@ def cifar10_train(data_dir: str | Path) -> np.ndarray:
     folder holds only those (a lent GPU machine takes 64 MiB of files, less than the five strips). A strip is
     the shared PNG (``train_x_K.png``) or its WebP-lossless grid (``train_x_K.webp``, ``pack_grid``)."""
     root = Path(data_dir) / "cifar10"
-    strips = []
-    for k in range(TRAIN_STRIPS):
-        png, webp = root / f"train_x_{k}.png", root / f"train_x_{k}.webp"
-        if png.exists():
-            strips.append(np.asarray(Image.open(png)).reshape(-1, 32, 32, 3))
-        elif webp.exists():
-            strips.append(unpack_grid(np.asarray(Image.open(webp).convert("RGB")), 32))
-        else:
-            break
+    strips = _strips([root / f"train_x_{k}.png" for k in range(TRAIN_STRIPS)], 32)
     if not strips or any((root / f"train_x_{k}.{e}").exists() for k in range(len(strips), TRAIN_STRIPS)
                          for e in ("png", "webp")):
         raise DataError(f"{root}: CIFAR-10 train strips missing (want train_x_0.png or .webp, then 1, 2, ... in order)")
     return np.concatenate(strips)
+
+
+def _strips(pngs: list[Path], side: int) -> list[np.ndarray]:
+    """The strips of side x side RGB images in order, each from its PNG or else the WebP grid of the same name
+    (``pack_grid``), up to the first that has neither."""
+    strips = []
+    for png in pngs:
+        if png.exists():
+            strips.append(np.asarray(Image.open(png).convert("RGB")).reshape(-1, side, side, 3))
+        elif png.with_suffix(".webp").exists():
+            strips.append(_grid(png.with_suffix(".webp"), side))
+        else:
+            break
+    return strips
+
+
+def _grid(path: Path, side: int) -> np.ndarray:
+    return unpack_grid(np.asarray(Image.open(path).convert("RGB")), side)
 
 
 PHOTO_STRIPS = 4  # the photo crops' training set is stored as four PNG strips of 64x64 crops
@@ -91,13 +101,7 @@ def photo_train(data_dir: str | Path) -> np.ndarray:
     """The natural-photo training crops as (N, 64, 64, 3) uint8 (``photos/`` in the shared data: 8,103 crops of
     539 photographs, none from a test set), from its PNG strips or their WebP grids (``pack_grid``)."""
     root = Path(data_dir) / "photos"
-    strips = []
-    for k in range(PHOTO_STRIPS):
-        png, webp = root / f"train_{k}.png", root / f"train_{k}.webp"
-        if png.exists():
-            strips.append(np.asarray(Image.open(png).convert("RGB")).reshape(-1, PHOTO_SIDE, PHOTO_SIDE, 3))
-        elif webp.exists():
-            strips.append(unpack_grid(np.asarray(Image.open(webp).convert("RGB")), PHOTO_SIDE))
+    strips = _strips([root / f"train_{k}.png" for k in range(PHOTO_STRIPS)], PHOTO_SIDE)
     if not strips:
         raise DataError(f"{root}: photo training strips missing (want train_0.png ... train_{PHOTO_STRIPS - 1}.png)")
     return np.concatenate(strips)
@@ -110,7 +114,7 @@ def photo_val(data_dir: str | Path) -> np.ndarray:
     if path.exists():
         return np.load(path)
     if path.with_suffix(".webp").exists():
-        return unpack_grid(np.asarray(Image.open(path.with_suffix(".webp")).convert("RGB")), PHOTO_SIDE)
+        return _grid(path.with_suffix(".webp"), PHOTO_SIDE)
     raise DataError(f"{path}: photo validation crops missing")
 
 

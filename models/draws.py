@@ -62,12 +62,11 @@ def _dither_ranks(height: int, width: int, variants: torch.Tensor) -> torch.Tens
 
 def dispersed_ranks(seeds: torch.Tensor, shape: tuple[int, int, int]) -> torch.Tensor:
     """(B, C, H, W) generation step of each dimension in the dispersed order variant seeds[b]
-    (orders.dispersed_order over the flat (H, W, C) plane), on the seeds' device."""
+    (orders.dispersed_order over the flat (H, W, C) plane), on the seeds' device; seeds as ``family_ranks``
+    checks them (unchecked here: a check reads the seeds back to the host, every step)."""
     channels, height, width = shape
     n = height * width
     seeds = seeds.to(torch.int64)
-    if len(seeds) and int(seeds.max()) >= TRAINING_SEEDS // 8 * 8 * channels:
-        raise ValueError(f"dispersed variants for training are below {TRAINING_SEEDS}")
     rank = _dither_ranks(height, width, seeds % 8 + 8 * (seeds // (8 * channels)))  # (B, N)
     lead = (seeds // 8) % channels
     c = torch.arange(channels, device=seeds.device)
@@ -77,11 +76,18 @@ def dispersed_ranks(seeds: torch.Tensor, shape: tuple[int, int, int]) -> torch.T
     return steps.view(-1, height, width, channels).permute(0, 3, 1, 2)
 
 
-def family_ranks(family: str, seeds: torch.Tensor, shape: tuple[int, int, int]) -> torch.Tensor:
-    """(B, C, H, W) generation steps of the variants seeds[b] of an order family (dispersed; the random family's
-    variants are hashes the coder sorts, drawn in training as uniformly random orders instead)."""
+def _check_vectorized(family: str) -> None:
     if family != DISPERSED:
         raise ValueError(f"no vectorized variants of the {family} family")
+
+
+def family_ranks(family: str, seeds: torch.Tensor | list[int], shape: tuple[int, int, int]) -> torch.Tensor:
+    """(B, C, H, W) generation steps of the variants seeds[b] of an order family (dispersed; the random family's
+    variants are hashes the coder sorts, drawn in training as uniformly random orders instead)."""
+    _check_vectorized(family)
+    seeds = torch.as_tensor(seeds, dtype=torch.int64)
+    if len(seeds) and int(seeds.max()) >= TRAINING_SEEDS // 8 * 8 * shape[0]:
+        raise ValueError(f"dispersed variants for training are below {TRAINING_SEEDS}")
     return dispersed_ranks(seeds, shape)
 
 
@@ -90,8 +96,9 @@ def order_ranks(batch: int, shape: tuple[int, int, int], generator: torch.Genera
     """(B, C, H, W) generation steps of a uniformly random order per example, or of a random variant of `family`."""
     if family == RANDOM:
         return random_ranks(batch, shape, generator)
-    seeds = torch.randint(0, TRAINING_SEEDS, (batch,), generator=generator, device=device_of(generator))
-    return family_ranks(family, seeds, shape)
+    _check_vectorized(family)
+    return dispersed_ranks(torch.randint(0, TRAINING_SEEDS, (batch,), generator=generator,
+                                         device=device_of(generator)), shape)
 
 
 def call_bounds(edges: torch.Tensor, rows: torch.Tensor, steps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

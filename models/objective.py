@@ -35,12 +35,6 @@ class Prepared:
     score: Callable[[torch.Tensor], ObjectiveResult]
 
 
-def family_ranks(family: str, seeds, shape: tuple[int, int, int]) -> torch.Tensor:
-    """(B, C, H, W) generation step of each dimension in the order of `family` variant seeds[b]; the coder's
-    orders (orders.py) run over flat (H, W, C) planes."""
-    return draws.family_ranks(family, torch.as_tensor(seeds, dtype=torch.int64), shape)
-
-
 def random_visibility(batch: int, shape: tuple[int, int, int], generator: torch.Generator | None = None,
                       t: torch.Tensor | None = None, family: str = RANDOM):
     """t ~ U{0..D-1} (unless given) and an order per example (``draws.order_ranks``); visible = first t

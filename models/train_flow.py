@@ -40,7 +40,9 @@ def make_flow(family: str, model_config: dict) -> torch.nn.Module:
 
 
 def bits_per_dim(flow: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
-    return -flow.log_prob(x) / (x[0].numel() * LN2)
+    """-log2 p(x) per dimension of each array; `flow` is called (its forward is log_prob), so a distributed
+    wrapper of it serves too."""
+    return -flow(x) / (x[0].numel() * LN2)
 
 
 @torch.no_grad()
@@ -61,7 +63,7 @@ def train(family: str, model_config: dict, data_dir: Path, out: Path, cfg: FlowT
 
     def loss(call, x: torch.Tensor, gen: torch.Generator, shard: slice) -> torch.Tensor:
         x = view(x[shard])
-        return (-call(x) / (x[0].numel() * LN2)).sum() / (shard.stop - shard.start)
+        return bits_per_dim(call, x).sum() / (shard.stop - shard.start)
 
     config_json = {"family": family, "model": model_config, "train": asdict(cfg)}
     return run(FamilyRun(flow, loss, lambda net, images: evaluate(net, view(images))), data_dir, out, cfg,

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from ardmzip.models.draws import call_bounds, dispersed_ranks, order_ranks, padded_edges, random_ranks
+from ardmzip.models.draws import (call_bounds, dispersed_ranks, family_ranks, order_ranks, padded_edges,
+                                 random_ranks)
 from ardmzip.models.objective import CallPlans, _edges
 from ardmzip.models.orders import TRAINING_SEEDS, dispersed_order
 
@@ -31,7 +32,7 @@ def test_dispersed_ranks_are_the_coders_orders(shape):
 
 def test_dispersed_variants_beyond_the_training_seeds_are_refused():
     with pytest.raises(ValueError, match="below"):
-        dispersed_ranks(torch.tensor([TRAINING_SEEDS * 3]), (3, 4, 4))
+        family_ranks("dispersed", torch.tensor([TRAINING_SEEDS * 3]), (3, 4, 4))
 
 
 @pytest.mark.parametrize("family", ["random", "dispersed"])

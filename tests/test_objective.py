@@ -10,7 +10,8 @@ from ardmzip.codecs.order_latent import VARIANTS
 from ardmzip.models.ardm import channels_first
 from ardmzip.models.ardm_net import fraction_level, interval_inputs, network_inputs
 from ardmzip.models.data import grey_planes
-from ardmzip.models.objective import CallPlans, colour_and_grey, family_ranks, random_visibility, training_loss
+from ardmzip.models.draws import family_ranks
+from ardmzip.models.objective import CallPlans, colour_and_grey, random_visibility, training_loss
 from ardmzip.models.orders import TRAINING_SEEDS, dispersed_order
 from ardmzip.models.planner import plan
 from ardmzip.models.upscale import Digits, UpscaleARDM
