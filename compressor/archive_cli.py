@@ -39,7 +39,7 @@ def create(files: tuple[str, ...], archive: str, opts: Options, model: str | Non
     progress = LazyProgress(f"compressing {len(files)} images into {archive}", enabled=not opts.quiet)
     try:
         encoded = encode_archive([(Path(src).name, src) for src in files], model=model, budget=budget,
-                                 orders=orders, threads=opts.threads, progress=progress, max_pixels=opts.max_pixels,
+                                 orders=orders, threads=opts.torch_threads, progress=progress, max_pixels=opts.max_pixels,
                                  max_total_pixels=opts.max_archive_pixels, max_calls=opts.max_calls)
     finally:
         progress.close()
@@ -90,7 +90,7 @@ def extract(src: str, raw: bytes, opts: Options, test: bool, model: str | None) 
     progress = LazyProgress(f"decompressing {src}", enabled=not opts.quiet)
     try:
         with _named(src):
-            images = decompress_archive(raw, threads=opts.threads, progress=progress,
+            images = decompress_archive(raw, threads=opts.torch_threads, progress=progress,
                                         model=Path(model) if model else None, max_pixels=opts.max_pixels,
                                         max_total_pixels=opts.max_archive_pixels, max_calls=opts.max_calls)
     finally:

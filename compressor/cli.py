@@ -66,7 +66,7 @@ common = [
     click.option("--rm", "remove", is_flag=True, help="Remove the input after success (kept by default)."),
     click.option("-q", "--quiet", is_flag=True, help="No messages but errors."),
     click.option("-v", "--verbose", is_flag=True, help="Report sizes, bits/dim and time per file."),
-    click.option("--threads", type=click.IntRange(min=1), help="Torch threads (results do not depend on it)."),
+    click.option("--threads", type=click.IntRange(min=1), help="Torch threads (default: the cores not busy with other work; results do not depend on it)."),
     click.option("--max-pixels", type=click.IntRange(1, api.MAX_PIXELS), default=api.DEFAULT_MAX_PIXELS,
                  show_default=True, help="Refuse larger images (guards memory against decompression bombs)."),
     click.option("--max-archive-pixels", type=click.IntRange(min=1), default=DEFAULT_MAX_TOTAL_PIXELS,

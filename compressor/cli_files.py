@@ -19,6 +19,7 @@ import click
 from . import api
 from .archive import DEFAULT_MAX_TOTAL_PIXELS
 from .archive_format import extracted_name
+from .cpus import idle_cores
 from .errors import ArdmzipError
 
 SUFFIX = ".ardm"
@@ -37,6 +38,11 @@ class Options:
     max_pixels: int
     max_archive_pixels: int = DEFAULT_MAX_TOTAL_PIXELS  # an archive's pixels in all
     max_calls: int = api.DEFAULT_MAX_CALLS  # network calls per image
+
+    @property
+    def torch_threads(self) -> int:
+        """Threads for one file's coding: as asked, else the cores not busy with other work."""
+        return self.threads or idle_cores()
 
 
 class LazyProgress:

@@ -43,7 +43,7 @@ def compress_one(src: str, opts: Options, model: str | None, budget: int | None,
         say(opts, f"ardmzip: warning: {src} is {image.format}, a lossy format: the .ardm file keeps its decoded "
                   f"pixels exactly and will be larger than the {image.format} file")
     try:
-        data = api.compress(image, model=model, budget=budget, threads=opts.threads, progress=progress,
+        data = api.compress(image, model=model, budget=budget, threads=opts.torch_threads, progress=progress,
                             max_pixels=opts.max_pixels, max_calls=opts.max_calls, search=search)
     finally:
         progress.close()
@@ -69,7 +69,7 @@ def decompress_one(src: str, opts: Options, test: bool, model: str | None) -> No
     progress = LazyProgress(f"decompressing {src}", enabled=not opts.quiet)
     t0 = time.perf_counter()
     try:
-        image = api.decompress(raw, threads=opts.threads, progress=progress, model=Path(model) if model else None,
+        image = api.decompress(raw, threads=opts.torch_threads, progress=progress, model=Path(model) if model else None,
                                max_pixels=opts.max_pixels, max_calls=opts.max_calls)
     except ArdmzipError as e:
         raise ArdmzipError(f"{src}: {e}") from None

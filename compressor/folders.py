@@ -31,6 +31,7 @@ from . import api, batches, processes
 from .archive_format import is_archive
 from .cli_files import (LOSSY_FORMATS, SUFFIX, Options, check_target, decompressed_name, finish, new_folders,
                         write_output)
+from .cpus import idle_cores
 from .errors import ArdmzipError
 
 OK, SKIPPED, FAILED = "ok", "skipped", "failed"
@@ -51,14 +52,9 @@ class FolderConfig:
 
     @property
     def threads(self) -> int:
-        """Torch threads per worker: as asked, else the cores shared out among the workers, at least
-        one each (results never depend on it; one worker would otherwise take torch's own default)."""
-        return self.opts.threads or max(1, cores() // self.jobs)
-
-
-def cores() -> int:
-    """The CPU cores this process may run on."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        """Torch threads per worker: as asked, else the idle cores shared out among the workers, at least
+        one each (results never depend on it)."""
+        return self.opts.threads or max(1, idle_cores() // self.jobs)
 
 
 @dataclass(frozen=True)

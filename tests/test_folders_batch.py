@@ -128,7 +128,7 @@ def test_batches_need_r(tiny_registry):
 
 @pytest.mark.parametrize("jobs,asked,want", [(1, None, 4), (2, None, 2), (3, None, 1), (8, None, 1), (2, 3, 3)])
 def test_each_worker_gets_its_share_of_the_cores(monkeypatch, jobs, asked, want):
-    monkeypatch.setattr(folders, "cores", lambda: 4)
+    monkeypatch.setattr(folders, "idle_cores", lambda: 4)
     opts = Options(None, False, False, False, True, False, asked, 1 << 24)
     assert folders.FolderConfig(decompress=False, opts=opts, jobs=jobs).threads == want
 
@@ -143,7 +143,7 @@ def test_one_worker_codes_with_every_core_unless_told(tiny_registry, tmp_path, m
         return encode(*args, **kwargs)
 
     monkeypatch.setattr(engine, "encode_parts", spy)
-    monkeypatch.setattr(folders, "cores", lambda: 3)
+    monkeypatch.setattr(folders, "idle_cores", lambda: 3)
     shutil.copy(FIXTURES / "kodim05_crop17x33.png", tmp_path / "x.png")
     opts = Options(None, False, False, False, True, False, None, 1 << 24)
     for jobs in (1, 2):
