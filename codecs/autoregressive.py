@@ -19,7 +19,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .ans import AnsCoder, frequency_table, pop_symbols, push_symbols
-from .coding_model import BatchWeights, SteppedModel, Weights  # noqa: F401 (where callers found them before)
+from .coding_model import BatchWeights, SteppedModel, Weights
 from .quantize import DEFAULT_PRECISION, ideal_bits
 
 Progress = Callable[[int], None]  # called with the number of model calls just finished

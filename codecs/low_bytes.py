@@ -12,11 +12,9 @@ whole 16-bit value: a low byte is cheap where the image is smooth at 16-bit prec
 
 A sample's 256 possible low bytes (its high byte is known) get Laplace weights exp(-|v - prediction| / t),
 with t = (base + m * spread of the neighbours) / 4. The encoder picks (m, base) per pass from a
-small set (measured on a sample of the pass) and codes the choice uniformly. The exponential is an
-integer table built by integer multiplication, so the decoder's tables are identical anywhere.
-(Laplace weights and the mean of four were kept over Gaussian and 1 / (t + d)^2 weights and an
-edge-directed prediction after development trials on the benchmark's elevation model, made with an
-earlier split of the samples and not kept, so their figures are not quoted.)
+small set (the fewest ideal bits on a sample of the pass) and codes the choice uniformly. The exponential
+is an integer table built by integer multiplication, so the decoder's tables are identical anywhere.
+(Why Laplace weights and the mean of four: docs/how-it-works.md, 16-bit images.)
 """
 
 from __future__ import annotations

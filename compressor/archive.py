@@ -29,7 +29,7 @@ from .errors import ArdmzipError, CorruptFileError, FormatError, LimitError, Uns
 from .image_planes import ImageParts, join_image, plane_shapes
 from .model_file import ModelSpec
 
-DEFAULT_ORDERS = 4  # measured 0.009-0.017 bits/dim below the fixed order (K = 0) on its bits-back images, 4x the time
+DEFAULT_ORDERS = 4  # smaller archives than K = 0 at a few times the time: chosen by measurement (docs/dataset-mode.md)
 MAX_ORDERS = 64  # decoding weighs every order with a full pass, so a file may not ask for unboundedly many
 DEFAULT_MAX_TOTAL_PIXELS = 1 << 28  # decoding holds every image: at most about 1 GB of pixels by default
 

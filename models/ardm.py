@@ -17,7 +17,7 @@ from .integer_net import IntegerARDMNet
 from .orders import RANDOM, check_family, family_order
 from .planner import plan
 
-TILE = 256  # feature tile edge; measured on Kodak (README, large images): bounded memory, no slower
+TILE = 256  # feature tile edge: bounded memory, no slower; chosen by measurement (docs/how-it-works.md, Large images)
 
 def check_order(order: np.ndarray, d: int) -> np.ndarray:
     """A given generation order, refused unless it is a permutation of the d dimensions."""

@@ -81,9 +81,9 @@ class QConv2d(nn.Conv2d):
 @contextlib.contextmanager
 def bfloat16_convs(net: nn.Module, on: bool = True) -> Iterator[None]:
     """The net's convolutions in bfloat16 inside (each output summed in float32, then rounded to bfloat16;
-    bias, activations and head in float32): a training step up to twice as fast on CPUs with AMX or
-    AVX512-BF16, for a forward pass within about 0.002 bits/dim of float32 (v6 on 256 test images).
-    Evaluation, export and the integer network that codes never use it."""
+    bias, activations and head in float32): faster training steps on CPUs with AMX or AVX512-BF16 (or a GPU)
+    for a forward pass close to float32's (docs/training.md, --bfloat16). Evaluation, export and the integer
+    network that codes never use it."""
     convs = [m for m in net.modules() if isinstance(m, QConv2d)]
     for m in convs:
         m.bfloat16 = on

@@ -24,8 +24,8 @@ LoadedModel = Union[OrderAgnosticARDM, UpscaleARDM, ExactFlow]
 
 def load_coding_model(source: str | Path | bytes) -> LoadedModel:
     """The coding model of a model file, or of its bytes (read once: a caller that hashes them loads the
-    very bytes it checked). The file says whether its budget is planned: the first shipped model predates
-    the planner and keeps even splits, so its files still decode."""
+    very bytes it checked). The file says whether its budget is planned; one that does not say so gets even
+    splits, as models made before the planner were coded (docs/how-it-works.md, Budget planner)."""
     name = "model file" if isinstance(source, bytes) else source
     meta, tensors = read(source if isinstance(source, bytes) else Path(source).read_bytes())
     if meta.get("family") in FLOW_FAMILIES:
@@ -38,7 +38,7 @@ def load_coding_model(source: str | Path | bytes) -> LoadedModel:
         if not (isinstance(loss, list) and 1 <= len(loss) <= 4096
                 and all(isinstance(v, (int, float)) and 0 <= v <= 64 for v in loss)):
             raise ValueError("model file's step_loss_bits must be 1 to 4096 numbers in [0, 64]")
-    order = info.get("order", RANDOM)  # files before v11 name no family: their models code in random orders
+    order = info.get("order", RANDOM)  # a file naming no family predates them: random orders
     if net.config.branching == 256:
         return OrderAgnosticARDM(net, loss, order_family=order)
     return UpscaleARDM(net, net.config.branching, loss, share_by_loss=info.get("stage_budgets") == PLANNED,

@@ -123,7 +123,7 @@ GRID_COLUMNS = 100  # images per row of a packed grid, when their count allows
 
 def pack_grid(images: np.ndarray) -> np.ndarray:
     """(N, S, S, C) images as one (rows * S, columns * S, C) picture, row-major: the shape in which WebP
-    lossless stores CIFAR-10 strips a fifth smaller than PNG (a lent GPU machine's 64 MiB)."""
+    lossless stores CIFAR-10 strips smaller than PNG does (docs/training.md, On a lent GPU: 64 MiB a call)."""
     n, side = images.shape[:2]
     cols = GRID_COLUMNS if n % GRID_COLUMNS == 0 else n
     return images.reshape(n // cols, cols, side, side, -1).transpose(0, 2, 1, 3, 4).reshape(

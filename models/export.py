@@ -47,9 +47,10 @@ def trained_grey(cfg: dict) -> float:
 
 
 def export_order(cfg: dict, order: str | None) -> str:
-    """The family the exported model codes in. An order-agnostic net codes in any: dispersed unless told
-    (measured for OA-ARDMs only; a depth-upscaling one stays random). A net trained on the coder's calls codes
-    only in the family it trained in."""
+    """The family the exported model codes in. An order-agnostic net codes in any: dispersed unless told for
+    a plain OA-ARDM, where dispersed orders were measured to code smaller (docs/how-it-works.md, Generation
+    orders); random for a depth-upscaling one. A net trained on the coder's calls codes only in the family it
+    trained in."""
     trained = trained_order(cfg)
     if trained_plans(cfg) is None:
         if order is None:
@@ -83,8 +84,7 @@ def export(run_dir: Path, out: Path, weights: str = "ema", calibration: np.ndarr
            selection: np.ndarray | None = None, order: str | None = None) -> str:
     """Write the model file from the run's EMA (or raw, the last step's) weights; returns its sha256.
 
-    order: the generation order family its files are coded in (orders.py; ``export_order``): dispersed
-    codes smaller than the random orders of earlier files at every budget measured, with the same network.
+    order: the generation order family its files are coded in (orders.py; ``export_order``).
 
     calibration: (N, H, W, 3) uint8 training images on which to measure the planner's L_t for the
     exported weights (``calibrate.py``; in random orders: in a fixed family the mean over hidden sub-pixels

@@ -1,14 +1,14 @@
 """Generation orders: which dimension of an image plane an ARDM generates when, given by a family and a seed.
 
-"random": a pseudo-random permutation per seed, the order every model before v11 was coded in (and
-trained in: order-agnostic training draws uniformly random orders). "dispersed": an ordered-dither
-order. Pixels are ranked by their Bayer threshold, so every prefix of the order is spread evenly over
-the image (each network call's pixels sit between those already known), and a plane's C channels
-follow the same ranking shifted by N/C pixels each, so a pixel's channels come in different calls,
-each able to see the others coded before it. At budget 32 the v10 network codes CIFAR-10 test images
-0.06 bits/dim smaller in it than in the random order, 0.11 at budget 10 (README). A seed picks a
-variant: a symmetry of the dither square, which channel leads, and for larger seeds a bit-flip of the
-coordinates, all still dispersed. Both are integer computations, the same on every machine.
+"random": a pseudo-random permutation per seed, the order of model files that name it or no family (and
+the kind order-agnostic training draws: uniformly random orders). "dispersed": an ordered-dither order.
+Pixels are ranked by their Bayer threshold, so every prefix of the order is spread evenly over the
+image (each network call's pixels sit between those already known), and a plane's C channels follow
+the same ranking shifted by N/C pixels each, so a pixel's channels come in different calls, each able
+to see the others coded before it; the same network codes smaller in it than in random orders
+(docs/how-it-works.md, Generation orders). A seed picks a variant: a symmetry of the dither square,
+which channel leads, and for larger seeds a bit-flip of the coordinates, all still dispersed. Both are
+integer computations, the same on every machine.
 """
 
 from __future__ import annotations

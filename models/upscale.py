@@ -76,8 +76,8 @@ class UpscaleARDM(SteppedARDM):
     def __init__(self, net: IntegerARDMNet, branching: int, step_loss: Sequence[float] | None = None,
                  tile: int = TILE, share_by_loss: bool = False, order_family: str = RANDOM):
         """step_loss: L_t over the whole generation (all stages, in order); None splits calls evenly.
-        share_by_loss: split the budget between stages by their L_t too (otherwise evenly; the first
-        upscaling model's files were made that way). order_family: the orders of each stage (orders.py)."""
+        share_by_loss: split the budget between stages by their L_t too (otherwise evenly, for model files
+        that do not ask for it). order_family: the orders of each stage (orders.py)."""
         super().__init__(order_family)
         self.net = net
         self.digits = Digits(branching)
