@@ -15,8 +15,8 @@ from typing import Callable, Iterator
 from . import api
 from .archive import encode_archive, decompress_archive, inspect_archive
 from .archive_format import check_names, extracted_name
-from .cli_files import (SUFFIX, LazyProgress, Options, check_target, new_folders, read_input, same_file, say,
-                        write_output, write_outputs)
+from .cli_files import (SUFFIX, LazyProgress, Options, check_target, new_folders, read_input, refuse_ardmzip,
+                        same_file, say, write_output, write_outputs)
 from .errors import ArdmzipError
 from .header import EXTERNAL_MODEL_ID
 from .registry import REGISTRY
@@ -34,7 +34,7 @@ def create(files: tuple[str, ...], archive: str, opts: Options, model: str | Non
             raise ArdmzipError(f"{src}: input and output are the same file")
     check_target(target, opts)
     for src in files:
-        read_input(src)  # the same one-line refusals as single files: missing, a folder, unreadable
+        refuse_ardmzip(src, read_input(src))  # as single files: missing, a folder, unreadable, an .ardm file
     t0 = time.perf_counter()
     progress = LazyProgress(f"compressing {len(files)} images into {archive}", enabled=not opts.quiet)
     try:

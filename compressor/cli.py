@@ -127,7 +127,13 @@ def _options(output, to_stdout, force, keep, remove, quiet, verbose, threads, ma
 PLUGINS = "ardmzip.commands"  # entry points of commands other packages add: `bench`, from ardmzip.benchmarks
 
 
-@click.group(cls=DefaultGroup, plugins=PLUGINS, context_settings={"help_option_names": ["-h", "--help"]},
+def _bare() -> list[str]:
+    """No argument, as gzip: data piped in is compressed to standard output (`ardmzip -`); at a terminal,
+    where nothing is piped in, the help."""
+    return [] if cli_files.stdin_is_terminal() else ["-"]
+
+
+@click.group(cls=DefaultGroup, plugins=PLUGINS, bare=_bare, context_settings={"help_option_names": ["-h", "--help"]},
              subcommand_metavar="[FILE]... | COMMAND [ARGS]...")
 @click.version_option(
     None, "-V", "--version", package_name="ardmzip", prog_name="ardmzip",
@@ -205,7 +211,8 @@ def decompress(files, recursive, jobs, out_dir, batch, test, model, **common):
 @click.command("ardmzip", cls=DefaultCommand)
 @click.argument("files", nargs=-1)
 @click.option("-d", "--decompress", "decompress_all", is_flag=True, help="Decompress every FILE, whatever its suffix.")
-@click.option("-z", "--compress", "compress_all", is_flag=True, help="Compress every FILE, even one ending in .ardm.")
+@click.option("-z", "--compress", "compress_all", is_flag=True,
+              help="Compress every FILE (one ending in .ardm needs -f); an ardmzip file is refused, -f or not.")
 @test_option
 @with_common
 @_model_option("Compressing: a registered model or a .safetensors model file; decompressing: the model file "

@@ -18,9 +18,10 @@ import click
 
 from . import api
 from .archive import DEFAULT_MAX_TOTAL_PIXELS
-from .archive_format import extracted_name
+from .archive_format import extracted_name, is_archive
 from .cpus import idle_cores
 from .errors import ArdmzipError
+from .header import MAGIC
 
 SUFFIX = ".ardm"
 LOSSY_FORMATS = ("JPEG", "MPO")
@@ -94,6 +95,19 @@ def read_input(name: str, verb: str | None = None) -> bytes:
         return p.read_bytes()
     except OSError as e:
         raise ArdmzipError(f"{name}: cannot read ({e.strerror})") from None
+
+
+def is_ardmzip(raw: bytes) -> bool:
+    """A single-image file or an archive, whatever its name."""
+    return raw.startswith(MAGIC) or is_archive(raw)
+
+
+def refuse_ardmzip(src: str, raw: bytes) -> None:
+    """Compressing an ardmzip file would decode it (Pillow reads them) only to code its pixels again: slow,
+    and pointless, so it is refused whatever its name and -f (decompress it first to recode it)."""
+    if is_ardmzip(raw):
+        raise ArdmzipError(f"{'standard input' if src == '-' else src} is already an ardmzip file -- "
+                           "not compressed again")
 
 
 def stdout_is_terminal() -> bool:

@@ -4,7 +4,8 @@
 argument that names a command (``ardmzip compress ...``) or is one of the group's own options
 (``-h``, ``-V``) keeps its meaning. A file named like a command is reached as ``ardmzip -- compress``
 or ``ardmzip ./compress``; a bare word that is neither a command nor an existing file is the usage
-error a mistyped command was before (``No such command``, with click's suggestion).
+error a mistyped command was before (``No such command``, with click's suggestion). A command line
+with no argument at all stands for what `bare` says: ``ardmzip`` with data piped in is ``ardmzip -``.
 
 Other packages add commands through an entry-point group (``plugins``): the benchmarks add ``bench``
 so that the library never imports them; such a command is loaded only when it runs or is listed.
@@ -13,26 +14,36 @@ so that the library never imports them; such a command is loaded only when it ru
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from importlib.metadata import EntryPoint, entry_points
 
 import click
 
 
-class DefaultCommand(click.Command):
-    """The default command: its usage line reads ``ardmzip [OPTIONS] ...``, with no command word."""
+class _DefaultContext(click.Context):
+    """The default command's context: its path is the group's, as no command word was typed."""
 
-    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        path = ctx.parent.command_path if ctx.parent is not None else ctx.command_path
-        formatter.write_usage(path, " ".join(self.collect_usage_pieces(ctx)))
+    @property
+    def command_path(self) -> str:
+        return self.parent.command_path if self.parent is not None else super().command_path
+
+
+class DefaultCommand(click.Command):
+    """The default command: its usage line and usage errors' hint read ``ardmzip ...``, with no command word
+    (not ``ardmzip ardmzip``)."""
+
+    context_class = _DefaultContext
 
 
 class DefaultGroup(click.Group):
     """Runs `default` when the first argument is neither a command nor one of the group's options."""
 
-    def __init__(self, *args, default: click.Command | None = None, plugins: str | None = None, **kwargs):
+    def __init__(self, *args, default: click.Command | None = None, plugins: str | None = None,
+                 bare: Callable[[], list[str]] = list, **kwargs):
         super().__init__(*args, **kwargs)
         self.default = default
         self.plugins = plugins  # the entry-point group of commands other packages add
+        self.bare = bare  # the arguments a command line with none stands for ([]: the help)
         self._found: dict[str, EntryPoint] | None = None
 
     def _plugins(self) -> dict[str, EntryPoint]:
@@ -58,6 +69,8 @@ class DefaultGroup(click.Group):
         return any(arg in p.opts or arg in p.secondary_opts for p in self.get_params(ctx))
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args and not ctx.resilient_parsing:  # not while completing, which also starts with none
+            args = self.bare()
         if self.default is not None and args and not self.has_command(args[0]) and not self._own_option(ctx, args[0]):
             args = ["--", *args]  # the group parses none of them: they all go to the default command
         return super().parse_args(ctx, args)

@@ -14,7 +14,7 @@ from typing import Callable
 from . import api, archive_cli
 from .archive_format import is_archive
 from .cli_files import (LOSSY_FORMATS, SUFFIX, LazyProgress, Options, check_target, check_terminal, decompressed_name,
-                        finish, read_input, say, write_output)
+                        finish, read_input, refuse_ardmzip, say, write_output)
 from .errors import ArdmzipError
 
 
@@ -33,6 +33,7 @@ def compress_one(src: str, opts: Options, model: str | None, budget: int | None,
         check_terminal(opts, "compressed data")
     target = _target(src, opts, lambda p: p.with_name(p.name + SUFFIX))
     raw = read_input(src, "compress")
+    refuse_ardmzip(src, raw)
     if src != "-" and src.endswith(SUFFIX) and not opts.force:
         raise ArdmzipError(f"{src} already has the {SUFFIX} suffix -- skipped (use -f to compress anyway)")
     check_target(target, opts, src)

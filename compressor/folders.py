@@ -29,8 +29,8 @@ from PIL import Image, UnidentifiedImageError
 
 from . import api, batches, processes
 from .archive_format import is_archive
-from .cli_files import (LOSSY_FORMATS, SUFFIX, Options, check_target, decompressed_name, finish, new_folders,
-                        write_output)
+from .cli_files import (LOSSY_FORMATS, SUFFIX, Options, check_target, decompressed_name, finish, is_ardmzip,
+                        new_folders, write_output)
 from .cpus import idle_cores
 from .errors import ArdmzipError
 
@@ -120,8 +120,11 @@ def _mark_clashes(jobs: list[Job]) -> list[Job]:
 
 
 def _read_image(job: Job, cfg: FolderConfig, out: Outcome) -> tuple[bytes, Any] | None:
-    """The file's bytes and image, or None when it is not an image (skipped)."""
+    """The file's bytes and image, or None when it is not an image or already an ardmzip file (skipped)."""
     raw = job.src.read_bytes()
+    if is_ardmzip(raw):  # not named .ardm, else plan() had left it out
+        out.status, out.message = SKIPPED, "already an ardmzip file"
+        return None
     try:
         Image.open(io.BytesIO(raw))  # identifies the format from its header only
     except UnidentifiedImageError:

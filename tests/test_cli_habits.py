@@ -46,9 +46,9 @@ def test_d_decompresses_and_z_compresses_every_file(work):
     assert "unknown suffix" in one_line_error(run("-d", PHOTO))  # -d as decompress: .ardm files only
     r = run("-d", "-o", work / "back.png", f"{PHOTO}.ardm")
     assert r.exit_code == 0 and same_pixels(work / "back.png", work / PHOTO)
-    assert "already has the .ardm suffix" in one_line_error(run("-z", f"{PHOTO}.ardm"))
-    assert run("-z", "-f", "--budget", 2, f"{PHOTO}.ardm").exit_code == 0  # as compress -f
-    assert (work / f"{PHOTO}.ardm.ardm").exists()
+    shutil.copy(work / PHOTO, work / "pic.ardm")  # an image misnamed .ardm: compressed with -f, as gzip -f
+    assert "already has the .ardm suffix" in one_line_error(run("-z", "pic.ardm"))
+    assert run("-z", "-f", "--budget", 2, "pic.ardm").exit_code == 0 and (work / "pic.ardm.ardm").exists()
     r = run("-t", "-v", f"{PHOTO}.ardm")  # -t tests, as gzip -t
     assert r.exit_code == 0 and "OK" in r.stderr
 
@@ -162,3 +162,46 @@ def test_a_folder_without_r_gets_a_hint(work):
     assert r.exit_code == 0 and (work / "photos" / f"{PHOTO}.ardm").exists()
     r = run("-d", "-r", "-q", "--out-dir", "out", "photos")
     assert r.exit_code == 0 and same_pixels(work / "out" / PHOTO, work / PHOTO)
+
+
+def test_piped_standard_input_with_no_argument_is_compressed_as_gzip_does(work, monkeypatch):
+    r = run(input=(work / PHOTO).read_bytes())  # `cat a.png | ardmzip`, as `ardmzip -c -`
+    assert r.exit_code == 0 and r.stdout_bytes.startswith(b"ARZ"), r.output
+    monkeypatch.setattr(cli_files, "stdin_is_terminal", lambda: True)
+    r = run()  # at a terminal, nothing to read: the help
+    assert r.exit_code == 2 and "[FILE]... | COMMAND" in r.output and r.stdout_bytes == b""
+
+
+def test_piped_standard_input_is_not_compressed_to_a_terminal(work, terminal):
+    r = run(input=(work / PHOTO).read_bytes())
+    assert one_line_error(r) == "ardmzip: compressed data not written to a terminal. Use -f to force"
+
+
+@pytest.mark.parametrize("args", [["--nonsense", PHOTO], ["--budget", 0, PHOTO], ["-d", "--nonsense"]])
+def test_usage_errors_with_no_command_name_the_program_once(work, args):
+    r = run(*args)
+    assert r.exit_code == 2 and "Try 'ardmzip --help' for help." in r.stderr and "ardmzip ardmzip" not in r.output
+
+
+def test_an_ardmzip_file_is_never_compressed_again(work):
+    assert run("--budget", 2, PHOTO).exit_code == 0
+    ardm = f"{PHOTO}.ardm"
+    (work / "tree").mkdir()
+    renamed = work / "tree" / "renamed.bin"
+    shutil.copy(work / ardm, renamed)
+    for args in (["-z", "-f", ardm], ["compress", "-f", ardm], ["-z", ardm], ["compress", ardm], [renamed],
+                 ["compress", "-f", renamed]):
+        assert one_line_error(run(*args)).endswith("is already an ardmzip file -- not compressed again"), args
+    r = run("-z", "-c", "-f", "-", input=(work / ardm).read_bytes())
+    assert one_line_error(r) == "ardmzip: standard input is already an ardmzip file -- not compressed again"
+    assert "already an ardmzip file" in one_line_error(run("compress", "--archive", "set.ardm", PHOTO, renamed))
+    assert sorted(p.name for p in work.rglob("*")) == sorted([PHOTO, ardm, "tree", "renamed.bin"])
+    r = run("-r", "--budget", 2, "tree")  # in a tree it is skipped, as a file that is not an image is
+    assert r.exit_code == 0 and "renamed.bin: skipped, already an ardmzip file" in r.stderr
+    assert not (work / "tree" / "renamed.bin.ardm").exists()
+
+
+def test_z_help_says_what_z_does(work):
+    text = " ".join(run("-h").stdout.split())
+    assert ("-z, --compress Compress every FILE (one ending in .ardm needs -f); an ardmzip file is refused, "
+            "-f or not.") in text
