@@ -15,17 +15,17 @@ class Row:
     """One measurement; a row that is not `lossless` (or has an `error`) is reported, never averaged."""
 
     dataset: str
-    image: str
-    codec: str
-    library: str
-    dims: int
-    lossless: bool
-    bytes: int | None = None
-    bpd: float | None = None
+    image: str  # its name within the dataset
+    codec: str  # as tables show it, e.g. ardmzip-ardm-mix-c10-b32
+    library: str  # what coded it, with its version
+    dims: int  # sub-pixels: height x width x channels
+    lossless: bool  # the decoded image equalled the original
+    bytes: int | None = None  # of the whole file, header and checksums included
+    bpd: float | None = None  # 8 x bytes / dims
     encode_s: float | None = None
     decode_s: float | None = None
-    nll_bpd: float | None = None
-    calls: int | None = None
+    nll_bpd: float | None = None  # the model's own -log2 p, per dimension: bpd less the coder's overhead
+    calls: int | None = None  # network calls per image
     budget: int | None = None
     error: str | None = None
 
