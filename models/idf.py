@@ -300,13 +300,18 @@ class IntegerIDF(ExactFlow):
     def prior_batch(self, shape: tuple[int, ...], k: int, parts: list[np.ndarray], batch: int):
         c, h, w = self._part_shape(shape, k)
         p = self.head.params
-        if k == 0:
-            q = self.top.view(1, c, 1, p).expand(batch, c, h * w, p)
-        else:
-            cond = self._descend(self._parts(shape, parts), k)
-            q = self.splits[self.cfg.levels - 1 - k](cond).view(batch, c, p, h * w).transpose(2, 3)
-        starts, weights = integer_window(self.head, q.reshape(-1, p), self.tables)
         n = c * h * w
+        if k == 0:  # one free mixture per channel: every latent of a channel has the same row, made once
+            starts, weights = integer_window(self.head, self.top.view(c, p), self.tables)
+            table = weights(np.arange(c))
+
+            def top_weights(rows: np.ndarray) -> np.ndarray:
+                return np.broadcast_to(table[rows // (h * w)], (batch, len(rows), table.shape[1]))
+
+            return np.broadcast_to(np.repeat(starts, h * w), (batch, n)), top_weights
+        cond = self._descend(self._parts(shape, parts), k)
+        q = self.splits[self.cfg.levels - 1 - k](cond).view(batch, c, p, h * w).transpose(2, 3)
+        starts, weights = integer_window(self.head, q.reshape(-1, p), self.tables)
         offsets = np.arange(batch)[:, None] * n
 
         def batch_weights(rows: np.ndarray) -> np.ndarray:
