@@ -48,6 +48,11 @@ class AutoregressiveCodec:
     def calls(self) -> int:
         return len(self._schedule())
 
+    @property
+    def steps(self) -> int:
+        """Progress units: network calls."""
+        return self.calls
+
     def _schedule(self) -> Sequence[np.ndarray]:
         """Made once per codec: a large image's order takes seconds, and the decoder counts its calls
         (the --max-calls check) before it codes them."""

@@ -77,8 +77,8 @@ class SteppedModel(CodingModel, Protocol):
 class LatentModel(CodingModel, Protocol):
     bounded: bool  # latents always lie in their window: no tails, no escapes (codecs/flow.py)
 
-    def parts(self, shape: tuple[int, ...]) -> int:
-        """How many latent parts an array of `shape` maps to."""
+    def part_sizes(self, shape: tuple[int, ...]) -> list[int]:
+        """The number of latents in each part an array of `shape` maps to, in decoding order."""
 
     def forward(self, x: np.ndarray) -> list[np.ndarray]:
         """The array's latents: flat int64 parts in decoding order."""

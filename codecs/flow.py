@@ -75,12 +75,18 @@ class FlowCodec:
     model: LatentModel
     shape: tuple[int, ...]
     precision: int = DEFAULT_PRECISION
-    progress: Callable[[int], None] | None = None
+    progress: Callable[[int], None] | None = None  # called with the latents of one array just coded
     calls: int = 1  # one pass of the flow, whatever the image
 
-    def _tick(self) -> None:
+    @property
+    def steps(self) -> int:
+        """Progress units of one array: its latents, ticked chunk by chunk as their tables are coded (the
+        tables, not the flow's pass, take most of a large image's time)."""
+        return sum(self.model.part_sizes(self.shape))
+
+    def _tick(self, latents: int) -> None:
         if self.progress:
-            self.progress(1)
+            self.progress(latents)
 
     def _symbols(self, part: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Window symbols, and the rows in the low / high tail with their distance past the edge."""
@@ -127,7 +133,7 @@ class FlowCodec:
                     bits += ideal_bits(w, np.stack([sym[rows] for sym in symbols]))
                 for coder, sym, table in zip(coders, symbols, frequency_table(w, self.precision)):
                     push_symbols(coder, sym[rows], table)
-        self._tick()
+                self._tick(rows.stop - rows.start)
 
     def pop(self, coder: AnsCoder) -> np.ndarray:
         return self.pop_batch([coder])[0]
@@ -136,13 +142,14 @@ class FlowCodec:
         """One array from each coder, each as pop() alone gives it, with one pass of the flow for all."""
         batch = len(coders)
         parts: list[np.ndarray] = []
-        for k in range(self.model.parts(self.shape)):
+        for k in range(len(self.model.part_sizes(self.shape))):
             starts, weights = self.model.prior_batch(self.shape, k, parts, batch)
             sym = np.zeros(starts.shape, dtype=np.int64)
             for rows in _chunk_rows(starts.shape[1], batch):
                 tables = frequency_table(weights(np.arange(rows.start, rows.stop)), self.precision)
                 for b, (coder, table) in enumerate(zip(coders, tables)):
                     sym[b, rows] = pop_symbols(coder, table)
+                self._tick(rows.stop - rows.start)
             part = starts + sym
             if not self.model.bounded:
                 for b, coder in enumerate(coders):
@@ -151,7 +158,6 @@ class FlowCodec:
                         distance = _pop_escapes(coder, int(tail.sum()))
                         part[b, tail] += np.where(low[tail], -distance, distance)
             parts.append(part)
-        self._tick()
         return list(self.model.inverse_batch(self.shape, parts))
 
     def ideal_bits(self, x: np.ndarray) -> float:

@@ -36,7 +36,7 @@ from .registry import FLOW_FAMILIES, REGISTRY, ModelEntry
 
 ImageLike = Union[Image.Image, np.ndarray, str, os.PathLike]
 Decoded = Union[Image.Image, np.ndarray]  # 16-bit RGB decodes to a uint16 array: Pillow cannot hold it
-Progress = Callable[[int, int], None]  # (done, total): network calls for one image; images for an archive
+Progress = Callable[[int, int], None]  # (done, total): steps of one image (image_codec); images for an archive
 MAX_PIXELS = 1 << 28  # the format's range: larger sizes are refused as corrupt, whatever the limit
 DEFAULT_MAX_PIXELS = 1 << 24  # 16.8 MP: a 12 MP photo passes; memory grows with pixels (README)
 MAX_BUDGET = 1 << 20
@@ -275,11 +275,11 @@ def image_calls(model: AnyModel, shapes, budget: int) -> int:
 
 def image_codec(model: AnyModel, shapes, budget: int, precision: int, progress: Progress | None = None,
                 max_calls: int | None = None, order_seed: int = 0) -> Serial:
-    """One codec per plane; progress(done, total) counts network calls. Refuses an image of more than
-    `max_calls` calls (None: no limit) before any call."""
+    """One codec per plane; progress(done, total) counts the codecs' steps (an ARDM's network calls, a flow's
+    latents). Refuses an image of more than `max_calls` calls (None: no limit) before any call."""
     codecs = [_plane_codec(model, s, budget, precision, order_seed) for s in shapes]
-    total = sum(c.calls for c in codecs)
-    check_calls(total, max_calls)
+    check_calls(sum(c.calls for c in codecs), max_calls)
+    total = sum(c.steps for c in codecs)
     if progress is not None:
         done = 0
 

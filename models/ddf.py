@@ -399,9 +399,9 @@ class IntegerDDF(ClassFlow):
         layer = self.layers[len(self.layers) - k]
         return 1, layer.targets, *sizes[layer.level + 1]
 
-    def parts(self, shape: tuple[int, ...]) -> int:
+    def part_sizes(self, shape: tuple[int, ...]) -> list[int]:
         self._padded(shape)
-        return len(self.layers) + 1
+        return [int(np.prod(self._part_shape(shape, k))) for k in range(len(self.layers) + 1)]
 
     def forward(self, x: np.ndarray) -> list[np.ndarray]:
         self.check(x.shape, x)

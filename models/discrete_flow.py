@@ -218,9 +218,9 @@ class IntegerDiscreteFlow(ClassFlow):
         self.check(shape)
         return shape[0] + shape[0] % 2, shape[1] + shape[1] % 2
 
-    def parts(self, shape: tuple[int, ...]) -> int:
-        self._padded(shape)
-        return 1
+    def part_sizes(self, shape: tuple[int, ...]) -> list[int]:
+        h, w = self._padded(shape)
+        return [self.cfg.squeezed * (h // 2) * (w // 2)]
 
     def forward(self, x: np.ndarray) -> list[np.ndarray]:
         return [p[0] for p in self.forward_batch(x[None])]

@@ -16,7 +16,7 @@ F = TypeVar("F", bound="ExactFlow")
 
 class ExactFlow:
     """A flow as the coder sees it (codecs.coding_model.LatentModel, by shape), coding any plane of 8-bit values
-    (ClassFlow narrows that). A subclass gives ``bounded``, ``parts``, ``forward``, ``prior`` and ``inverse``;
+    (ClassFlow narrows that). A subclass gives ``bounded``, ``part_sizes``, ``forward``, ``prior`` and ``inverse``;
     the batch methods here take the arrays one by one, for a subclass without one pass for a whole batch."""
 
     kind = "flow"  # codecs.coding_model.FLOW, equal by test

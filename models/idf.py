@@ -246,9 +246,8 @@ class IntegerIDF(ExactFlow):
         c = self.cfg.channels(level) // (1 if k == 0 else 2)
         return c, h >> (level + 1), w >> (level + 1)
 
-    def parts(self, shape: tuple[int, ...]) -> int:
-        self._padded(shape)
-        return self.cfg.levels
+    def part_sizes(self, shape: tuple[int, ...]) -> list[int]:
+        return [int(np.prod(self._part_shape(shape, k))) for k in range(self.cfg.levels)]
 
     def image_latents(self, x: torch.Tensor) -> list[torch.Tensor]:
         """(B, 3, H, W) integers -> [top z, y_{L-2}, ..., y_0], each (B, C, h, w)."""

@@ -74,6 +74,17 @@ def test_progress_counts_network_calls(tiny_registry):
     assert seen[-1] == (8, 8)  # colour and alpha planes, 4 calls each
 
 
+def test_progress_of_a_flow_counts_its_latents():
+    """A flow's one pass is shown as the latents it codes (the padded image's), encoding and decoding."""
+    image = Image.open(FIXTURES / "kodim05_crop17x33.png")
+    seen, back = [], []
+    data = ardmzip.compress(image, model="idf-c10", progress=lambda done, total: seen.append((done, total)))
+    assert np.array_equal(np.asarray(ardmzip.decompress(data, progress=lambda d, t: back.append((d, t)))),
+                          np.asarray(image))
+    assert seen[-1] == back[-1] == (24 * 40 * 3, 24 * 40 * 3)  # padded to multiples of 8
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
 def test_corrupted_file_refused(tiny_registry):
     data = bytearray(ardmzip.compress(photo("RGB"), budget=3))
     data[len(data) // 2] ^= 0x10

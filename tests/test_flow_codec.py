@@ -17,8 +17,9 @@ class TwoParts(ExactFlow):
     def __init__(self, bounded=False):
         self.bounded = bounded
 
-    def parts(self, shape):
-        return 2
+    def part_sizes(self, shape):
+        n = int(np.prod(shape))
+        return [n // 2, n - n // 2]
 
     def forward(self, x):
         flat = x.reshape(-1).astype(np.int64)
@@ -90,3 +91,17 @@ def test_chunked_tables_code_the_same(monkeypatch):
     monkeypatch.setattr(flow_codec, "CHUNK", 5)
     chunked = round_trip(TwoParts(), x)
     assert np.array_equal(chunked[0], x) and chunked[1] == whole[1]
+
+
+def test_progress_counts_latents_chunk_by_chunk(monkeypatch):
+    """A flow's progress advances with the tables it codes, encoding and decoding, and ends at its latents."""
+    monkeypatch.setattr(flow_codec, "CHUNK", 5)
+    x = np.random.default_rng(3).integers(-50, 50, (2, 37))
+    model = TwoParts()
+    pushed, popped = [], []
+    coder = AnsCoder()
+    FlowCodec(model, x.shape, progress=pushed.append).push(coder, x)
+    back = FlowCodec(model, x.shape, progress=popped.append).pop(coder)
+    assert np.array_equal(back, x)
+    assert FlowCodec(model, x.shape).steps == 74
+    assert sum(pushed) == sum(popped) == 74 and len(pushed) == len(popped) == 16  # two parts of 37: 8 chunks each
