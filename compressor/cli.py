@@ -293,3 +293,11 @@ def models():
         present = "" if e.path.is_file() else " [weights missing]"
         click.echo(f"{mark} {e.name:<{width}}  number {e.model_id:<2}  budget {e.default_budget:<4} "
                    f"sha256 {e.sha256[:12]}  {e.description}{present}")
+    click.echo(f"* the default{_size_rule()}; --model names another")
+
+
+def _size_rule() -> str:
+    if REGISTRY.default_above is None:
+        return ""
+    pixels, model = REGISTRY.default_above
+    return f" for images of up to {pixels:,} pixels, {model} for larger ones"

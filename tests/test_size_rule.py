@@ -5,9 +5,11 @@ import json
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
 import ardmzip
 from ardmzip.batches import compress_many
+from ardmzip.cli import main
 from ardmzip.errors import ModelError
 from ardmzip.registry import REGISTRY, REGISTRY_FILE, registry_from_data
 
@@ -55,3 +57,9 @@ def test_the_rule_is_read_from_the_registry_data_and_checked():
         broken["default_above"] = bad
         with pytest.raises(ModelError, match="default_above"):
             registry_from_data(broken, REGISTRY_FILE.parent)
+
+
+def test_models_states_the_rule(above_100):
+    r = CliRunner().invoke(main, ["models"])
+    assert r.exit_code == 0
+    assert "* the default for images of up to 100 pixels, idf-c10 for larger ones" in r.stdout
