@@ -105,16 +105,13 @@ def learned(model: str, budget: int, threads: int, search: int = 1) -> Codec:
     label = path.stem if path else model
 
     def encode_measured(a: np.ndarray, measure: bool = True) -> tuple[bytes, int, float | None]:
-        calls = 0
+        out = ardmzip.compress_measured(a, model=model, budget=budget, threads=threads, measure=measure,
+                                        search=search, max_calls=None)
+        return out.data, out.calls, out.model_bits
 
-        def progress(done: int, total: int) -> None:
-            nonlocal calls
-            calls = done
+    def decode(data: bytes, _channels: int) -> np.ndarray:
+        return np.asarray(ardmzip.decompress(data, threads=threads, model=path, max_calls=None))
 
-        out = ardmzip.compress_measured(a, model=model, budget=budget, threads=threads, progress=progress,
-                                        measure=measure, search=search, max_calls=None)
-        return out.data, calls, out.model_bits
-
-    return Codec(f"ardmzip-{label}-b{budget}{f'-s{search}' if search > 1 else ''}", f"ardmzip {ardmzip.__version__}, weights {tag}",
-                 lambda a: encode_measured(a, measure=False)[:2],
-                 lambda d, _: np.asarray(ardmzip.decompress(d, threads=threads, model=path, max_calls=None)), budget, encode_measured)
+    name = f"ardmzip-{label}-b{budget}{f'-s{search}' if search > 1 else ''}"
+    return Codec(name, f"ardmzip {ardmzip.__version__}, weights {tag}", lambda a: encode_measured(a, measure=False)[:2],
+                 decode, budget, encode_measured)

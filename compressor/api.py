@@ -42,6 +42,7 @@ def compress(image: ImageLike, model: ModelSpec = None, budget: int | None = Non
 class Measured(NamedTuple):
     data: bytes  # the .ardm file, the same bytes compress() gives
     model_bits: float | None  # the model's ideal code length -log2 p(image), as model_bits() gives it
+    calls: int  # the network calls encoding made: one order's times the orders searched (a flow: one per plane)
 
 
 def compress_measured(image: ImageLike, model: ModelSpec = None, budget: int | None = None,
@@ -56,7 +57,8 @@ def compress_measured(image: ImageLike, model: ModelSpec = None, budget: int | N
     bits = np.zeros(1) if measure else None
     with engine.torch_threads(threads):
         data = engine.encode_parts(entry, net, [parts], budget, precision, progress, bits, max_calls, search)[0]
-    return Measured(data, None if bits is None else float(bits[0]))
+    calls = engine.image_calls(net, [p.shape for p in parts.planes], budget) * (search if engine.has_orders(net) else 1)
+    return Measured(data, None if bits is None else float(bits[0]), calls)
 
 
 def model_bits(image: ImageLike, model: ModelSpec = None, budget: int | None = None,

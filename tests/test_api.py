@@ -194,7 +194,14 @@ def test_compress_measured_gives_the_bytes_and_bits_of_two_passes(tiny_registry,
     out = ardmzip.compress_measured(im, budget=4)
     assert out.data == ardmzip.compress(im, budget=4)
     assert out.model_bits == pytest.approx(ardmzip.model_bits(im, budget=4), rel=1e-12)
-    assert ardmzip.compress_measured(im, budget=4, measure=False) == (out.data, None)
+    assert ardmzip.compress_measured(im, budget=4, measure=False) == (out.data, None, out.calls)
+    assert out.calls == 4 * (2 if mode == "RGBA" else 1)  # four per plane: colour (or grey), alpha
+    assert ardmzip.compress_measured(im, budget=4, search=3, measure=False).calls == 3 * out.calls
+
+
+def test_a_flow_makes_one_call_per_plane_whatever_the_search():
+    im = photo("RGBA")
+    assert ardmzip.compress_measured(im, model="idf-c10", search=3, measure=False).calls == 2
 
 
 def test_leftover_payload_is_refused_even_with_a_valid_checksum(tiny_registry):
