@@ -34,6 +34,7 @@ def _sixteen(prefix: str, image: str) -> dict[str, Source]:
 V14, UP4 = "ardm-mix-c10-v14", "ardm-up4-c10-v4"
 BUDGETS = (10, 20, 50, 100)  # the sweeps' runs; budget 32 is each model's 2,000-image run
 SETS = ("cifar10", "imagenet32", "imagenet64", "kodak")
+PHOTO_BUDGETS = (4, 8, 16, 32)  # the default ARDM's size/time curve on photo crops
 
 SOURCES: dict[str, Source] = {
     # CIFAR-10, the same 2,000 test images (every fifth)
@@ -65,6 +66,18 @@ SOURCES: dict[str, Source] = {
     "photo-v14": _ardm("photoval-ardm-mix-c10-v14-100", "ardm-mix-c10", 32),
     "photo-idf": _codec("photoval-classical-idf-c10-500", "ardmzip-idf-c10-b1"),
     **_classical("photo", "photoval-classical-idf-c10-500"),
+    # the photo model: photo validation crops, the ImageNet sample 64, Kodak (with the classical codecs in the same
+    # run, so that the times compare), and the default ARDM's budgets on 100 of the crops beside the flows
+    "photo-idfp": _codec("photoval-idf-photo-500", "ardmzip-idf-photo-b1"),
+    "in64-idfp": _codec("idf-photo-imagenet64", "ardmzip-idf-photo-b1", "imagenet64"),
+    "kodak-idfp": _codec("idf-photo-kodak-24", "ardmzip-idf-photo-b1"),
+    "kodak-idfp-c10": _codec("idf-photo-kodak-24", "ardmzip-idf-c10-b1"),
+    **_classical("kodak-run", "idf-photo-kodak-24"),
+    "kodak-ddf": _codec("ddf-df-kodak-24", "ardmzip-ddf-c10-b1"),
+    "kodak-df": _codec("ddf-df-kodak-24", "ardmzip-df-c10-b1"),
+    **{f"curve-v14-b{b}": _ardm("photoval-curve-100", "ardm-mix-c10", b) for b in PHOTO_BUDGETS},
+    "curve-idfp": _codec("photoval-curve-100", "ardmzip-idf-photo-b1"),
+    "curve-idf": _codec("photoval-curve-100", "ardmzip-idf-c10-b1"),
     # the flows on 150 CIFAR-10 test images, in two runs
     "f150-idf": _codec("flows-cifar10-150", "ardmzip-idf-c10-b1"),
     "f150-df": _codec("flows-cifar10-150", "ardmzip-df-c10-b1"),
@@ -116,14 +129,37 @@ TABLES: dict[str, Table] = {
          ("ardmzip `idf-c10` (Integer Discrete Flow, one pass)", "{idf:bpd}", "{kodak-idf:bpd}",
           "{idf:enc_ms} / {idf:dec_ms}"),
          ("ardmzip `ddf-c10` (Discrete Denoising Flow, one pass)", "{ddf150-ddf:bpd} ({ddf150-ddf:images} images) \\*",
-          "not run", "{ddf150-ddf:enc_ms} / {ddf150-ddf:dec_ms} ({ddf150-ddf:images} images)"),
+          "{kodak-ddf:bpd}", "{ddf150-ddf:enc_ms} / {ddf150-ddf:dec_ms} ({ddf150-ddf:images} images)"),
          ("ardmzip `df-c10` (Discrete Flow, trained 12 minutes)", "{ddf150-df:bpd} ({ddf150-df:images} images) \\*",
-          "not run", "{ddf150-df:enc_ms} / {ddf150-df:dec_ms} ({ddf150-df:images} images)"))
+          "{kodak-df:bpd}", "{ddf150-df:enc_ms} / {ddf150-df:dec_ms} ({ddf150-df:images} images)"))
         + classical_rows("{c10-@:bpd}", "{kodak-all-@:bpd}", ""),
         "\\* On {ddf150-ddf:images} spread test images, where PNG codes {ddf150-png:bpd}, WebP lossless "
         "{ddf150-webp:bpd}, JPEG-XL e7 {ddf150-jpegxl-e7:bpd} and `idf-c10` {ddf150-idf:bpd}. `ddf-rgb8` "
         "codes label maps of 8 classes: {rgb8-ddf:bpd} bits/dim on {rgb8-ddf:images} maps made from "
         "CIFAR-10, against JPEG-XL e7 {rgb8-jpegxl-e7:bpd} and PNG {rgb8-png:bpd}."),
+    "readme-photos": Table(
+        ("codec", "Kodak (24), bits/dim", "s per Kodak photo, encode / decode", "ImageNet 64x64 sample, bits/dim",
+         "photo crops 64x64, bits/dim"),
+        (("ardmzip `idf-photo` (the default above 64x64; flow trained on photos)", "**{kodak-idfp:bpd}**",
+          "{kodak-idfp:enc_s:.1f} / {kodak-idfp:dec_s:.1f}", "{in64-idfp:bpd} ({in64-idfp:images})",
+          "{photo-idfp:bpd} ({photo-idfp:images})"),
+         ("ardmzip `idf-c10`", "{kodak-idfp-c10:bpd}", "{kodak-idfp-c10:enc_s:.1f} / {kodak-idfp-c10:dec_s:.1f}",
+          "{in64-idf:bpd} ({in64-idf:images})", "{photo-idf:bpd} ({photo-idf:images})"),
+         ("ardmzip `ardm-mix-c10` (v14)", "{kodak-v14-b4:bpd} at budget 4",
+          "{kodak-v14-b4:enc_s:.0f} / {kodak-v14-b4:dec_s:.0f} at budget 4 \\*",
+          "{in64-v14:bpd} ({in64-v14:images})", "{photo-v14:bpd} ({photo-v14:images})"),
+         ("ardmzip `ddf-c10`", "{kodak-ddf:bpd}", "{kodak-ddf:enc_s:.1f} / {kodak-ddf:dec_s:.1f}", "", ""))
+        + classical_rows("{kodak-run-@:bpd}", "{kodak-run-@:enc_s:.2f} / {kodak-run-@:dec_s:.2f}",
+                         "{imagenet64-all-@:bpd} ({imagenet64-all-@:images})", "{photo-@:bpd} ({photo-@:images})"),
+        "Seconds per photo on one thread, another job on the other core; `idf-photo`, `idf-c10` and the classical "
+        "codecs in one run, `ddf-c10` in another. \\* An earlier run, two photos at a time on the two cores."),
+    "photo-curve": Table(
+        ("on {curve-idfp:images} photo crops (64x64)", "`idf-photo`", "`idf-c10`",
+         *(f"`ardm-mix-c10` budget {b}" for b in PHOTO_BUDGETS)),
+        (("bits/dim", "**{curve-idfp:bpd}**", "{curve-idf:bpd}", *(f"{{curve-v14-b{b}:bpd}}" for b in PHOTO_BUDGETS)),
+         ("encode / decode ms per crop", "{curve-idfp:enc_ms} / {curve-idfp:dec_ms}",
+          "{curve-idf:enc_ms} / {curve-idf:dec_ms}",
+          *(f"{{curve-v14-b{b}:enc_ms}} / {{curve-v14-b{b}:dec_ms}}" for b in PHOTO_BUDGETS)))),
     "cifar10": Table(
         ("codec", "bits/dim", "model NLL", TIMES),
         (("ardmzip, default `ardm-mix-c10` (v14, ARDM trained on the coder's calls of colour images and grey "
@@ -164,6 +200,8 @@ TABLES: dict[str, Table] = {
         (("`idf-c10` (Integer Discrete Flow)", "{idf:bpd} ({idf:images} images)",
           "{in32-idf:bpd} ({in32-idf:enc_ms} ms/image)", "{in64-idf:bpd} ({in64-idf:enc_ms} ms/image)",
           "{kodak-idf:bpd}"),
+         ("`idf-photo` (Integer Discrete Flow trained on photos)", "", "",
+          "{in64-idfp:bpd} ({in64-idfp:enc_ms} ms/image)", "**{kodak-idfp:bpd}**"),
          ("`ardm-mix-c10` (v14, the default, budget 32)", "{v14:bpd} ({v14:images} images)",
           "**{in32-v14:bpd}** (NLL {in32-v14:nll}; {in32-v14:enc_ms} / {in32-v14:dec_ms} ms)",
           "**{in64-v14:bpd}** ({in64-v14:images} images, NLL {in64-v14:nll}; {in64-v14:enc_s:.2f} / "
@@ -179,6 +217,7 @@ TABLES: dict[str, Table] = {
     "photo-crops": Table(
         ("codec", "images", "bits/dim", "model NLL"),
         (("ardmzip `ardm-mix-c10` (v14, budget 32)", "{photo-v14:images}", "{photo-v14:bpd}", "{photo-v14:nll}"),
+         ("ardmzip `idf-photo`", "{photo-idfp:images}", "{photo-idfp:bpd}", "{photo-idfp:nll}"),
          ("ardmzip `idf-c10`", "{photo-idf:images}", "{photo-idf:bpd}", "{photo-idf:nll}"))
         + classical_rows("{photo-@:images}", "{photo-@:bpd}", "")),
     "flows": Table(

@@ -32,7 +32,7 @@ from .archive_format import is_archive
 from .errors import ArdmzipError, CorruptFileError, FormatError, LimitError, UnsupportedImageError
 from .image_planes import ImageParts, join_image, plane_shapes, split_image
 from .model_file import ModelSpec
-from .registry import FLOW_FAMILIES, REGISTRY, ModelEntry
+from .registry import REGISTRY, ModelEntry
 
 ImageLike = Union[Image.Image, np.ndarray, str, os.PathLike]
 Decoded = Union[Image.Image, np.ndarray]  # 16-bit RGB decodes to a uint16 array: Pillow cannot hold it
@@ -237,10 +237,11 @@ def image_parts(image: ImageLike, max_pixels: int, name: str | None = None) -> I
 
 
 def default_model(parts: ImageParts, budget: int | None) -> tuple[str, int | None]:
-    """The registered model an image is coded with when none is named (by its size), and the budget asked
-    of it: a budget is the ARDMs' knob, so a one-pass flow picked by size takes none."""
-    name = REGISTRY.default_for(parts.width * parts.height)
-    return name, (None if REGISTRY.get(name).family in FLOW_FAMILIES else budget)
+    """The registered model an image is coded with when none is named, and its budget: by the image's size,
+    unless a budget is asked, which is the default ARDM's knob (a flow has none to turn)."""
+    if budget is not None:
+        return REGISTRY.default, budget
+    return REGISTRY.default_for(parts.width * parts.height), None
 
 
 def model_and_image(image: ImageLike, model: ModelSpec, budget: int | None,

@@ -154,7 +154,8 @@ def _model_option(help: str):
 
 
 budget_option = click.option("--budget", type=click.IntRange(1, api.MAX_BUDGET), help="Network calls per image "
-                             "plane: fewer is faster, more is smaller.")
+                             "plane: fewer is faster, more is smaller (an ARDM's knob; with no --model, the "
+                             "default ARDM at any size).")
 search_option = click.option("--search", type=click.IntRange(1, api.MAX_SEARCH), default=1, show_default=True,
                              help="Generation orders to try per image, keeping the smallest file: N times the "
                              "encoding time and calls (--max-calls counts one order's), decoding as fast (ARDM "

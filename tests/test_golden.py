@@ -18,6 +18,8 @@ weights/registry.json, and the golden files written with it stay in the history 
   ``--orders 2``, three of them coded bits-back.
 * After commit b650f1b: ddf_rgb_12x9 (the image of mix14_rgb_12x9): the denoising flow ddf-c10 for 8-bit images,
   the one model of the release set that had no golden file (budget 1).
+* With the photo model idf-photo (v1, number 24) when it joined the release set: idfphoto_rgb_12x9 (the image of
+  idf_rgb_12x9), budget 1.
 """
 
 from pathlib import Path
@@ -35,7 +37,7 @@ from ardmzip.registry import REGISTRY
 GOLDEN = Path(__file__).parent / "golden"
 # name: (model number, format version, bits per sample)
 SINGLE = {
-    "idf_rgb_12x9": (4, 1, 8), "df_rgb_12x9": (5, 1, 8), "ddf_p_12x10": (9, 1, 8), "ddf_rgb_12x9": (8, 1, 8),
+    "idf_rgb_12x9": (4, 1, 8), "idfphoto_rgb_12x9": (24, 1, 8), "df_rgb_12x9": (5, 1, 8), "ddf_p_12x10": (9, 1, 8), "ddf_rgb_12x9": (8, 1, 8),
     "mix14_rgb_12x9": (22, 1, 8), "mix14_l_12x9": (22, 1, 8),
     "up4v4_rgb_12x9": (23, 1, 8), "up4v4_l_12x9": (23, 1, 8),
     "mix14_rgba_12x9": (22, 1, 8), "mix14_p_48x40": (22, 1, 8),

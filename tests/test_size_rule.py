@@ -26,7 +26,7 @@ def image(h: int, w: int, seed: int = 0) -> np.ndarray:
 
 def test_an_image_larger_than_a_thumbnail_takes_the_large_images_model(above_100):
     small, large = image(10, 10), image(9, 12)  # 100 and 108 pixels
-    small_file, large_file = ardmzip.compress(small, budget=3), ardmzip.compress(large, budget=3)  # a flow: one pass
+    small_file, large_file = ardmzip.compress(small), ardmzip.compress(large)
     assert ardmzip.inspect(small_file).model_id == REGISTRY.get().model_id
     assert ardmzip.inspect(large_file).model_id == REGISTRY.get("idf-c10").model_id
     assert np.array_equal(np.asarray(ardmzip.decompress(large_file)), large)
@@ -34,10 +34,18 @@ def test_an_image_larger_than_a_thumbnail_takes_the_large_images_model(above_100
     assert ardmzip.inspect(named).model_id == REGISTRY.get().model_id
 
 
+def test_a_budget_asks_for_the_default_ardm_at_any_size(above_100):
+    """The budget is the ARDM's knob: turning it with no model named codes a large image with the default too."""
+    large = image(9, 12)
+    head = ardmzip.inspect(ardmzip.compress(large, budget=3))
+    assert (head.model_id, head.budget) == (REGISTRY.get().model_id, 3)
+    assert compress_many([large], budget=3) == [ardmzip.compress(large, budget=3)]
+
+
 def test_folders_code_each_image_as_compress_does(above_100):
     images = [image(10, 10, 1), image(9, 12, 2), image(10, 10, 3), image(9, 12, 4)]
-    coded = compress_many(images, budget=3, batch=4)
-    assert coded == [ardmzip.compress(im, budget=3) for im in images]
+    coded = compress_many(images, batch=4)
+    assert coded == [ardmzip.compress(im) for im in images]
     assert {ardmzip.inspect(c).model_id for c in coded} == {REGISTRY.get().model_id, REGISTRY.get("idf-c10").model_id}
 
 
