@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 NUM_CLASSES = 256
+CHUNK_ELEMENTS = 1280  # rows x mixture components a table chunk holds: chosen by measurement
 TABLE_ONE = 2 ** 30  # table value of a certain event
 
 
@@ -156,13 +157,17 @@ class LogisticMixtureHead:
                 "inv_scale_table": round_half_up(2.0 ** self.inv_bits * torch.exp(-log_s))}
 
     def class_weights(self, q: torch.Tensor, tables: dict[str, torch.Tensor], start: torch.Tensor | None = None,
-                      width: int = NUM_CLASSES, chunk: int = 64) -> torch.Tensor:
+                      width: int = NUM_CLASSES, chunk: int | None = None) -> torch.Tensor:
         """Integer outputs (N, 3K) -> int64 weights (N, width) of classes start .. start + width - 1 (start
         per row, default 0), at most 2**30 each, all in int64.
 
         Each class's weight depends only on the mixture's CDF at its own two edges, so a range costs
-        width / 256 of all classes and gives the very integers the whole row has there.
+        width / 256 of all classes and gives the very integers the whole row has there. Rows are worked
+        `chunk` at a time (any chunk gives the same integers): by default as many as keep the
+        intermediate tensors near CHUNK_ELEMENTS rows x components, small enough for the cache, large
+        enough that the per-operation overhead does not dominate (docs/how-it-works.md).
         """
+        chunk = chunk or max(64, CHUNK_ELEMENTS // self.mixtures)
         if not len(q):
             return torch.empty(0, width, dtype=torch.int64)
         return torch.cat([self._weights(q[i:i + chunk], tables, None if start is None else start[i:i + chunk], width)
