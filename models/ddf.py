@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from . import conditional_permutation as cp
-from .exact_flow import ClassFlow
+from .exact_flow import ClassFlow, per_channel
 from .flow_arrays import padded_input
 from .flow_net import ONEHOT_MAX, IntegerResNet, QuantResNet, ResNetShape, class_inputs, prefixed, unprefixed
 from .heads import CategoricalHead, LogisticMixtureHead, round_half_up
@@ -417,19 +417,17 @@ class IntegerDDF(ClassFlow):
 
     def prior(self, shape: tuple[int, ...], k: int, parts: list[np.ndarray]):
         _, c, h, w = self._part_shape(shape, k)
-        if k == 0:
-            rows = self.top.view(c, 1, -1).expand(c, h * w, -1).reshape(c * h * w, -1)
-            head, tables = self.top_head, self.top_tables
-        else:
-            i = len(self.layers) - k
-            x1 = self._descend(self._parts(shape, parts), i, self._sizes(shape))
-            p = self.cfg.params(self.split_head)
-            out = self.splits[i](class_inputs(x1, self.classes, self.cfg.onehot))
-            rows = out.view(c, p, h * w).transpose(1, 2).reshape(-1, p)
-            head, tables = self.split_head, self.split_tables
+        if k == 0:  # one free prior per channel
+            table = self.top_head.class_weights(self.top.view(c, -1), self.top_tables).numpy()
+            return np.zeros(c * h * w, dtype=np.int64), per_channel(table, h * w)
+        i = len(self.layers) - k
+        x1 = self._descend(self._parts(shape, parts), i, self._sizes(shape))
+        p = self.cfg.params(self.split_head)
+        out = self.splits[i](class_inputs(x1, self.classes, self.cfg.onehot))
+        rows = out.view(c, p, h * w).transpose(1, 2).reshape(-1, p)
 
         def weights(idx: np.ndarray) -> np.ndarray:
-            return head.class_weights(rows[torch.from_numpy(idx)], tables).numpy()
+            return self.split_head.class_weights(rows[torch.from_numpy(idx)], self.split_tables).numpy()
 
         return np.zeros(c * h * w, dtype=np.int64), weights
 

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .exact_flow import ClassFlow
+from .exact_flow import ClassFlow, per_channel
 from .flow_arrays import padded_input
 from .flow_net import (ONEHOT_LEVEL, ONEHOT_MAX, IntegerResNet, QuantResNet, ResNetShape, class_inputs, prefixed,
                        unprefixed)
@@ -234,13 +234,9 @@ class IntegerDiscreteFlow(ClassFlow):
 
     def prior(self, shape: tuple[int, ...], k: int, parts: list[np.ndarray]):
         h, w = self._padded(shape)
-        per_channel = (h // 2) * (w // 2)
-        logits = self.prior_logits
-
-        def weights(rows: np.ndarray) -> np.ndarray:
-            return self.head.class_weights(logits[torch.from_numpy(rows // per_channel)], self.tables).numpy()
-
-        return np.zeros(self.cfg.squeezed * per_channel, dtype=np.int64), weights
+        n = (h // 2) * (w // 2)  # latents per channel
+        table = self.head.class_weights(self.prior_logits, self.tables).numpy()
+        return np.zeros(self.cfg.squeezed * n, dtype=np.int64), per_channel(table, n)
 
     def prior_batch(self, shape: tuple[int, ...], k: int, parts: list[np.ndarray], batch: int):
         """The factorized prior is the same for every image: computed once, shown to each."""

@@ -4,7 +4,7 @@ file holds (``flow_files.py``), so building one from a trained float flow and lo
 from __future__ import annotations
 
 import json
-from typing import Any, TypeVar
+from typing import Any, Callable, TypeVar
 
 import numpy as np
 import torch
@@ -12,6 +12,12 @@ import torch
 from .flow_arrays import refusal
 
 F = TypeVar("F", bound="ExactFlow")
+
+
+def per_channel(table: np.ndarray, latents_per_channel: int) -> Callable[[np.ndarray], np.ndarray]:
+    """Class weights of latents whose prior is their channel's (latents numbered channel by channel):
+    `table` holds one row per channel, made once, instead of one per latent."""
+    return lambda rows: table[rows // latents_per_channel]
 
 
 class ExactFlow:

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .exact_flow import ExactFlow
+from .exact_flow import ExactFlow, per_channel
 from .flow_net import IntegerResNet, QuantResNet, ResNetShape, prefixed, unprefixed
 from .heads import NUM_CLASSES, LogisticMixtureHead, round_half_up
 
@@ -300,12 +300,13 @@ class IntegerIDF(ExactFlow):
         c, h, w = self._part_shape(shape, k)
         p = self.head.params
         n = c * h * w
-        if k == 0:  # one free mixture per channel: every latent of a channel has the same row, made once
+        if k == 0:  # one free mixture per channel
             starts, weights = integer_window(self.head, self.top.view(c, p), self.tables)
-            table = weights(np.arange(c))
+            top = per_channel(weights(np.arange(c)), h * w)
 
             def top_weights(rows: np.ndarray) -> np.ndarray:
-                return np.broadcast_to(table[rows // (h * w)], (batch, len(rows), table.shape[1]))
+                w = top(rows)
+                return np.broadcast_to(w, (batch, *w.shape))
 
             return np.broadcast_to(np.repeat(starts, h * w), (batch, n)), top_weights
         cond = self._descend(self._parts(shape, parts), k)
