@@ -93,7 +93,7 @@ def image_models() -> tuple[str, ...]:
     return tuple(name for name in ardmzip.REGISTRY.entries if ardmzip.model_info(name).classes == 256)
 
 
-def learned(model: str, budget: int, threads: int, search: int = 1) -> Codec:
+def learned(model: str, budget: int, threads: int, search: int = 1, info: ardmzip.ModelInfo | None = None) -> Codec:
     """An ardmzip model at one budget, through the public API; counts the network calls it makes (encoding
     with a search of N orders makes N times one order's calls, decoding one order's).
 
@@ -101,7 +101,7 @@ def learned(model: str, budget: int, threads: int, search: int = 1) -> Codec:
     No cap on network calls: the cap guards a decoder against forged files, and a benchmark codes its own
     images at whatever budget it is asked for (an upscaling model's full budget is 4 calls per dimension)."""
     path = Path(model) if model.endswith(".safetensors") else None
-    tag = ardmzip.model_info(path or model).sha256[:8]
+    tag = (info or ardmzip.model_info(path or model)).sha256[:8]  # info: the caller's, if it has it
     label = path.stem if path else model
 
     def encode_measured(a: np.ndarray, measure: bool = True) -> tuple[bytes, int, float | None]:

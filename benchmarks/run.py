@@ -48,7 +48,7 @@ def build_codecs(cfg: BenchConfig) -> list[Codec]:
         for model in cfg.models or image_models():
             info = ardmzip.model_info(model)  # a discrete flow: one network pass, no budget to sweep
             for budget in (info.default_budget,) if info.one_pass else cfg.budgets or (info.default_budget,):
-                codecs.append(learned(model, budget, cfg.threads, 1 if info.one_pass else cfg.search))
+                codecs.append(learned(model, budget, cfg.threads, 1 if info.one_pass else cfg.search, info))
     unknown = [n for n in names if n not in CLASSICAL and n != "ardmzip"]
     if unknown:
         raise ValueError(f"unknown codec(s) {', '.join(unknown)} (known: {', '.join(CLASSICAL)}, ardmzip, classical)")

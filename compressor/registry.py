@@ -25,6 +25,7 @@ from pathlib import Path
 from ardmzip.codecs.coding_model import AnyModel
 from ardmzip.codecs.flow import FLOW_BUDGET
 from ardmzip.models.coding_model import load_coding_model
+from ardmzip.models.flow_files import FAMILIES as FLOW_FAMILIES  # one pass: their files record FLOW_BUDGET
 
 from .errors import ModelError
 
@@ -32,7 +33,6 @@ WEIGHTS_DIR = Path(__file__).parent / "weights"
 REGISTRY_FILE = WEIGHTS_DIR / "registry.json"
 REGISTRY_VERSION = 1
 MAX_MODEL_NUMBER = 255  # a file records the number in one byte; 0 is a model file given by path
-FLOW_FAMILIES = ("idf", "discrete-flow", "ddf")  # one pass: their files record FLOW_BUDGET
 
 
 @dataclass(frozen=True)
