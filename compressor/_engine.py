@@ -298,11 +298,12 @@ def image_codec(model: AnyModel, shapes, budget: int, precision: int, progress: 
 
 def encode_parts(entry: ModelEntry, net: AnyModel, images: list[ImageParts], budget: int, precision: int,
                  progress: Progress | None = None, bits: np.ndarray | None = None,
-                 max_calls: int | None = None, search: int = 1) -> list[bytes]:
+                 max_calls: int | None = None, search: int = 1, calls: list[int] | None = None) -> list[bytes]:
     """The .ardm bytes of images whose planes have the same shapes, coded as one batch: each network
     call serves them all, each file is byte for byte its image's alone (compress is the batch of one).
 
     bits: if given (one per image), each grows by its image's ideal code length, as model_bits() counts it.
+    calls: if given, gets the network calls of each order coded.
     max_calls: refuse images of more network calls than this (None: no limit), before anything is coded;
     it bounds decoding, so it counts one order's calls however many are searched.
     search: order seeds 0 .. search-1 are each coded (the whole batch per seed, so batching holds) and
@@ -312,7 +313,7 @@ def encode_parts(entry: ModelEntry, net: AnyModel, images: list[ImageParts], bud
     for seed in seeds:
         trial = None if bits is None else np.zeros(len(images))
         files = encode_order(entry, net, images, budget, precision, _pass(progress, seed, len(seeds)), trial, seed,
-                             max_calls)
+                             max_calls, calls)
         if best is None:
             best, best_bits = files, trial
             continue
@@ -335,10 +336,12 @@ def _pass(progress: Progress | None, k: int, passes: int) -> Progress | None:
 
 def encode_order(entry: ModelEntry, net: AnyModel, images: list[ImageParts], budget: int, precision: int,
                  progress: Progress | None, bits: np.ndarray | None, order_seed: int,
-                 max_calls: int | None = None) -> list[bytes]:
+                 max_calls: int | None = None, calls: list[int] | None = None) -> list[bytes]:
     """encode_parts for one generation order (0: the model's fixed order), whatever its size; an image of
     more than max_calls calls is refused before anything is coded."""
     codec = image_codec(net, [p.shape for p in images[0].planes], budget, precision, progress, max_calls, order_seed)
+    if calls is not None:
+        calls.append(sum(c.calls for c in codec.codecs))
     coders = [AnsCoder() for _ in images]
     for i, (coder, parts) in enumerate(zip(coders, images)):
         if parts.bits == 16:  # pushed first, so popped after the high parts it is conditioned on

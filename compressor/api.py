@@ -56,9 +56,9 @@ def compress_measured(image: ImageLike, model: ModelSpec = None, budget: int | N
     entry, net, parts, budget = engine.model_and_image(image, model, budget, max_pixels)
     bits = np.zeros(1) if measure else None
     with engine.torch_threads(threads):
-        data = engine.encode_parts(entry, net, [parts], budget, precision, progress, bits, max_calls, search)[0]
-    calls = engine.image_calls(net, [p.shape for p in parts.planes], budget) * (search if engine.has_orders(net) else 1)
-    return Measured(data, None if bits is None else float(bits[0]), calls)
+        calls: list[int] = []
+        data = engine.encode_parts(entry, net, [parts], budget, precision, progress, bits, max_calls, search, calls)[0]
+    return Measured(data, None if bits is None else float(bits[0]), sum(calls))
 
 
 def model_bits(image: ImageLike, model: ModelSpec = None, budget: int | None = None,
