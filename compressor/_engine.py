@@ -148,16 +148,11 @@ def resolve_model(model: ModelSpec, budget: int | None) -> tuple[ModelEntry, int
     return entry, budget
 
 
-def load_model(entry: ModelEntry, requested: int | None, resolved: int) -> tuple[AnyModel, int]:
-    """The entry's coding model and the budget it codes at."""
-    net = model_file.load(entry)
-    return net, coded_budget(net, requested, resolved)
-
-
 def coding_model(model: ModelSpec, budget: int | None) -> tuple[ModelEntry, AnyModel, int]:
     """The model to code with, loaded, and the budget it codes at: everything that encodes starts here."""
     entry, resolved = resolve_model(model, budget)
-    return (entry, *load_model(entry, budget, resolved))
+    net = model_file.load(entry)
+    return entry, net, coded_budget(net, budget, resolved)
 
 
 def check_fits(net: CodingModel, entry: ModelEntry, shapes, planes=None,
@@ -251,8 +246,7 @@ def model_and_image(image: ImageLike, model: ModelSpec, budget: int | None,
     parts = image_parts(image, max_pixels)
     if model is None:
         model, budget = default_model(parts, budget)
-    entry, resolved = resolve_model(model, budget)
-    net, budget = load_model(entry, budget, resolved)
+    entry, net, budget = coding_model(model, budget)
     check_fits(net, entry, [p.shape for p in parts.planes], parts.planes)
     return entry, net, parts, budget
 
