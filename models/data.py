@@ -61,6 +61,7 @@ class DataError(ValueError):
 
 TRAIN_STRIPS = 5  # CIFAR-10 train is stored as five PNG strips of 10,000 images
 TRAIN_IMAGES = 50_000
+CIFAR_SIDE = 32
 
 
 def cifar10_train(data_dir: str | Path) -> np.ndarray:
@@ -68,7 +69,7 @@ def cifar10_train(data_dir: str | Path) -> np.ndarray:
     folder holds only those (a lent GPU machine takes 64 MiB of files, less than the five strips). A strip is
     the shared PNG (``train_x_K.png``) or its WebP-lossless grid (``train_x_K.webp``, ``pack_grid``)."""
     root = Path(data_dir) / "cifar10"
-    strips = _strips([root / f"train_x_{k}.png" for k in range(TRAIN_STRIPS)], 32)
+    strips = _strips([root / f"train_x_{k}.png" for k in range(TRAIN_STRIPS)], CIFAR_SIDE)
     if not strips or any((root / f"train_x_{k}.{e}").exists() for k in range(len(strips), TRAIN_STRIPS)
                          for e in ("png", "webp")):
         raise DataError(f"{root}: CIFAR-10 train strips missing (want train_x_0.png or .webp, then 1, 2, ... in order)")
@@ -81,12 +82,17 @@ def _strips(pngs: list[Path], side: int) -> list[np.ndarray]:
     strips = []
     for png in pngs:
         if png.exists():
-            strips.append(np.asarray(Image.open(png).convert("RGB")).reshape(-1, side, side, 3))
+            strips.append(read_strip(png, side))
         elif png.with_suffix(".webp").exists():
             strips.append(_grid(png.with_suffix(".webp"), side))
         else:
             break
     return strips
+
+
+def read_strip(png: Path, side: int) -> np.ndarray:
+    """A PNG strip of side x side RGB images stacked vertically, as (N, side, side, 3)."""
+    return np.asarray(Image.open(png).convert("RGB")).reshape(-1, side, side, 3)
 
 
 def _grid(path: Path, side: int) -> np.ndarray:
