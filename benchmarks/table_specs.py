@@ -140,7 +140,7 @@ TABLES: dict[str, Table] = {
     "readme-photos": Table(
         ("codec", "Kodak (24), bits/dim", "s per Kodak photo, encode / decode", "ImageNet 64x64 sample, bits/dim",
          "photo crops 64x64, bits/dim"),
-        (("ardmzip `idf-photo` (the default above 64x64; flow trained on photos)", "**{kodak-idfp:bpd}**",
+        (("ardmzip `idf-photo` (the default for colour above 64x64; flow trained on photos)", "**{kodak-idfp:bpd}**",
           "{kodak-idfp:enc_s:.1f} / {kodak-idfp:dec_s:.1f}", "{in64-idfp:bpd} ({in64-idfp:images})",
           "{photo-idfp:bpd} ({photo-idfp:images})"),
          ("ardmzip `idf-c10`", "{kodak-idfp-c10:bpd}", "{kodak-idfp-c10:enc_s:.1f} / {kodak-idfp-c10:dec_s:.1f}",

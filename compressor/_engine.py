@@ -232,9 +232,11 @@ def image_parts(image: ImageLike, max_pixels: int, name: str | None = None) -> I
 
 
 def default_model(parts: ImageParts, budget: int | None) -> tuple[str, int | None]:
-    """The registered model an image is coded with when none is named, and its budget: by the image's size,
-    unless a budget is asked, which is the default ARDM's knob (a flow has none to turn)."""
-    if budget is not None:
+    """The registered model an image is coded with when none is named, and its budget: a colour image by its
+    size (Registry.default_for); an image with a grey, palette-index or alpha plane, or one asked a budget
+    (the default ARDM's knob, which a flow lacks), by the default, which was trained on grey planes too
+    where the flows see such a plane as three equal channels and code it three times."""
+    if budget is not None or any(p.shape[-1] != 3 for p in parts.planes):
         return REGISTRY.default, budget
     return REGISTRY.default_for(parts.width * parts.height), None
 

@@ -301,4 +301,5 @@ def _size_rule() -> str:
     if REGISTRY.default_above is None:
         return ""
     pixels, model = REGISTRY.default_above
-    return f" for images of up to {pixels:,} pixels, {model} for larger ones"
+    return (f" for images of up to {pixels:,} pixels and images with a grey, palette or alpha plane, {model} for "
+            "larger colour ones")

@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from PIL import Image
 
 import ardmzip
 from ardmzip.batches import compress_many
@@ -32,6 +33,18 @@ def test_an_image_larger_than_a_thumbnail_takes_the_large_images_model(above_100
     assert np.array_equal(np.asarray(ardmzip.decompress(large_file)), large)
     named = ardmzip.compress(large, model=REGISTRY.default, budget=3)  # a named model overrides the rule
     assert ardmzip.inspect(named).model_id == REGISTRY.get().model_id
+
+
+@pytest.mark.parametrize("mode", ["L", "P", "RGBA"])
+def test_a_large_image_with_a_grey_palette_or_alpha_plane_takes_the_default(above_100, mode):
+    """A flow sees such a plane as three equal channels: the default ARDM, trained on grey planes, codes it."""
+    rgb = image(9, 12)
+    im = Image.fromarray(rgb).convert(mode) if mode != "RGBA" else Image.fromarray(
+        np.dstack([rgb, np.arange(108, dtype=np.uint8).reshape(9, 12)]))
+    data = ardmzip.compress(im)
+    assert ardmzip.inspect(data).model_id == REGISTRY.get().model_id
+    assert np.array_equal(np.asarray(ardmzip.decompress(data)), np.asarray(im))
+    assert compress_many([im]) == [data]
 
 
 def test_a_budget_asks_for_the_default_ardm_at_any_size(above_100):
@@ -70,4 +83,5 @@ def test_the_rule_is_read_from_the_registry_data_and_checked():
 def test_models_states_the_rule(above_100):
     r = CliRunner().invoke(main, ["models"])
     assert r.exit_code == 0
-    assert "* the default for images of up to 100 pixels, idf-c10 for larger ones" in r.stdout
+    assert ("* the default for images of up to 100 pixels and images with a grey, palette or alpha plane, idf-c10 "
+            "for larger colour ones") in r.stdout
